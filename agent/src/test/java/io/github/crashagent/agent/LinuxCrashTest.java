@@ -1,0 +1,233 @@
+package io.github.crashagent.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.crashagent.agent.ChildJvm.Result;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Real child JVMs with -agentpath crashing in real JNI code (cpp/test/jni/crashtest.cpp). */
+@EnabledOnOs(OS.LINUX)
+class LinuxCrashTest {
+    private static final String NATIVE_CLASS = "io.github.crashagent.testapp.CrashNative";
+    private static final String APP_CLASS = "io.github.crashagent.testapp.CrashApp";
+
+    static Stream<Path> jdks() throws IOException {
+        return ChildJvm.jdks();
+    }
+
+    private static void assertContains(String haystack, String needle, Object context) {
+        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
+    }
+
+    private static boolean hasFrame(JsonNode stack, String className, String method) {
+        for (JsonNode frame : stack) {
+            if (frame.path("class").asText().equals(className) && frame.path("method").asText().equals(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void assertCompleteHsErr(Result r) throws IOException {
+        String hsErr = r.text("hs_err_pid", ".log");
+        assertContains(hsErr, "A fatal error has been detected by the Java Runtime Environment", r);
+        assertContains(hsErr, "libcrashtest.so", r);
+        assertTrue(hsErr.stripTrailing().endsWith("END."), () -> "hs_err is truncated\n" + r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void nullWriteInJniIsReportedThenHotSpotWritesHsErr(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "null-write-plain", null, "null-write");
+        Result r = ChildJvm.run(jdk, "null-write", "", "null-write");
+
+        assertEquals(plain.exitCode(), r.exitCode(), "exit status differs from the run without the agent\n" + r);
+        assertEquals(134, r.exitCode(), r::toString);
+        assertTrue(plain.files("crashagent_pid", "").isEmpty(), "no agent, no report");
+        assertCompleteHsErr(r);
+
+        JsonNode report = r.report();
+        assertEquals(1, report.path("schema_version").asInt());
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertEquals("0x0", report.at("/crash/fault_address").asText());
+        assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
+        assertEquals(NATIVE_CLASS + ".nullWrite()V", report.path("native_method").asText());
+        assertTrue(report.at("/thread/java").asBoolean(), report::toPrettyString);
+        assertEquals("main", report.at("/thread/name").asText());
+        assertEquals("in native", report.at("/thread/state").asText());
+        JsonNode stack = report.path("java_stack");
+        assertEquals(NATIVE_CLASS, stack.get(0).path("class").asText());
+        assertEquals("nullWrite", stack.get(0).path("method").asText());
+        assertTrue(hasFrame(stack, APP_CLASS, "crashInJni"), report::toPrettyString);
+        assertTrue(hasFrame(stack, APP_CLASS, "main"), report::toPrettyString);
+        assertTrue(report.path("native_frames").size() >= 2, report::toPrettyString);
+        assertEquals("Java_io_github_crashagent_testapp_CrashNative_nullWrite",
+                report.at("/native_frames/1/symbol").asText(), report::toPrettyString);
+        assertFalse(report.path("signature").asText().isEmpty());
+        assertContains(report.path("signature_text").asText(), "java:" + NATIVE_CLASS + ".nullWrite()V", report);
+        assertEquals(r.onlyFile("hs_err_pid", ".log").toString(), report.at("/jvm/hs_err").asText());
+        assertContains(report.at("/jvm/version").asText(), "17".equals(jdkFeature(jdk)) ? "17." : "", report);
+        assertEquals("complete", report.at("/dispatch/status").asText());
+        assertEquals("ok", report.at("/listeners/0/outcome").asText());
+        assertTrue(report.path("modules").size() > 5);
+        assertTrue(report.path("registers").has("rip"));
+
+        String marker = Files.readString(r.dir().resolve("listener-marker.txt"));
+        assertContains(marker, "kind=SIGSEGV", r);
+        assertContains(marker, "nativeMethod=" + NATIVE_CLASS + ".nullWrite()V", r);
+        assertContains(marker, "threadName=main", r);
+        assertContains(marker, "javaThread=true", r);
+        assertContains(marker, "reportExists=true", r);
+        assertContains(marker, APP_CLASS + ".crashInJni(CrashApp.java:", r);
+        assertContains(marker, "signature=" + report.path("signature").asText(), r);
+
+        String log = r.text("crashagent_pid", ".log");
+        assertContains(log, "kind:          SIGSEGV", r);
+        assertContains(log, "at " + APP_CLASS + ".crashInJni(CrashApp.java:", r);
+        assertContains(log, "end of crashagent report", r);
+        assertContains(r.stderr(), "crashagent: SIGSEGV captured; report: ", r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void abortInJniIsReportedOnceWithExitStatus134(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "abort-plain", null, "abort");
+        Result r = ChildJvm.run(jdk, "abort", "", "abort");
+
+        assertEquals(134, plain.exitCode(), plain::toString);
+        assertEquals(134, r.exitCode(), r::toString);
+        JsonNode report = r.report();  // exactly one
+        assertEquals("SIGABRT", report.at("/crash/kind").asText());
+        assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
+        assertTrue(report.at("/crash/pc_module").asText().contains("libc.so"), report::toPrettyString);
+        assertEquals(NATIVE_CLASS + ".abortNow()V", report.path("native_method").asText());
+        assertTrue(hasFrame(report.path("java_stack"), APP_CLASS, "main"), report::toPrettyString);
+        assertEquals("native", report.path("origin").asText());
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+        assertTrue(r.files("hs_err_pid", ".log").isEmpty(), "HotSpot writes no hs_err for abort()");
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void crashOnALibraryThreadIsReportedWithoutHanging(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "own-thread-plain", null, "own-thread");
+        Result r = ChildJvm.run(jdk, "own-thread", "", "own-thread");
+
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
+        assertFalse(report.at("/thread/java").asBoolean(), report::toPrettyString);
+        assertTrue(report.path("java_stack").isNull(), report::toPrettyString);
+        assertEquals("complete", report.at("/dispatch/status").asText());
+        String marker = Files.readString(r.dir().resolve("listener-marker.txt"));
+        assertContains(marker, "javaThread=false", r);
+        assertCompleteHsErr(r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void aListenerThatThrowsDoesNotStopTheOthersOrTheChain(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "listener-throws-plain", null, "listener-throws");
+        Result r = ChildJvm.run(jdk, "listener-throws", "", "listener-throws");
+
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        assertTrue(report.at("/listeners/0/outcome").asText()
+                .startsWith("threw java.lang.IllegalStateException: listener failed on purpose"), report::toPrettyString);
+        assertEquals("ok", report.at("/listeners/1/outcome").asText());
+        assertEquals("complete", report.at("/dispatch/status").asText());
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+        assertCompleteHsErr(r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void aListenerThatHangsIsCutOffByTheTimeout(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "listener-hangs-plain", null, "listener-hangs");
+        Path reports = Files.createDirectories(ChildJvm.WORK.resolve("reports-" + System.nanoTime()));
+        Result r = ChildJvm.run(jdk, "listener-hangs", "dir=" + reports + ",timeout=1000", "listener-hangs");
+
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = ChildJvm.JSON.readTree(onlyReport(reports).toFile());
+        assertEquals("timed_out", report.at("/dispatch/status").asText(), report::toPrettyString);
+        assertEquals(1000, report.at("/dispatch/timeout_ms").asInt());
+        assertEquals("ok", report.at("/listeners/0/outcome").asText());
+        assertEquals("did not finish", report.at("/listeners/1/outcome").asText());
+        assertTrue(hasFrame(report.path("java_stack"), APP_CLASS, "crashInJni"), report::toPrettyString);
+        assertCompleteHsErr(r);
+        // The budget bounds the delay: the crash costs at most the timeout plus a margin more than without the agent.
+        long extra = r.elapsed().minus(plain.elapsed()).toMillis();
+        assertTrue(extra < 1000 + 10_000, "the agent delayed the exit by " + extra + " ms\n" + r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void implicitNullChecksUnderC1AreNotReported(Path jdk) throws Exception {
+        List<String> c1 = List.of("-XX:TieredStopAtLevel=1");
+        Result plain = ChildJvm.run(jdk, "npe-plain", null, Duration.ofSeconds(120), c1, "npe-storm", "200000");
+        Result r = ChildJvm.run(jdk, "npe", "", Duration.ofSeconds(120), c1, "npe-storm", "200000");
+
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(plain.stdout().replace("agent active: false", "agent active: true"), r.stdout());
+        assertContains(r.stdout(), "npe storm caught 200000", r);
+        assertTrue(r.files("crashagent_pid", "").isEmpty(), r::toString);
+        assertTrue(r.files("hs_err_pid", "").isEmpty(), r::toString);
+        assertEquals("", r.stderr());
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void javaStackOverflowIsNotReported(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "soe-plain", null, "stack-overflow");
+        Result r = ChildJvm.run(jdk, "soe", "", "stack-overflow");
+
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(plain.stdout().replace("agent active: false", "agent active: true"), r.stdout());
+        assertContains(r.stdout(), "stack overflow caught at depth>0: true", r);
+        assertTrue(r.files("crashagent_pid", "").isEmpty(), r::toString);
+        assertEquals("", r.stderr());
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void badOptionsStopTheJvmWithAClearMessage(Path jdk) throws Exception {
+        Result unknown = ChildJvm.run(jdk, "bad-option", "colour=red", "stack-overflow");
+        assertNotEquals(0, unknown.exitCode());
+        assertContains(unknown.stderr(), "crashagent: unknown option 'colour'; allowed options: dir=", unknown);
+
+        Result timeout = ChildJvm.run(jdk, "bad-timeout", "timeout=soon", "stack-overflow");
+        assertNotEquals(0, timeout.exitCode());
+        assertContains(timeout.stderr(), "option 'timeout' has value 'soon'", timeout);
+
+        Result dir = ChildJvm.run(jdk, "bad-dir", "dir=/nonexistent/crashagent", "stack-overflow");
+        assertNotEquals(0, dir.exitCode());
+        assertContains(dir.stderr(), "option 'dir': report directory '/nonexistent/crashagent' is not usable", dir);
+    }
+
+    private static Path onlyReport(Path dir) throws IOException {
+        try (Stream<Path> list = Files.list(dir)) {
+            List<Path> reports = list.filter(p -> p.getFileName().toString().endsWith(".json")).toList();
+            assertEquals(1, reports.size(), () -> "reports in " + dir + ": " + reports);
+            return reports.get(0);
+        }
+    }
+
+    private static String jdkFeature(Path jdk) {
+        return jdk.equals(Path.of(System.getProperty("java.home")))
+                ? Integer.toString(Runtime.version().feature()) : "other";
+    }
+}

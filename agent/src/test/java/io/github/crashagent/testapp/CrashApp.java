@@ -1,0 +1,116 @@
+package io.github.crashagent.testapp;
+
+import io.github.crashagent.CrashAgent;
+import io.github.crashagent.CrashEvent;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The program the tests run in child JVMs: {@code CrashApp <scenario>}. Listeners write marker
+ * files into the working directory so the tests can check that they ran and what they saw.
+ */
+public final class CrashApp {
+    private CrashApp() {}
+
+    public static void main(String[] args) throws Exception {
+        String scenario = args[0];
+        System.out.println("agent active: " + CrashAgent.isActive());
+        switch (scenario) {
+            case "null-write" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                crashInJni();
+            }
+            case "abort" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashNative.abortNow();
+            }
+            case "own-thread" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashNative.crashOnOwnThread();
+            }
+            case "listener-throws" -> {
+                CrashAgent.addListener(event -> {
+                    throw new IllegalStateException("listener failed on purpose");
+                });
+                CrashAgent.addListener(CrashApp::writeMarker);
+                crashInJni();
+            }
+            case "listener-hangs" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashAgent.addListener(event -> {
+                    while (true) {
+                        LockSupport.park();
+                    }
+                });
+                crashInJni();
+            }
+            case "npe-storm" -> System.out.println("npe storm caught " + npeStorm(Integer.parseInt(args[1])));
+            case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
+            default -> throw new IllegalArgumentException("unknown scenario " + scenario);
+        }
+        System.out.println("no crash");
+    }
+
+    /** The Java frame the tests expect on the crashing thread's stack. */
+    static void crashInJni() {
+        System.out.println("crashing now");
+        System.out.flush();
+        CrashNative.nullWrite();
+    }
+
+    static void writeMarker(CrashEvent event) {
+        String text = String.join("\n",
+                "kind=" + event.kind(),
+                "module=" + event.module(),
+                "symbol=" + event.symbol(),
+                "nativeMethod=" + event.nativeMethod(),
+                "threadName=" + event.threadName(),
+                "javaThread=" + event.javaThread(),
+                "signature=" + event.signature(),
+                "reportFile=" + event.reportFile(),
+                "reportExists=" + (event.reportFile() != null && Files.exists(event.reportFile())),
+                "javaStack=" + Arrays.toString(event.javaStackTrace()),
+                "nativeFrames=" + event.nativeFrames(),
+                "");
+        try {
+            Files.writeString(Path.of("listener-marker.txt"), text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Object nothing;
+
+    /** Each iteration dereferences null in compiled code: an implicit null check, a SIGSEGV. */
+    static long npeStorm(int iterations) {
+        long caught = 0;
+        for (int i = 0; i < iterations; i++) {
+            try {
+                caught += nothing.hashCode();
+            } catch (NullPointerException expected) {
+                caught++;
+            }
+        }
+        return caught;
+    }
+
+    static int recurseUntilOverflow() {
+        int[] depth = {0};
+        try {
+            recurse(depth);
+        } catch (StackOverflowError expected) {
+            return depth[0];
+        }
+        return -1;
+    }
+
+    private static void recurse(int[] depth) {
+        depth[0]++;
+        recurse(depth);
+    }
+}

@@ -1,0 +1,18 @@
+package io.github.crashagent.testapp;
+
+/** Native faults from cpp/test/jni/crashtest.cpp. */
+public final class CrashNative {
+    static {
+        System.load(System.getProperty("crashagent.testLibrary"));
+    }
+
+    private CrashNative() {}
+
+    public static native void nullWrite();
+
+    public static native void abortNow();
+
+    public static native void crashOnOwnThread();
+
+    public static native int add(int a, int b);
+}

@@ -1,0 +1,181 @@
+// Agent entry points: Agent_OnLoad/OnAttach/OnUnload for JVMs, crashagent_start/stop for any
+// host process, and the JVMTI events that keep the thread and native-method tables.
+#include "jvm/agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/crash_flow.h"
+#include "core/native_methods.h"
+#include "core/thread_registry.h"
+#include "core/writer.h"
+#include "platform.h"
+
+using namespace crashagent;
+
+namespace crashagent {
+namespace jvm {
+
+jvmtiEnv* g_jvmti = nullptr;
+
+namespace {
+
+bool g_started = false;
+
+void register_thread(JNIEnv* jni, jthread thread) {
+    platform::prepare_current_thread();
+    if (thread && jni) thread_registry_add(platform::current_thread_id(), jni->NewGlobalRef(thread));
+}
+
+void JNICALL on_vm_init(jvmtiEnv* jvmti, JNIEnv* jni, jthread thread) {
+    register_thread(jni, thread);
+    char* name = nullptr;
+    char* version = nullptr;
+    jvmti->GetSystemProperty("java.vm.name", &name);
+    jvmti->GetSystemProperty("java.runtime.version", &version);
+    if (!version) jvmti->GetSystemProperty("java.vm.version", &version);
+    StringSink sink{g_record.jvm_version, sizeof(g_record.jvm_version), 0};
+    char buffer[64];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str(name ? name : "JVM");
+    w.ch(' ');
+    w.str(version ? version : "(unknown version)");
+    w.flush();
+    if (name) jvmti->Deallocate(reinterpret_cast<unsigned char*>(name));
+    if (version) jvmti->Deallocate(reinterpret_cast<unsigned char*>(version));
+    start_dispatcher(jni);
+}
+
+void JNICALL on_thread_start(jvmtiEnv*, JNIEnv* jni, jthread thread) { register_thread(jni, thread); }
+
+void JNICALL on_thread_end(jvmtiEnv*, JNIEnv* jni, jthread) {
+    void* handle = thread_registry_remove(platform::current_thread_id());
+    if (handle && jni) jni->DeleteGlobalRef(static_cast<jobject>(handle));
+    platform::release_current_thread();
+}
+
+// Converts "Lpkg/Name;" to "pkg.Name" in place.
+void dotted_class_name(char* signature) {
+    size_t n = strlen(signature);
+    if (n >= 2 && signature[0] == 'L' && signature[n - 1] == ';') {
+        memmove(signature, signature + 1, n - 2);
+        signature[n - 2] = '\0';
+    }
+    for (char* p = signature; *p; p++) {
+        if (*p == '/') *p = '.';
+    }
+}
+
+void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID method, void* address, void**) {
+    jvmtiPhase phase;
+    if (jvmti->GetPhase(&phase) != JVMTI_ERROR_NONE || (phase != JVMTI_PHASE_START && phase != JVMTI_PHASE_LIVE)) return;
+    char* name = nullptr;
+    char* signature = nullptr;
+    char* class_signature = nullptr;
+    jclass holder = nullptr;
+    if (jvmti->GetMethodName(method, &name, &signature, nullptr) == JVMTI_ERROR_NONE &&
+        jvmti->GetMethodDeclaringClass(method, &holder) == JVMTI_ERROR_NONE &&
+        jvmti->GetClassSignature(holder, &class_signature, nullptr) == JVMTI_ERROR_NONE) {
+        dotted_class_name(class_signature);
+        char full[kNameCapacity];
+        snprintf(full, sizeof(full), "%s.%s%s", class_signature, name, signature);
+        native_methods_add(reinterpret_cast<uint64_t>(address), full);
+    }
+    if (name) jvmti->Deallocate(reinterpret_cast<unsigned char*>(name));
+    if (signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(signature));
+    if (class_signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(class_signature));
+}
+
+jint setup_jvmti(JavaVM* vm, bool live) {
+    if (vm->GetEnv(reinterpret_cast<void**>(&g_jvmti), JVMTI_VERSION_1_2) != JNI_OK || !g_jvmti) {
+        fprintf(stderr, "crashagent: this JVM offers no JVMTI 1.2 environment; the agent is not loaded\n");
+        return JNI_ERR;
+    }
+    jvmtiCapabilities caps;
+    memset(&caps, 0, sizeof(caps));
+    caps.can_generate_native_method_bind_events = 1;
+    caps.can_get_source_file_name = 1;
+    caps.can_get_line_numbers = 1;
+    if (g_jvmti->AddCapabilities(&caps) != JVMTI_ERROR_NONE) {
+        // Reports still work without names of native methods or source lines.
+        fprintf(stderr, "crashagent: some JVMTI capabilities are unavailable; reports may lack native method names and line numbers\n");
+    }
+    jvmtiEventCallbacks callbacks;
+    memset(&callbacks, 0, sizeof(callbacks));
+    callbacks.VMInit = &on_vm_init;
+    callbacks.ThreadStart = &on_thread_start;
+    callbacks.ThreadEnd = &on_thread_end;
+    callbacks.NativeMethodBind = &on_native_method_bind;
+    g_jvmti->SetEventCallbacks(&callbacks, sizeof(callbacks));
+    if (!live) g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, nullptr);
+    g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_START, nullptr);
+    g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_END, nullptr);
+    g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_NATIVE_METHOD_BIND, nullptr);
+    return JNI_OK;
+}
+
+int start(const char* options) {
+    char error[1024];
+    Options parsed;
+    if (!parse_options(options, &parsed, error, sizeof(error))) {
+        fprintf(stderr, "%s\n", error);
+        return 1;
+    }
+    if (g_started) {
+        fprintf(stderr, "crashagent: already started; options '%s' ignored\n", options ? options : "");
+        return 0;
+    }
+    if (!platform::check_report_dir(parsed.dir, error, sizeof(error))) {
+        fprintf(stderr, "%s\n", error);
+        return 2;
+    }
+    g_agent.options = parsed;
+    platform::resolve_report_dir(parsed.dir, g_agent.report_dir, sizeof(g_agent.report_dir));
+    if (!platform::dispatcher_channel_open(error, sizeof(error)) ||
+        !platform::install_crash_handlers(parsed, error, sizeof(error))) {
+        fprintf(stderr, "%s\n", error);
+        return 3;
+    }
+    g_started = true;
+    return 0;
+}
+
+void stop() {
+    if (!g_started) return;
+    platform::uninstall_crash_handlers();
+    g_started = false;
+}
+
+jint load(JavaVM* vm, char* options, bool live) {
+    platform::note_jvm_address(reinterpret_cast<const void*>(vm->functions->GetEnv));
+    if (start(options) != 0) return JNI_ERR;
+    platform::expected_hs_err_path(g_record.hs_err_path, sizeof(g_record.hs_err_path));
+    return setup_jvmti(vm, live);
+}
+
+}  // namespace
+}  // namespace jvm
+}  // namespace crashagent
+
+extern "C" {
+
+// Starts crash reporting in any process. Returns 0 on success; on a bad option prints a message
+// naming it and returns non-zero.
+JNIEXPORT int crashagent_start(const char* options) { return jvm::start(options); }
+
+// Removes the crash handlers, restoring the previous ones where they are still ours to restore.
+JNIEXPORT void crashagent_stop(void) { jvm::stop(); }
+
+JNIEXPORT jint JNICALL Agent_OnLoad(JavaVM* vm, char* options, void*) { return jvm::load(vm, options, false); }
+
+JNIEXPORT jint JNICALL Agent_OnAttach(JavaVM* vm, char* options, void*) {
+    jint rc = jvm::load(vm, options, true);
+    if (rc != JNI_OK) return rc;
+    JNIEnv* jni = nullptr;
+    if (vm->GetEnv(reinterpret_cast<void**>(&jni), JNI_VERSION_1_6) == JNI_OK) jvm::start_dispatcher(jni);
+    return JNI_OK;
+}
+
+JNIEXPORT void JNICALL Agent_OnUnload(JavaVM*) { jvm::stop(); }
+
+}  // extern "C"

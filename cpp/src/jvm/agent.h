@@ -1,0 +1,20 @@
+// JVMTI glue shared between the agent entry points and the dispatcher. The same code on every
+// platform, so the Linux JVM tests cover what Windows runs too.
+#pragma once
+
+#include <jni.h>
+#include <jvmti.h>
+
+namespace crashagent {
+namespace jvm {
+
+extern jvmtiEnv* g_jvmti;
+
+// Starts the dispatcher agent thread (at VMInit or on attach).
+void start_dispatcher(JNIEnv* jni);
+
+// Called by CrashAgent.nativeConnect: the class whose static dispatch() runs the listeners.
+void set_api_class(JNIEnv* jni, jclass api_class);
+
+}  // namespace jvm
+}  // namespace crashagent

@@ -1,0 +1,289 @@
+// The dispatcher: a JVMTI agent thread, started at VMInit, that sleeps until a crash wakes it.
+// It is the only code that touches Java after a crash: it reads the crashing thread's Java stack
+// and runs the listeners through CrashAgent.dispatch(). The crashing thread waits for it within
+// the timeout budget, so nothing here can delay the JVM's own crash handling for longer.
+#include <stdio.h>
+#include <string.h>
+
+#include <atomic>
+
+#include "core/crash_flow.h"
+#include "core/thread_registry.h"
+#include "core/writer.h"
+#include "jvm/agent.h"
+#include "platform.h"
+
+namespace crashagent {
+namespace jvm {
+
+namespace {
+
+std::atomic<jclass> g_api_class{nullptr};
+std::atomic<jmethodID> g_dispatch_method{nullptr};
+std::atomic<int> g_dispatcher_started{0};
+
+// Text/number slots of CrashAgent.dispatch(); NativeEventDecoder.java uses the same order.
+enum TextField { kKind, kModule, kSymbol, kThreadName, kNativeMethod, kSignature, kReportFile, kTextCount };
+enum NumberField { kCode, kFaultAddress, kPc, kModuleOffset, kTimestamp, kJavaThread, kNumberCount };
+
+void deallocate(void* p) {
+    if (p) g_jvmti->Deallocate(static_cast<unsigned char*>(p));
+}
+
+void describe_state(jint state, char* out, size_t capacity) {
+    const char* s = "unknown";
+    if (state & JVMTI_THREAD_STATE_IN_NATIVE) s = "in native";
+    else if (state & JVMTI_THREAD_STATE_BLOCKED_ON_MONITOR_ENTER) s = "blocked";
+    else if (state & JVMTI_THREAD_STATE_WAITING) s = "waiting";
+    else if (state & JVMTI_THREAD_STATE_RUNNABLE) s = "in Java or VM";
+    str_copy(out, capacity, s);
+}
+
+void fill_java_frame(jmethodID method, jlocation location, JavaFrame* f) {
+    f->class_name[0] = f->method[0] = f->file[0] = '\0';
+    f->line = -1;
+    char* name = nullptr;
+    char* class_signature = nullptr;
+    char* file = nullptr;
+    jclass holder = nullptr;
+    if (g_jvmti->GetMethodName(method, &name, nullptr, nullptr) == JVMTI_ERROR_NONE) {
+        str_copy(f->method, sizeof(f->method), name);
+    }
+    if (g_jvmti->GetMethodDeclaringClass(method, &holder) == JVMTI_ERROR_NONE &&
+        g_jvmti->GetClassSignature(holder, &class_signature, nullptr) == JVMTI_ERROR_NONE) {
+        const char* c = class_signature;
+        size_t n = strlen(c);
+        if (n >= 2 && c[0] == 'L') {
+            c++;
+            n -= 2;
+        }
+        size_t i = 0;
+        for (; i < n && i + 1 < sizeof(f->class_name); i++) f->class_name[i] = c[i] == '/' ? '.' : c[i];
+        f->class_name[i] = '\0';
+        if (g_jvmti->GetSourceFileName(holder, &file) == JVMTI_ERROR_NONE) str_copy(f->file, sizeof(f->file), file);
+    }
+    jboolean is_native = JNI_FALSE;
+    g_jvmti->IsMethodNative(method, &is_native);
+    if (is_native) {
+        f->line = -2;
+    } else {
+        jint entries = 0;
+        jvmtiLineNumberEntry* table = nullptr;
+        if (g_jvmti->GetLineNumberTable(method, &entries, &table) == JVMTI_ERROR_NONE) {
+            for (jint i = 0; i < entries; i++) {
+                if (table[i].start_location <= location) f->line = table[i].line_number;
+            }
+            deallocate(table);
+        }
+    }
+    deallocate(name);
+    deallocate(class_signature);
+    deallocate(file);
+}
+
+// Reads the crashing thread's name, state and Java stack into the record. GetStackTrace on a
+// thread in native code is done by this thread (the requester) through a handshake; a thread
+// that faulted in Java or VM state would never complete it, so its stack is not asked for.
+void collect_java_side(CrashRecord* r, jthread thread) {
+    jvmtiThreadInfo info;
+    memset(&info, 0, sizeof(info));
+    if (g_jvmti->GetThreadInfo(thread, &info) == JVMTI_ERROR_NONE && info.name) {
+        str_copy(r->java_thread_name, sizeof(r->java_thread_name), info.name);
+        deallocate(info.name);
+    }
+    jint state = 0;
+    g_jvmti->GetThreadState(thread, &state);
+    describe_state(state, r->thread_state, sizeof(r->thread_state));
+    r->java_info_ready.store(1, std::memory_order_release);
+
+    if (!(state & JVMTI_THREAD_STATE_IN_NATIVE)) {
+        str_copy(r->java_note, sizeof(r->java_note), "the thread was not in native code; its Java stack cannot be read safely");
+        return;
+    }
+    jvmtiFrameInfo frames[kMaxJavaFrames];
+    jint count = 0;
+    if (g_jvmti->GetStackTrace(thread, 0, kMaxJavaFrames, frames, &count) != JVMTI_ERROR_NONE) {
+        str_copy(r->java_note, sizeof(r->java_note), "GetStackTrace failed");
+        return;
+    }
+    for (jint i = 0; i < count; i++) fill_java_frame(frames[i].method, frames[i].location, &r->java_frames[i]);
+    if (!r->native_method[0] && count > 0 && r->java_frames[0].line == -2) {
+        char name[sizeof(r->native_method)];
+        snprintf(name, sizeof(name), "%s.%s", r->java_frames[0].class_name, r->java_frames[0].method);
+        str_copy(r->native_method, sizeof(r->native_method), name);
+    }
+    r->java_frame_count.store(count, std::memory_order_release);
+}
+
+jstring text_or_null(JNIEnv* jni, const char* s) { return (s && *s) ? jni->NewStringUTF(s) : nullptr; }
+
+jobjectArray string_array(JNIEnv* jni, jclass string_class, int n) { return jni->NewObjectArray(n, string_class, nullptr); }
+
+void set_text(JNIEnv* jni, jobjectArray array, int index, const char* s) {
+    jstring v = text_or_null(jni, s);
+    jni->SetObjectArrayElement(array, index, v);
+    if (v) jni->DeleteLocalRef(v);
+}
+
+// Calls CrashAgent.dispatch(...), which runs every listener and reports each outcome back through
+// CrashAgent.nativeListenerOutcome.
+void run_listeners(JNIEnv* jni, const CrashRecord& r) {
+    jclass api = g_api_class.load(std::memory_order_acquire);
+    jmethodID dispatch = g_dispatch_method.load(std::memory_order_acquire);
+    if (!api || !dispatch) return;  // the application never used the Java API: no listeners
+    if (jni->PushLocalFrame(64 + 4 * kMaxJavaFrames) != 0) return;
+    jclass string_class = jni->FindClass("java/lang/String");
+    if (!string_class) {
+        jni->ExceptionClear();
+        jni->PopLocalFrame(nullptr);
+        return;
+    }
+    jobjectArray text = string_array(jni, string_class, kTextCount);
+    const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
+    const Module* module = crash && crash->module >= 0 ? &r.modules[crash->module] : nullptr;
+    set_text(jni, text, kKind, r.kind);
+    set_text(jni, text, kModule, module ? module->path : nullptr);
+    set_text(jni, text, kSymbol, crash ? crash->symbol : nullptr);
+    set_text(jni, text, kThreadName, r.java_thread_name[0] ? r.java_thread_name : r.thread_name);
+    set_text(jni, text, kNativeMethod, r.native_method);
+    set_text(jni, text, kSignature, r.signature);
+    set_text(jni, text, kReportFile, r.json_path);
+
+    jlong numbers[kNumberCount];
+    numbers[kCode] = static_cast<jlong>(r.code);
+    numbers[kFaultAddress] = static_cast<jlong>(r.fault_address);
+    numbers[kPc] = static_cast<jlong>(r.pc);
+    numbers[kModuleOffset] = module ? static_cast<jlong>(crash->pc - module->base) : 0;
+    numbers[kTimestamp] = static_cast<jlong>(r.timestamp_ms);
+    numbers[kJavaThread] = r.java_thread == 1 ? 1 : 0;
+    jlongArray number_array = jni->NewLongArray(kNumberCount);
+    jni->SetLongArrayRegion(number_array, 0, kNumberCount, numbers);
+
+    int java_count = r.java_frame_count.load(std::memory_order_acquire);
+    if (java_count < 0) java_count = 0;
+    jobjectArray classes = string_array(jni, string_class, java_count);
+    jobjectArray methods = string_array(jni, string_class, java_count);
+    jobjectArray files = string_array(jni, string_class, java_count);
+    jintArray lines = jni->NewIntArray(java_count);
+    for (int i = 0; i < java_count; i++) {
+        const JavaFrame& f = r.java_frames[i];
+        set_text(jni, classes, i, f.class_name[0] ? f.class_name : "?");
+        set_text(jni, methods, i, f.method[0] ? f.method : "?");
+        set_text(jni, files, i, f.file);
+        jint line = f.line;
+        jni->SetIntArrayRegion(lines, i, 1, &line);
+    }
+    jobjectArray native_frames = string_array(jni, string_class, r.frame_count);
+    for (int i = 0; i < r.frame_count; i++) {
+        const NativeFrame& f = r.frames[i];
+        char line[kPathCapacity];
+        StringSink sink{line, sizeof(line), 0};
+        char buffer[128];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.str(f.module >= 0 ? path_basename(r.modules[f.module].path) : "?");
+        w.str("+0x");
+        w.hex(f.module >= 0 ? f.pc - r.modules[f.module].base : f.pc);
+        if (f.symbol[0]) {
+            w.str(" (");
+            w.str(f.symbol);
+            w.str("+0x");
+            w.hex(f.symbol_offset);
+            w.ch(')');
+        }
+        w.flush();
+        set_text(jni, native_frames, i, line);
+    }
+    if (!jni->ExceptionCheck()) {
+        jni->CallStaticVoidMethod(api, dispatch, text, number_array, classes, methods, files, lines, native_frames);
+    }
+    if (jni->ExceptionCheck()) {
+        jni->ExceptionDescribe();
+        jni->ExceptionClear();
+    }
+    jni->PopLocalFrame(nullptr);
+}
+
+void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
+    platform::prepare_current_thread();
+    g_agent.dispatcher_thread.store(platform::current_thread_id(), std::memory_order_release);
+    g_agent.dispatcher_ready.store(1, std::memory_order_release);
+    if (!platform::dispatcher_wait_for_crash()) return;
+
+    CrashRecord* r = &g_record;
+    r->dispatch_state.store(static_cast<int>(DispatchState::kRunning), std::memory_order_release);
+    uint64_t crashing = g_agent.crashing_thread.load(std::memory_order_acquire);
+    jthread thread = static_cast<jthread>(thread_registry_find(crashing));
+    if (thread) {
+        collect_java_side(r, thread);
+    } else {
+        str_copy(r->java_note, sizeof(r->java_note), "the crashing thread is not a Java thread");
+    }
+    run_listeners(jni, *r);
+    r->dispatch_state.store(static_cast<int>(DispatchState::kComplete), std::memory_order_release);
+    platform::dispatcher_signal_done();
+}
+
+}  // namespace
+
+void start_dispatcher(JNIEnv* jni) {
+    int expected = 0;
+    if (!g_dispatcher_started.compare_exchange_strong(expected, 1)) return;
+    jclass thread_class = jni->FindClass("java/lang/Thread");
+    jmethodID init = thread_class ? jni->GetMethodID(thread_class, "<init>", "(Ljava/lang/String;)V") : nullptr;
+    jstring name = jni->NewStringUTF("crashagent dispatcher");
+    jobject thread = init && name ? jni->NewObject(thread_class, init, name) : nullptr;
+    if (!thread || g_jvmti->RunAgentThread(thread, &dispatcher_main, nullptr, JVMTI_THREAD_MAX_PRIORITY) != JVMTI_ERROR_NONE) {
+        if (jni->ExceptionCheck()) jni->ExceptionClear();
+        fprintf(stderr, "crashagent: could not start the dispatcher thread; crashes are still reported, without Java stacks or listeners\n");
+    }
+}
+
+void set_api_class(JNIEnv* jni, jclass api_class) {
+    jmethodID dispatch = jni->GetStaticMethodID(api_class, "dispatch",
+        "([Ljava/lang/String;[J[Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/String;[I[Ljava/lang/String;)V");
+    if (!dispatch) {
+        jni->ExceptionClear();
+        fprintf(stderr, "crashagent: io.github.crashagent.CrashAgent has no matching dispatch method; the agent and API versions differ\n");
+        return;
+    }
+    jclass global = static_cast<jclass>(jni->NewGlobalRef(api_class));
+    g_dispatch_method.store(dispatch, std::memory_order_release);
+    jclass old = g_api_class.exchange(global, std::memory_order_acq_rel);
+    if (old) jni->DeleteGlobalRef(old);
+}
+
+}  // namespace jvm
+}  // namespace crashagent
+
+using namespace crashagent;
+
+extern "C" {
+
+JNIEXPORT jboolean JNICALL Java_io_github_crashagent_CrashAgent_nativeConnect(JNIEnv* jni, jclass api_class) {
+    jvm::set_api_class(jni, api_class);
+    return g_agent.installed.load(std::memory_order_acquire) ? JNI_TRUE : JNI_FALSE;
+}
+
+JNIEXPORT jstring JNICALL Java_io_github_crashagent_CrashAgent_nativeReportDirectory(JNIEnv* jni, jclass) {
+    return jni->NewStringUTF(g_agent.report_dir);
+}
+
+JNIEXPORT void JNICALL Java_io_github_crashagent_CrashAgent_nativeListenerOutcome(JNIEnv* jni, jclass, jint index,
+                                                                                 jstring name, jstring outcome) {
+    if (index < 0 || index >= kMaxListeners) return;
+    ListenerOutcome& l = g_record.listeners[index];
+    const char* n = name ? jni->GetStringUTFChars(name, nullptr) : nullptr;
+    const char* o = outcome ? jni->GetStringUTFChars(outcome, nullptr) : nullptr;
+    bool running = o && strcmp(o, "running") == 0;
+    if (running) {
+        str_copy(l.name, sizeof(l.name), n ? n : "?");
+        l.state.store(static_cast<int>(ListenerState::kRunning), std::memory_order_release);
+    } else {
+        str_copy(l.outcome, sizeof(l.outcome), o ? o : "?");
+        l.state.store(static_cast<int>(ListenerState::kDone), std::memory_order_release);
+    }
+    if (n) jni->ReleaseStringUTFChars(name, n);
+    if (o) jni->ReleaseStringUTFChars(outcome, o);
+}
+
+}  // extern "C"

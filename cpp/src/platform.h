@@ -1,0 +1,69 @@
+// The platform facade: what core and the JVMTI glue need from the OS. Implemented once per OS
+// in cpp/src/posix/ and cpp/src/windows/; each backend is compiled only for its own OS.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/options.h"
+
+namespace crashagent {
+namespace platform {
+
+using FileHandle = intptr_t;
+constexpr FileHandle kInvalidFile = -1;
+
+// --- Crash context: async-signal-safe (POSIX) / usable from a VEH (Windows). ---
+
+// Creates a new file (fails if it exists, never follows a final symlink), mode 0600.
+FileHandle file_create_exclusive(const char* path);  // Async-signal-safe.
+bool file_write(FileHandle file, const char* data, size_t len);  // Async-signal-safe.
+void file_close(FileHandle file);  // Async-signal-safe.
+bool file_rename(const char* from, const char* to);  // replaces to. Async-signal-safe.
+void file_remove(const char* path);  // Async-signal-safe.
+void stderr_write(const char* text);  // Async-signal-safe.
+uint64_t now_ms();  // wall clock, ms since the epoch. Async-signal-safe.
+uint64_t monotonic_ms();  // Async-signal-safe.
+uint64_t process_id();  // Async-signal-safe.
+uint64_t current_thread_id();  // Async-signal-safe.
+void sleep_ms(uint32_t ms);  // Async-signal-safe.
+extern const char kPathSeparator;
+
+// Dispatcher hand-off. The crashing thread wakes the dispatcher and waits for it, bounded.
+void dispatcher_wake();  // Async-signal-safe.
+bool dispatcher_wait_done(uint32_t timeout_ms);  // true when the dispatcher finished. Async-signal-safe.
+
+// --- Normal context. ---
+
+// Prepares the hand-off channel; false with a message on failure.
+bool dispatcher_channel_open(char* error, size_t error_capacity);
+// Blocks the dispatcher thread until a crash wakes it; false if the channel was closed.
+bool dispatcher_wait_for_crash();
+void dispatcher_signal_done();
+
+// An address inside the JVM library (libjvm.so / jvm.dll), so the backend can find the JVM's
+// signal entry point and code range even when the JVM was loaded privately.
+void note_jvm_address(const void* address);
+
+// Installs the crash handlers (signals / VEH + UEF); false with a message on failure.
+bool install_crash_handlers(const Options& options, char* error, size_t error_capacity);
+// Removes them, restoring what was there if it is still ours to restore.
+void uninstall_crash_handlers();
+
+// Per-thread preparation so a stack overflow can still be reported (alternate signal stack,
+// stack guarantee). Called on the thread itself.
+void prepare_current_thread();
+void release_current_thread();
+
+// Checks that reports can be written to dir ("" = working directory); false with a message.
+bool check_report_dir(const char* dir, char* error, size_t error_capacity);
+// Absolute form of the report directory, for reports and the Java API.
+void resolve_report_dir(const char* dir, char* out, size_t capacity);
+// A fallback directory (temp) for when the report directory fails at crash time.
+const char* fallback_report_dir();
+
+// Default hs_err path of this process (-XX:ErrorFile honoured where it can be read).
+void expected_hs_err_path(char* out, size_t capacity);
+
+}  // namespace platform
+}  // namespace crashagent

@@ -1,0 +1,77 @@
+// Dispatcher hand-off over two pipes: a write() is the only async-signal-safe way to wake a
+// thread, and poll() gives the crashing thread its bounded wait.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "core/writer.h"
+#include "platform.h"
+
+namespace crashagent {
+namespace platform {
+
+namespace {
+int g_wake[2] = {-1, -1};   // crashing thread -> dispatcher
+int g_done[2] = {-1, -1};   // dispatcher -> crashing thread
+}  // namespace
+
+bool dispatcher_channel_open(char* error, size_t capacity) {
+    if (g_wake[0] >= 0) return true;
+    if (pipe2(g_wake, O_CLOEXEC) != 0 || pipe2(g_done, O_CLOEXEC) != 0) {
+        StringSink sink{error, capacity, 0};
+        char buffer[64];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.str("crashagent: cannot create the dispatcher pipes: ");
+        w.str(strerror(errno));
+        w.flush();
+        return false;
+    }
+    return true;
+}
+
+// Async-signal-safe.
+void dispatcher_wake() {
+    char c = 1;
+    while (write(g_wake[1], &c, 1) < 0 && errno == EINTR) {
+    }
+}
+
+// Async-signal-safe.
+bool dispatcher_wait_done(uint32_t timeout_ms) {
+    uint64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        uint64_t now = monotonic_ms();
+        if (now >= deadline) return false;
+        struct pollfd p{g_done[0], POLLIN, 0};
+        int r = poll(&p, 1, static_cast<int>(deadline - now));
+        if (r > 0) {
+            char c;
+            return read(g_done[0], &c, 1) == 1;
+        }
+        if (r == 0) return false;
+        if (errno != EINTR) return false;
+    }
+}
+
+bool dispatcher_wait_for_crash() {
+    char c;
+    for (;;) {
+        ssize_t n = read(g_wake[0], &c, 1);
+        if (n == 1) return true;
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+    }
+}
+
+void dispatcher_signal_done() {
+    char c = 1;
+    while (write(g_done[1], &c, 1) < 0 && errno == EINTR) {
+    }
+}
+
+}  // namespace platform
+}  // namespace crashagent

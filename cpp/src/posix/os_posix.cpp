@@ -1,0 +1,193 @@
+// POSIX implementation of the platform facade's files, clocks and identities.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <initializer_list>
+
+#include "core/writer.h"
+#include "platform.h"
+
+namespace crashagent {
+namespace platform {
+
+const char kPathSeparator = '/';
+
+// Async-signal-safe.
+FileHandle file_create_exclusive(const char* path) {
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? kInvalidFile : static_cast<FileHandle>(fd);
+}
+
+// Async-signal-safe.
+bool file_write(FileHandle file, const char* data, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(static_cast<int>(file), data, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// Async-signal-safe.
+void file_close(FileHandle file) { close(static_cast<int>(file)); }
+
+// Async-signal-safe.
+bool file_rename(const char* from, const char* to) { return rename(from, to) == 0; }
+
+// Async-signal-safe.
+void file_remove(const char* path) { unlink(path); }
+
+// Async-signal-safe.
+void stderr_write(const char* text) { file_write(2, text, str_length(text)); }
+
+// Async-signal-safe.
+uint64_t now_ms() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// Async-signal-safe.
+uint64_t monotonic_ms() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// Async-signal-safe.
+uint64_t process_id() { return static_cast<uint64_t>(getpid()); }
+
+// Async-signal-safe.
+uint64_t current_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
+
+// Async-signal-safe.
+void sleep_ms(uint32_t ms) {
+    struct timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+bool check_report_dir(const char* dir, char* error, size_t capacity) {
+    const char* d = (dir && *dir) ? dir : ".";
+    struct stat st;
+    const char* problem = nullptr;
+    if (stat(d, &st) != 0) {
+        problem = strerror(errno);
+    } else if (!S_ISDIR(st.st_mode)) {
+        problem = "not a directory";
+    } else if (access(d, W_OK | X_OK) != 0) {
+        problem = strerror(errno);
+    }
+    if (!problem) return true;
+    StringSink sink{error, capacity, 0};
+    char buffer[128];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str("crashagent: option 'dir': report directory '");
+    w.str(d);
+    w.str("' is not usable: ");
+    w.str(problem);
+    w.str("; give an existing writable directory, or leave dir out for the working directory");
+    w.flush();
+    return false;
+}
+
+void resolve_report_dir(const char* dir, char* out, size_t capacity) {
+    const char* d = (dir && *dir) ? dir : ".";
+    char* resolved = realpath(d, nullptr);
+    str_copy(out, capacity, resolved ? resolved : d);
+    free(resolved);
+    size_t n = str_length(out);
+    while (n > 1 && out[n - 1] == '/') out[--n] = '\0';
+}
+
+const char* fallback_report_dir() { return "/tmp"; }
+
+namespace {
+
+// Finds -XX:ErrorFile=... in a NUL- or space-separated argument list; the last one wins, as in
+// HotSpot's own parsing.
+const char* find_error_file(const char* begin, const char* end, char separator, char* out, size_t capacity) {
+    static const char kFlag[] = "-XX:ErrorFile=";
+    const char* found = nullptr;
+    const char* p = begin;
+    while (p < end) {
+        const char* q = p;
+        while (q < end && *q != separator && *q != '\0') q++;
+        size_t len = static_cast<size_t>(q - p);
+        if (len > sizeof(kFlag) - 1 && memcmp(p, kFlag, sizeof(kFlag) - 1) == 0) {
+            size_t n = len - (sizeof(kFlag) - 1);
+            if (n >= capacity) n = capacity - 1;
+            memcpy(out, p + sizeof(kFlag) - 1, n);
+            out[n] = '\0';
+            found = out;
+        }
+        p = q + 1;
+    }
+    return found;
+}
+
+}  // namespace
+
+void expected_hs_err_path(char* out, size_t capacity) {
+    char pattern[kPathCapacity] = {0};
+    bool have = false;
+    for (const char* var : {"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"}) {
+        const char* v = getenv(var);
+        if (v && find_error_file(v, v + strlen(v), ' ', pattern, sizeof(pattern))) have = true;
+    }
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        static char cmdline[64 * 1024];
+        ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+        close(fd);
+        if (n > 0 && find_error_file(cmdline, cmdline + n, '\0', pattern, sizeof(pattern))) have = true;
+    }
+    StringSink sink{out, capacity, 0};
+    char buffer[128];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    if (!have) {
+        char cwd[kPathCapacity];
+        w.str(getcwd(cwd, sizeof(cwd)) ? cwd : ".");
+        w.str("/hs_err_pid");
+        w.udec(process_id());
+        w.str(".log");
+        w.flush();
+        return;
+    }
+    if (pattern[0] != '/') {
+        char cwd[kPathCapacity];
+        if (getcwd(cwd, sizeof(cwd))) {
+            w.str(cwd);
+            w.ch('/');
+        }
+    }
+    for (const char* p = pattern; *p; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            w.udec(process_id());
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            w.ch('%');
+            p++;
+        } else {
+            w.ch(*p);
+        }
+    }
+    w.flush();
+}
+
+}  // namespace platform
+}  // namespace crashagent

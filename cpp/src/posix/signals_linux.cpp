@@ -1,0 +1,430 @@
+// Linux crash handlers. They sit on top of the JVM's own handlers and ask the JVM first
+// (JVM_handle_linux_signal with abort_if_unrecognized = 0): everything the JVM handles itself
+// (implicit null checks, safepoint polls, stack banging, SafeFetch, ...) returns at once.
+// Only what the JVM does not recognise is a crash: it is reported, then handed to the saved
+// JVM handler, which writes hs_err and aborts exactly as without the agent.
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include <atomic>
+
+#include "core/crash_flow.h"
+#include "core/native_methods.h"
+#include "core/thread_registry.h"
+#include "core/writer.h"
+#include "platform.h"
+#include "posix/modules_linux.h"
+
+namespace crashagent {
+namespace platform {
+
+namespace {
+
+using JvmSignalHandler = int (*)(int, siginfo_t*, void*, int);
+
+const int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+
+JvmSignalHandler g_jvm_handler = nullptr;   // JVM_handle_linux_signal, when the JVM exports it
+bool g_chained_by_libjsig = false;          // libjsig keeps the JVM's handlers; ours runs chained
+const void* g_jvm_hint = nullptr;           // an address inside libjvm, from the JVMTI glue
+uint64_t g_libjvm_start = 0, g_libjvm_end = 0;
+struct sigaction g_saved[NSIG];
+std::atomic<int> g_ours[NSIG];
+
+// Recovery point for faults inside the crash path itself (a corrupt stack under the unwinder).
+sigjmp_buf g_recover;
+std::atomic<int> g_recover_armed{0};
+
+thread_local void* t_alt_stack = nullptr;
+constexpr size_t kAltStackSize = 256 * 1024;  // hs_err printing runs on it too
+
+// Async-signal-safe.
+const char* signal_name(int sig) {
+    switch (sig) {
+        case SIGSEGV: return "SIGSEGV";
+        case SIGBUS: return "SIGBUS";
+        case SIGILL: return "SIGILL";
+        case SIGFPE: return "SIGFPE";
+        case SIGABRT: return "SIGABRT";
+    }
+    return "SIGNAL";
+}
+
+// Async-signal-safe.
+const char* code_name(int sig, int code) {
+    if (code == SI_USER) return "SI_USER";
+    if (code == SI_TKILL) return "SI_TKILL";
+    if (code == SI_QUEUE) return "SI_QUEUE";
+    if (code == SI_KERNEL) return "SI_KERNEL";
+    switch (sig) {
+        case SIGSEGV:
+            if (code == SEGV_MAPERR) return "SEGV_MAPERR";
+            if (code == SEGV_ACCERR) return "SEGV_ACCERR";
+            break;
+        case SIGBUS:
+            if (code == BUS_ADRALN) return "BUS_ADRALN";
+            if (code == BUS_ADRERR) return "BUS_ADRERR";
+            if (code == BUS_OBJERR) return "BUS_OBJERR";
+            break;
+        case SIGILL:
+            if (code == ILL_ILLOPC) return "ILL_ILLOPC";
+            if (code == ILL_ILLOPN) return "ILL_ILLOPN";
+            if (code == ILL_PRVOPC) return "ILL_PRVOPC";
+            break;
+        case SIGFPE:
+            if (code == FPE_INTDIV) return "FPE_INTDIV";
+            if (code == FPE_INTOVF) return "FPE_INTOVF";
+            if (code == FPE_FLTDIV) return "FPE_FLTDIV";
+            break;
+    }
+    return nullptr;
+}
+
+// Async-signal-safe.
+uint64_t context_pc(const ucontext_t* uc) {
+#if defined(__x86_64__)
+    return static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+    return uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+// Async-signal-safe.
+void read_registers(CrashRecord* r, const ucontext_t* uc) {
+#if defined(__x86_64__)
+    static const struct { const char* name; int index; } kRegs[] = {
+        {"rax", REG_RAX}, {"rbx", REG_RBX}, {"rcx", REG_RCX}, {"rdx", REG_RDX},
+        {"rsi", REG_RSI}, {"rdi", REG_RDI}, {"rbp", REG_RBP}, {"rsp", REG_RSP},
+        {"r8", REG_R8},   {"r9", REG_R9},   {"r10", REG_R10}, {"r11", REG_R11},
+        {"r12", REG_R12}, {"r13", REG_R13}, {"r14", REG_R14}, {"r15", REG_R15},
+        {"rip", REG_RIP}, {"eflags", REG_EFL}, {"trapno", REG_TRAPNO}, {"err", REG_ERR},
+    };
+    for (const auto& reg : kRegs) {
+        r->registers[r->register_count++] = Register{reg.name, static_cast<uint64_t>(uc->uc_mcontext.gregs[reg.index])};
+    }
+    r->sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+    r->registers[r->register_count++] = Register{"pc", uc->uc_mcontext.pc};
+    r->registers[r->register_count++] = Register{"sp", uc->uc_mcontext.sp};
+    r->sp = uc->uc_mcontext.sp;
+#else
+    (void)r;
+    (void)uc;
+#endif
+}
+
+// Async-signal-safe.
+void read_thread_name(CrashRecord* r) {
+    char path[64];
+    StringSink sink{path, sizeof(path), 0};
+    char buffer[64];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str("/proc/self/task/");
+    w.udec(r->thread_id);
+    w.str("/comm");
+    w.flush();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, r->thread_name, sizeof(r->thread_name) - 1);
+    close(fd);
+    if (n <= 0) n = 0;
+    while (n > 0 && (r->thread_name[n - 1] == '\n' || r->thread_name[n - 1] == '\0')) n--;
+    r->thread_name[n] = '\0';
+}
+
+struct UnwindState {
+    CrashRecord* record;
+    uint64_t fault_pc;
+    bool found;
+    int skipped;
+};
+
+// Async-signal-safe in practice: libgcc finds unwind tables with _dl_find_object (lock-free on
+// glibc 2.35+) or dl_iterate_phdr (a recursive loader lock, never held by this thread here).
+_Unwind_Reason_Code unwind_step(struct _Unwind_Context* context, void* arg) {
+    UnwindState* s = static_cast<UnwindState*>(arg);
+    int before_insn = 0;
+    uint64_t ip = static_cast<uint64_t>(_Unwind_GetIPInfo(context, &before_insn));
+    if (!s->found) {
+        // Frames of this handler and the signal trampoline come first.
+        if (ip != s->fault_pc) return ++s->skipped > 64 ? _URC_END_OF_STACK : _URC_NO_REASON;
+        s->found = true;
+        return _URC_NO_REASON;  // the fault frame is already frames[0]
+    }
+    CrashRecord* r = s->record;
+    if (r->frame_count >= kMaxNativeFrames || ip == 0) return _URC_END_OF_STACK;
+    r->frames[r->frame_count++].pc = ip;
+    return _URC_NO_REASON;
+}
+
+// Async-signal-safe.
+void describe_frames(CrashRecord* r) {
+    for (int i = 0; i < r->frame_count; i++) {
+        NativeFrame& f = r->frames[i];
+        // Callers' pcs are return addresses: look up the call instruction, one byte before.
+        uint64_t lookup = i == 0 ? f.pc : f.pc - 1;
+        f.module = record_find_module(*r, lookup);
+        f.symbol[0] = '\0';
+        f.symbol_offset = 0;
+        if (f.module >= 0) {
+            uint64_t offset = 0;
+            if (posix::find_symbol(r->modules[f.module].path, r->modules[f.module].base, lookup, f.symbol,
+                                   sizeof(f.symbol), &offset)) {
+                f.symbol_offset = offset + (f.pc - lookup);
+            }
+        }
+    }
+}
+
+void fault_handler(int sig, siginfo_t* info, void* context);
+
+// Async-signal-safe.
+bool fault_handler_installed(int sig) {
+    struct sigaction current;
+    if (sigaction(sig, nullptr, &current) != 0) return false;
+    return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &fault_handler;
+}
+
+// Async-signal-safe. Fills the record from the signal and the context, then reports.
+void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t thread_id) {
+    CrashRecord* r = &g_record;
+    record_reset(r);
+    r->platform = "linux-x86_64";
+    r->kind = signal_name(sig);
+    r->detail = info ? code_name(sig, info->si_code) : nullptr;
+    r->code = static_cast<uint64_t>(sig);
+    r->fault_address = info ? reinterpret_cast<uint64_t>(info->si_addr) : 0;
+    r->thread_id = thread_id;
+    r->java_thread = thread_registry_find(thread_id) ? 1 : 0;
+    if (uc) {
+        r->pc = context_pc(uc);
+        read_registers(r, uc);
+    }
+    read_thread_name(r);
+    posix::read_modules(r);
+
+    r->frames[0].pc = r->pc;
+    r->frame_count = 1;
+    g_recover_armed.store(1, std::memory_order_release);
+    if (sigsetjmp(g_recover, 1) == 0) {
+        UnwindState state{r, r->pc, false, 0};
+        _Unwind_Backtrace(&unwind_step, &state);
+    } else {
+        str_copy(r->note, sizeof(r->note), "native stack walk faulted; frames are partial");
+    }
+    g_recover_armed.store(0, std::memory_order_release);
+    describe_frames(r);
+    native_methods_resolve(r);
+
+    int pc_module = record_find_module(*r, r->pc);
+    if (sig == SIGABRT && !fault_handler_installed(SIGSEGV)) {
+        r->origin = "jvm";  // VMError replaced the handlers: this is the JVM's own fatal error
+    } else if (pc_module >= 0 && str_equal(path_basename(r->modules[pc_module].path), "libjvm.so")) {
+        r->origin = "jvm";
+    }
+    report_crash(r);
+}
+
+// Async-signal-safe. Hands the signal to what was installed before us. For SIG_DFL the default
+// action must happen: a fault re-executes and dies once we return, anything sent is re-raised.
+void chain_to_saved(int sig, siginfo_t* info, void* uc) {
+    const struct sigaction& old = g_saved[sig];
+    if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction) {
+        old.sa_sigaction(sig, info, uc);
+        return;
+    }
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+        old.sa_handler(sig);
+        return;
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+    g_ours[sig].store(0, std::memory_order_relaxed);
+    if (sig == SIGABRT || !info || info->si_code <= 0) raise(sig);
+}
+
+// Async-signal-safe. Decides who reports; everyone chains afterwards.
+void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
+    uint64_t self = current_thread_id();
+    switch (claim_crash(self, static_cast<uint64_t>(sig))) {
+        case CrashClaim::kFirst:
+            capture_and_report(sig, info, uc, self);
+            break;
+        case CrashClaim::kRecursive:
+            if (g_recover_armed.load(std::memory_order_acquire)) siglongjmp(g_recover, 1);
+            break;  // a fault after the report (e.g. in the JVM's handler): just pass it on
+        case CrashClaim::kDispatcher:
+            // A listener crashed: release the owner now instead of at the end of its budget.
+            dispatcher_signal_done();
+            wait_for_crash_owner(2000);
+            break;
+        case CrashClaim::kOther:
+            wait_for_crash_owner(2000);
+            break;
+    }
+}
+
+// Async-signal-safe. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
+void fault_handler(int sig, siginfo_t* info, void* context) {
+    int saved_errno = errno;
+    if (!g_chained_by_libjsig) {
+        if (g_jvm_handler) {
+            if (g_jvm_handler(sig, info, context, 0)) {
+                errno = saved_errno;
+                return;
+            }
+        } else if (g_libjvm_end && context) {
+            // No JVM_handle_linux_signal: a pc in libjvm is the JVM's to judge.
+            uint64_t pc = context_pc(static_cast<ucontext_t*>(context));
+            if (pc >= g_libjvm_start && pc < g_libjvm_end) {
+                chain_to_saved(sig, info, context);
+                errno = saved_errno;
+                return;
+            }
+        }
+    }
+    if (g_agent.installed.load(std::memory_order_acquire)) {
+        on_crash(sig, info, static_cast<ucontext_t*>(context));
+    }
+    if (g_chained_by_libjsig) {
+        // The JVM called us as its chained handler and will treat the signal as handled when we
+        // return. Unchain, so the re-executed fault reaches the JVM's fatal error path.
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, nullptr);
+        g_ours[sig].store(0, std::memory_order_relaxed);
+    } else {
+        chain_to_saved(sig, info, context);
+    }
+    errno = saved_errno;
+}
+
+// Async-signal-safe. HotSpot installs no SIGABRT handler: abort() in JNI code, glibc heap
+// corruption and std::terminate end here. HotSpot's own abort after hs_err is recognised by the
+// report already being written (or by its error handler having replaced ours).
+void abort_handler(int sig, siginfo_t* info, void* context) {
+    if (g_agent.installed.load(std::memory_order_acquire) && !g_agent.report_done.load(std::memory_order_acquire)) {
+        on_crash(sig, info, static_cast<ucontext_t*>(context));
+    }
+    chain_to_saved(sig, info, context);
+}
+
+void find_libjvm() {
+    if (!g_jvm_handler) {
+        g_jvm_handler = reinterpret_cast<JvmSignalHandler>(dlsym(RTLD_DEFAULT, "JVM_handle_linux_signal"));
+    }
+    Dl_info info;
+    if (g_jvm_hint && dladdr(g_jvm_hint, &info) && info.dli_fname) {
+        // An embedding application may have loaded libjvm with RTLD_LOCAL.
+        if (!g_jvm_handler) {
+            void* lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+            if (lib) {
+                g_jvm_handler = reinterpret_cast<JvmSignalHandler>(dlsym(lib, "JVM_handle_linux_signal"));
+                dlclose(lib);
+            }
+        }
+        // Range for the fallback check: libjvm's text lies within a few hundred MB of its base.
+        g_libjvm_start = reinterpret_cast<uint64_t>(info.dli_fbase);
+        g_libjvm_end = g_libjvm_start + (64ull << 20);
+    }
+}
+
+}  // namespace
+
+void note_jvm_address(const void* address) { g_jvm_hint = address; }
+
+bool install_crash_handlers(const Options&, char* error, size_t capacity) {
+    (void)error;
+    (void)capacity;
+    find_libjvm();
+    g_chained_by_libjsig = g_jvm_handler && dlsym(RTLD_DEFAULT, "JVM_get_signal_action") != nullptr;
+
+    struct sigaction ours;
+    memset(&ours, 0, sizeof(ours));
+    ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    // As HotSpot does: block everything but the synchronous error signals while handling.
+    sigfillset(&ours.sa_mask);
+    for (int sig : kFaultSignals) sigdelset(&ours.sa_mask, sig);
+    sigdelset(&ours.sa_mask, SIGABRT);
+
+    ours.sa_sigaction = &fault_handler;
+    for (int sig : kFaultSignals) {
+        sigaction(sig, &ours, &g_saved[sig]);
+        g_ours[sig].store(1, std::memory_order_release);
+    }
+    struct sigaction abort_action = ours;
+    abort_action.sa_sigaction = &abort_handler;
+    sigaction(SIGABRT, &abort_action, &g_saved[SIGABRT]);
+    g_ours[SIGABRT].store(1, std::memory_order_release);
+
+    g_agent.installed.store(1, std::memory_order_release);
+    if (g_chained_by_libjsig) {
+        stderr_write("crashagent: libjsig is loaded, so the JVM keeps its signal handlers and calls the agent "
+                     "only for faults it does not recognise; crashes are still reported.\n");
+    }
+    return true;
+}
+
+void uninstall_crash_handlers() {
+    g_agent.installed.store(0, std::memory_order_release);
+    auto restore = [](int sig, void (*mine)(int, siginfo_t*, void*)) {
+        struct sigaction current;
+        if (!g_ours[sig].load(std::memory_order_acquire)) return;
+        // Put the old handler back only if ours is still the one installed; someone who
+        // installed on top of us keeps theirs.
+        if (sigaction(sig, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == mine) {
+            sigaction(sig, &g_saved[sig], nullptr);
+        }
+        g_ours[sig].store(0, std::memory_order_release);
+    };
+    for (int sig : kFaultSignals) restore(sig, &fault_handler);
+    restore(SIGABRT, &abort_handler);
+}
+
+void prepare_current_thread() {
+    stack_t current;
+    if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;  // has one
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* mem = mmap(nullptr, kAltStackSize + page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) return;
+    mprotect(mem, page, PROT_NONE);  // guard page: an overflow of the handler itself faults cleanly
+    stack_t alt;
+    alt.ss_sp = static_cast<char*>(mem) + page;
+    alt.ss_size = kAltStackSize;
+    alt.ss_flags = 0;
+    if (sigaltstack(&alt, nullptr) != 0) {
+        munmap(mem, kAltStackSize + page);
+        return;
+    }
+    t_alt_stack = mem;
+}
+
+void release_current_thread() {
+    if (!t_alt_stack) return;
+    stack_t off;
+    memset(&off, 0, sizeof(off));
+    off.ss_flags = SS_DISABLE;
+    if (sigaltstack(&off, nullptr) == 0) {
+        munmap(t_alt_stack, kAltStackSize + static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+    }
+    t_alt_stack = nullptr;
+}
+
+}  // namespace platform
+}  // namespace crashagent

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One agent_host case: runs it in a fresh directory and checks exit status, output and reports.
+set -u
+case_name=$1 host=$2 lib=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $case_name: $*"; echo "--- stdout"; cat out.txt 2>/dev/null; echo "--- stderr"; cat err.txt 2>/dev/null; exit 1; }
+
+run() { "$host" "$lib" "$@" >out.txt 2>err.txt; echo $?; }
+
+case $case_name in
+start_stop)
+  rc=$(run start "dir=$work,timeout=100")
+  [ "$rc" = 0 ] || fail "exit $rc"
+  [ -z "$(ls crashagent_pid* 2>/dev/null)" ] || fail "a report was written without a crash"
+  ;;
+bad_option)
+  rc=$(run start "dir=$work,colour=red")
+  [ "$rc" != 0 ] || fail "a bad option was accepted"
+  grep -q "unknown option 'colour'" err.txt || fail "the message does not name the option"
+  grep -q "timeout=" err.txt || fail "the message does not list the allowed options"
+  ;;
+bad_dir)
+  rc=$(run start "dir=$work/missing")
+  [ "$rc" != 0 ] || fail "a missing report directory was accepted"
+  grep -q "option 'dir'" err.txt || fail "the message does not name the option"
+  ;;
+crash_report)
+  rc=$(run crash "dir=$work")
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139 (SIGSEGV, as without the agent)"
+  json=$(ls crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no JSON report"
+  python3 -m json.tool "$json" >/dev/null || fail "the JSON report does not parse"
+  grep -q '"kind": "SIGSEGV"' "$json" || fail "kind"
+  grep -q '"module": ".*agent_host"' "$json" || fail "module"
+  grep -q '"symbol": ".*write_null' "$json" || fail "symbol"
+  grep -q '"status": "not_started"' "$json" || fail "dispatch status"
+  log=$(ls crashagent_pid*.log)
+  grep -q "end of crashagent report" "$log" || fail "log is incomplete"
+  [ -z "$(ls crashagent_pid*.tmp 2>/dev/null)" ] || fail "temporary file left behind"
+  ;;
+stop_then_crash)
+  rc=$(run stop-crash "dir=$work")
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  [ -z "$(ls crashagent_pid* 2>/dev/null)" ] || fail "a report was written after crashagent_stop"
+  ;;
+*) fail "unknown case" ;;
+esac
+echo "PASS: $case_name"
