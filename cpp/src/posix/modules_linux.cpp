@@ -37,6 +37,7 @@ void add_mapping(CrashRecord* r, const char* line) {
     if (*p++ != '-') return;
     uint64_t end = parse_hex(p);
     if (*p++ != ' ') return;
+    bool executable = p[2] == 'x';
     p += 5;  // perms and space
     uint64_t offset = parse_hex(p);
     // Skip dev and inode to the path.
@@ -52,6 +53,7 @@ void add_mapping(CrashRecord* r, const char* line) {
         if (str_equal(m.path, p)) {
             if (end > m.end) m.end = end;
             if (offset == 0 && start < m.base) m.base = start;
+            if (executable) m.executable = true;
             return;
         }
     }
@@ -59,6 +61,7 @@ void add_mapping(CrashRecord* r, const char* line) {
     Module& m = r->modules[r->module_count++];
     m.base = start;  // mappings come in address order; the first is the file's start
     m.end = end;
+    m.executable = executable;
     str_copy(m.path, sizeof(m.path), p);
 }
 
@@ -134,6 +137,14 @@ void read_modules(CrashRecord* r) {
         }
     }
     close(fd);
+    // Data files (the CDS archive, locale files, lib/modules) are mapped too; keep code only.
+    int kept = 0;
+    for (int i = 0; i < r->module_count; i++) {
+        if (!r->modules[i].executable) continue;
+        if (kept != i) r->modules[kept] = r->modules[i];
+        kept++;
+    }
+    r->module_count = kept;
 }
 
 // Async-signal-safe.

@@ -80,11 +80,12 @@ final class ChildJvm {
         Path dir = WORK.resolve(name + "-" + javaHome.getFileName() + "-" + System.nanoTime()).toAbsolutePath();
         Files.createDirectories(dir);
         List<String> command = new ArrayList<>();
+        // HotSpot's crash path ends in abort() as it does for users; no core files, though.
+        command.addAll(List.of("/bin/sh", "-c", "ulimit -c 0 && exec \"$0\" \"$@\""));
         command.add(javaHome.resolve("bin/java").toString());
         if (agentOptions != null) {
             command.add("-agentpath:" + AGENT.toAbsolutePath() + (agentOptions.isEmpty() ? "" : "=" + agentOptions));
         }
-        command.add("-XX:-CreateCoredumpOnCrash");
         command.add("-Dcrashagent.testLibrary=" + TEST_LIBRARY.toAbsolutePath());
         command.addAll(jvmFlags);
         command.add("-cp");
