@@ -8,11 +8,25 @@ action=$1 out=$2 windows=${3:-true}
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# On a fresh Debian machine as root (a container, CI) a missing build tool is installed, saying
+# so; anywhere else the build stops with the command to run. CRASHAGENT_NO_INSTALL=1 never installs.
+#   need <what is missing> <Debian packages> <check command...>
 need() {
-  if ! command -v "$1" >/dev/null 2>&1; then
-    echo "crashagent native build: '$1' not found. $2" >&2
-    exit 1
+  local what=$1 packages=$2
+  shift 2
+  "$@" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${CRASHAGENT_NO_INSTALL:-}" ]; then
+    echo "[crashagent] $what not found; installing Debian package(s): $packages" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends $packages >&2 \
+      || { apt-get update >&2 && apt-get install -y --no-install-recommends $packages >&2; }
+    "$@" >/dev/null 2>&1 && return 0
   fi
+  echo "crashagent native build: $what not found. Install it with: sudo apt-get install $packages" >&2
+  if [ "$packages" = g++-mingw-w64-x86-64 ]; then
+    echo "  (or build only the Linux library with: mvn -Dcrashagent.windows=false ...)" >&2
+  fi
+  exit 1
 }
 
 windows_check() {
@@ -20,15 +34,15 @@ windows_check() {
     echo "[WARNING] crashagent: Windows build and tests are OFF (-Dcrashagent.windows=false); crashagent.dll is not built." >&2
     return 1
   fi
-  need x86_64-w64-mingw32-g++ "The Windows build needs mingw-w64: sudo apt-get install g++-mingw-w64-x86-64 wine64 wine
-  (or build only Linux with: mvn -Dcrashagent.windows=false ...)"
+  need "the mingw-w64 cross compiler (x86_64-w64-mingw32-g++)" g++-mingw-w64-x86-64 command -v x86_64-w64-mingw32-g++
   return 0
 }
 
 case $action in
 build)
-  need cmake "Install it: sudo apt-get install cmake g++"
-  need g++ "Install it: sudo apt-get install g++"
+  need cmake cmake command -v cmake
+  need "a C++ compiler (g++)" g++ command -v g++
+  need "doctest (native unit tests)" doctest-dev test -f /usr/include/doctest/doctest.h
   cmake -S "$root" -B "$out/cmake/linux-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build "$out/cmake/linux-x86_64" -j "$jobs"
   mkdir -p "$out/native/linux-x86_64" "$out/native-test/linux-x86_64"
@@ -45,10 +59,7 @@ build)
 test)
   ctest --test-dir "$out/cmake/linux-x86_64" --output-on-failure
   if windows_check; then
-    if ! command -v wine >/dev/null 2>&1 && ! command -v wine64 >/dev/null 2>&1; then
-      echo "crashagent native tests: Wine not found; the Windows tests run under it: sudo apt-get install wine64 wine" >&2
-      exit 1
-    fi
+    need "Wine (runs the Windows tests)" "wine64 wine" command -v wine
     ctest --test-dir "$out/cmake/windows-x86_64" --output-on-failure
   fi
   ;;

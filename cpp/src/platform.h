@@ -37,9 +37,13 @@ bool dispatcher_wait_done(uint32_t timeout_ms);  // true when the dispatcher fin
 
 // Prepares the hand-off channel; false with a message on failure.
 bool dispatcher_channel_open(char* error, size_t error_capacity);
-// Blocks the dispatcher thread until a crash wakes it; false if the channel was closed.
+// Blocks the dispatcher thread until a crash wakes it; false when asked to stop (VM death) or
+// when the channel failed.
 bool dispatcher_wait_for_crash();
 void dispatcher_signal_done();
+// Asks the dispatcher to return, and waits for it up to timeout_ms: HotSpot's exit waits up to
+// 300 ms for every thread still in native code, which a dispatcher blocked in a read would be.
+void dispatcher_request_stop(uint32_t timeout_ms);
 
 // An address inside the JVM library (libjvm.so / jvm.dll), so the backend can find the JVM's
 // signal entry point and code range even when the JVM was loaded privately.

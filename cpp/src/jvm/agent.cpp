@@ -46,6 +46,8 @@ void JNICALL on_vm_init(jvmtiEnv* jvmti, JNIEnv* jni, jthread thread) {
     start_dispatcher(jni);
 }
 
+void JNICALL on_vm_death(jvmtiEnv*, JNIEnv*) { stop_dispatcher(); }
+
 void JNICALL on_thread_start(jvmtiEnv*, JNIEnv* jni, jthread thread) { register_thread(jni, thread); }
 
 void JNICALL on_thread_end(jvmtiEnv*, JNIEnv* jni, jthread) {
@@ -103,11 +105,13 @@ jint setup_jvmti(JavaVM* vm, bool live) {
     jvmtiEventCallbacks callbacks;
     memset(&callbacks, 0, sizeof(callbacks));
     callbacks.VMInit = &on_vm_init;
+    callbacks.VMDeath = &on_vm_death;
     callbacks.ThreadStart = &on_thread_start;
     callbacks.ThreadEnd = &on_thread_end;
     callbacks.NativeMethodBind = &on_native_method_bind;
     g_jvmti->SetEventCallbacks(&callbacks, sizeof(callbacks));
     if (!live) g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, nullptr);
+    g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_VM_DEATH, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_START, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_END, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_NATIVE_METHOD_BIND, nullptr);

@@ -13,6 +13,9 @@ extern jvmtiEnv* g_jvmti;
 // Starts the dispatcher agent thread (at VMInit or on attach).
 void start_dispatcher(JNIEnv* jni);
 
+// Lets the dispatcher thread return at VM death.
+void stop_dispatcher();
+
 // Called by CrashAgent.nativeConnect: the class whose static dispatch() runs the listeners.
 void set_api_class(JNIEnv* jni, jclass api_class);
 

@@ -207,7 +207,12 @@ void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
     platform::prepare_current_thread();
     g_agent.dispatcher_thread.store(platform::current_thread_id(), std::memory_order_release);
     g_agent.dispatcher_ready.store(1, std::memory_order_release);
-    if (!platform::dispatcher_wait_for_crash()) return;
+    if (!platform::dispatcher_wait_for_crash()) {
+        // VM death: leave native code so HotSpot's exit does not wait for this thread.
+        g_agent.dispatcher_ready.store(0, std::memory_order_release);
+        platform::dispatcher_signal_done();
+        return;
+    }
 
     CrashRecord* r = &g_record;
     r->dispatch_state.store(static_cast<int>(DispatchState::kRunning), std::memory_order_release);
@@ -236,6 +241,13 @@ void start_dispatcher(JNIEnv* jni) {
         if (jni->ExceptionCheck()) jni->ExceptionClear();
         fprintf(stderr, "crashagent: could not start the dispatcher thread; crashes are still reported, without Java stacks or listeners\n");
     }
+}
+
+void stop_dispatcher() {
+    if (!g_agent.dispatcher_ready.load(std::memory_order_acquire)) return;
+    // A crash in progress owns the dispatcher; the JVM is dying anyway.
+    if (g_agent.crashing_thread.load(std::memory_order_acquire) != 0) return;
+    platform::dispatcher_request_stop(200);
 }
 
 void set_api_class(JNIEnv* jni, jclass api_class) {

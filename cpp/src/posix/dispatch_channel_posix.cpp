@@ -15,8 +15,16 @@ namespace crashagent {
 namespace platform {
 
 namespace {
-int g_wake[2] = {-1, -1};   // crashing thread -> dispatcher
-int g_done[2] = {-1, -1};   // dispatcher -> crashing thread
+int g_wake[2] = {-1, -1};   // crashing thread -> dispatcher: kCrash or kStop
+int g_done[2] = {-1, -1};   // dispatcher -> crashing thread (or the stopper)
+constexpr char kCrash = 1;
+constexpr char kStop = 2;
+
+// Async-signal-safe.
+void send(int fd, char c) {
+    while (write(fd, &c, 1) < 0 && errno == EINTR) {
+    }
+}
 }  // namespace
 
 bool dispatcher_channel_open(char* error, size_t capacity) {
@@ -34,11 +42,7 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
 }
 
 // Async-signal-safe.
-void dispatcher_wake() {
-    char c = 1;
-    while (write(g_wake[1], &c, 1) < 0 && errno == EINTR) {
-    }
-}
+void dispatcher_wake() { send(g_wake[1], kCrash); }
 
 // Async-signal-safe.
 bool dispatcher_wait_done(uint32_t timeout_ms) {
@@ -61,16 +65,18 @@ bool dispatcher_wait_for_crash() {
     char c;
     for (;;) {
         ssize_t n = read(g_wake[0], &c, 1);
-        if (n == 1) return true;
+        if (n == 1) return c == kCrash;
         if (n < 0 && errno == EINTR) continue;
         return false;
     }
 }
 
-void dispatcher_signal_done() {
-    char c = 1;
-    while (write(g_done[1], &c, 1) < 0 && errno == EINTR) {
-    }
+void dispatcher_signal_done() { send(g_done[1], kCrash); }
+
+void dispatcher_request_stop(uint32_t timeout_ms) {
+    if (g_wake[1] < 0) return;
+    send(g_wake[1], kStop);
+    dispatcher_wait_done(timeout_ms);
 }
 
 }  // namespace platform

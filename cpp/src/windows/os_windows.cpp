@@ -3,6 +3,8 @@
 // plain Win32 calls on preallocated buffers, no CRT I/O, no heap.
 #include <windows.h>
 
+#include <atomic>
+
 #include "core/crash_flow.h"
 #include "core/writer.h"
 #include "platform.h"
@@ -14,7 +16,8 @@ const char kPathSeparator = '\\';
 
 namespace {
 HANDLE g_wake_event = nullptr;   // crashing thread -> dispatcher
-HANDLE g_done_event = nullptr;   // dispatcher -> crashing thread
+HANDLE g_done_event = nullptr;   // dispatcher -> crashing thread (or the stopper)
+std::atomic<int> g_stop_requested{0};
 }  // namespace
 
 // Crash context.
@@ -96,9 +99,18 @@ void dispatcher_wake() { SetEvent(g_wake_event); }
 // Crash context.
 bool dispatcher_wait_done(uint32_t timeout_ms) { return WaitForSingleObject(g_done_event, timeout_ms) == WAIT_OBJECT_0; }
 
-bool dispatcher_wait_for_crash() { return WaitForSingleObject(g_wake_event, INFINITE) == WAIT_OBJECT_0; }
+bool dispatcher_wait_for_crash() {
+    return WaitForSingleObject(g_wake_event, INFINITE) == WAIT_OBJECT_0 && !g_stop_requested.load(std::memory_order_acquire);
+}
 
 void dispatcher_signal_done() { SetEvent(g_done_event); }
+
+void dispatcher_request_stop(uint32_t timeout_ms) {
+    if (!g_wake_event) return;
+    g_stop_requested.store(1, std::memory_order_release);
+    SetEvent(g_wake_event);
+    dispatcher_wait_done(timeout_ms);
+}
 
 bool check_report_dir(const char* dir, char* error, size_t capacity) {
     const char* d = (dir && *dir) ? dir : ".";

@@ -1,0 +1,29 @@
+/**
+ * Benchmark workload: implicit null checks in C1-compiled code. Run with -XX:TieredStopAtLevel=1,
+ * every NullPointerException below is a SIGSEGV that the JVM handles itself, so the agent's
+ * signal fast path runs once per iteration. Prints the loop's own time, excluding JVM startup.
+ */
+public final class NpeStorm {
+    private static Object nothing;
+
+    public static void main(String[] args) {
+        int iterations = Integer.parseInt(args[0]);
+        storm(iterations / 10);  // warm up: get the loop compiled by C1
+        long start = System.nanoTime();
+        long caught = storm(iterations);
+        long nanos = System.nanoTime() - start;
+        System.out.println("iterations=" + iterations + " caught=" + caught + " loop_ns=" + nanos);
+    }
+
+    static long storm(int iterations) {
+        long caught = 0;
+        for (int i = 0; i < iterations; i++) {
+            try {
+                caught += nothing.hashCode();
+            } catch (NullPointerException expected) {
+                caught++;
+            }
+        }
+        return caught;
+    }
+}
