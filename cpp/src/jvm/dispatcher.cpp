@@ -107,11 +107,16 @@ void collect_java_side(CrashRecord* r, jthread thread) {
         return;
     }
     for (jint i = 0; i < count; i++) fill_java_frame(frames[i].method, frames[i].location, &r->java_frames[i]);
-    if (!r->native_method[0] && count > 0 && r->java_frames[0].line == -2) {
+    char* signature = nullptr;
+    if (!r->native_method[0] && count > 0 && r->java_frames[0].line == -2 &&
+        g_jvmti->GetMethodName(frames[0].method, nullptr, &signature, nullptr) == JVMTI_ERROR_NONE) {
+        // The native frames did not reach the JNI entry (deep recursion, stripped library):
+        // the top Java frame is the native method that entered the library.
         char name[sizeof(r->native_method)];
-        snprintf(name, sizeof(name), "%s.%s", r->java_frames[0].class_name, r->java_frames[0].method);
+        snprintf(name, sizeof(name), "%s.%s%s", r->java_frames[0].class_name, r->java_frames[0].method, signature);
         str_copy(r->native_method, sizeof(r->native_method), name);
     }
+    deallocate(signature);
     r->java_frame_count.store(count, std::memory_order_release);
 }
 

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -29,6 +31,7 @@ namespace platform {
 namespace {
 
 using JvmSignalHandler = int (*)(int, siginfo_t*, void*, int);
+using FindObject = int (*)(void*, void*);  // glibc 2.35+ _dl_find_object, lock-free
 
 const int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
 
@@ -36,6 +39,7 @@ JvmSignalHandler g_jvm_handler = nullptr;   // JVM_handle_linux_signal, when the
 bool g_chained_by_libjsig = false;          // libjsig keeps the JVM's handlers; ours runs chained
 const void* g_jvm_hint = nullptr;           // an address inside libjvm, from the JVMTI glue
 uint64_t g_libjvm_start = 0, g_libjvm_end = 0;
+FindObject g_find_object = nullptr;
 struct sigaction g_saved[NSIG];
 std::atomic<int> g_ours[NSIG];
 
@@ -188,12 +192,30 @@ void describe_frames(CrashRecord* r) {
 }
 
 void fault_handler(int sig, siginfo_t* info, void* context);
+bool pc_belongs_to_jvm(uint64_t pc);
+bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc);
 
 // Async-signal-safe.
 bool fault_handler_installed(int sig) {
     struct sigaction current;
     if (sigaction(sig, nullptr, &current) != 0) return false;
     return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &fault_handler;
+}
+
+// Async-signal-safe. A fault just below the interrupted stack pointer means the thread's stack is
+// exhausted: the kernel could only deliver this signal because the agent gave the thread an
+// alternate signal stack.
+bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
+    if (sig != SIGSEGV || !info || !uc) return false;
+#if defined(__x86_64__)
+    uint64_t sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+    uint64_t sp = uc->uc_mcontext.sp;
+#else
+    uint64_t sp = 0;
+#endif
+    uint64_t addr = reinterpret_cast<uint64_t>(info->si_addr);
+    return sp != 0 && addr + 65536 >= sp && addr < sp + 4096;
 }
 
 // Async-signal-safe. Fills the record from the signal and the context, then reports.
@@ -227,6 +249,11 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     describe_frames(r);
     native_methods_resolve(r);
 
+    if (stack_exhausted(sig, info, uc)) {
+        str_copy(r->note, sizeof(r->note),
+                 "native stack overflow: without the agent's alternate signal stack the kernel kills the process "
+                 "with SIGSEGV and no hs_err, so after this report the agent lets exactly that happen");
+    }
     int pc_module = record_find_module(*r, r->pc);
     if (sig == SIGABRT && !fault_handler_installed(SIGSEGV)) {
         r->origin = "jvm";  // VMError replaced the handlers: this is the JVM's own fatal error
@@ -287,10 +314,9 @@ void fault_handler(int sig, siginfo_t* info, void* context) {
                 errno = saved_errno;
                 return;
             }
-        } else if (g_libjvm_end && context) {
-            // No JVM_handle_linux_signal: a pc in libjvm is the JVM's to judge.
-            uint64_t pc = context_pc(static_cast<ucontext_t*>(context));
-            if (pc >= g_libjvm_start && pc < g_libjvm_end) {
+        } else if (g_jvm_hint && context) {
+            // No JVM_handle_linux_signal: judge by where the pc is.
+            if (pc_belongs_to_jvm(context_pc(static_cast<ucontext_t*>(context)))) {
                 chain_to_saved(sig, info, context);
                 errno = saved_errno;
                 return;
@@ -299,6 +325,16 @@ void fault_handler(int sig, siginfo_t* info, void* context) {
     }
     if (g_agent.installed.load(std::memory_order_acquire)) {
         on_crash(sig, info, static_cast<ucontext_t*>(context));
+    }
+    if (stack_exhausted(sig, info, static_cast<ucontext_t*>(context))) {
+        // Keep the outcome the process would have had without the agent: killed by SIGSEGV.
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, nullptr);
+        g_ours[sig].store(0, std::memory_order_relaxed);
+        errno = saved_errno;
+        return;
     }
     if (g_chained_by_libjsig) {
         // The JVM called us as its chained handler and will treat the signal as handled when we
@@ -324,24 +360,55 @@ void abort_handler(int sig, siginfo_t* info, void* context) {
     chain_to_saved(sig, info, context);
 }
 
+// Normal context. Range of libjvm's mappings, for the fallback check.
+void find_libjvm_range(const char* path) {
+    FILE* maps = fopen("/proc/self/maps", "re");
+    if (!maps) return;
+    char line[kPathCapacity + 128];
+    while (fgets(line, sizeof(line), maps)) {
+        unsigned long start = 0, end = 0;
+        char mapped[kPathCapacity];
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %1023s", &start, &end, mapped) == 3 && strcmp(mapped, path) == 0) {
+            if (!g_libjvm_start || start < g_libjvm_start) g_libjvm_start = start;
+            if (end > g_libjvm_end) g_libjvm_end = end;
+        }
+    }
+    fclose(maps);
+}
+
 void find_libjvm() {
-    if (!g_jvm_handler) {
+    // Test hook: exercise the fallback used on JVMs that do not export JVM_handle_linux_signal.
+    bool force_fallback = getenv("CRASHAGENT_TEST_NO_JVM_HANDLER") != nullptr;
+    if (!force_fallback) {
         g_jvm_handler = reinterpret_cast<JvmSignalHandler>(dlsym(RTLD_DEFAULT, "JVM_handle_linux_signal"));
     }
     Dl_info info;
     if (g_jvm_hint && dladdr(g_jvm_hint, &info) && info.dli_fname) {
         // An embedding application may have loaded libjvm with RTLD_LOCAL.
-        if (!g_jvm_handler) {
+        if (!g_jvm_handler && !force_fallback) {
             void* lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
             if (lib) {
                 g_jvm_handler = reinterpret_cast<JvmSignalHandler>(dlsym(lib, "JVM_handle_linux_signal"));
                 dlclose(lib);
             }
         }
-        // Range for the fallback check: libjvm's text lies within a few hundred MB of its base.
-        g_libjvm_start = reinterpret_cast<uint64_t>(info.dli_fbase);
-        g_libjvm_end = g_libjvm_start + (64ull << 20);
+        if (!g_jvm_handler) find_libjvm_range(info.dli_fname);
     }
+    if (!g_jvm_handler) {
+        g_find_object = reinterpret_cast<FindObject>(dlsym(RTLD_DEFAULT, "_dl_find_object"));
+    }
+}
+
+// Async-signal-safe. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
+// loaded file holds (the code cache, stubs), belongs to the JVM.
+bool pc_belongs_to_jvm(uint64_t pc) {
+    if (pc >= g_libjvm_start && pc < g_libjvm_end) return true;
+    if (g_find_object) {
+        alignas(16) unsigned char result[256];  // larger than any glibc's struct dl_find_object
+        return g_find_object(reinterpret_cast<void*>(pc), result) != 0;
+    }
+    Dl_info info;  // dladdr takes the loader's recursive lock; only reached on old glibc
+    return dladdr(reinterpret_cast<void*>(pc), &info) == 0;
 }
 
 }  // namespace

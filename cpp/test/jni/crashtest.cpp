@@ -1,6 +1,8 @@
 // Native faults for the Java tests: each entry point crashes in a known way.
 #include <jni.h>
 #include <pthread.h>
+
+#include <atomic>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,6 +14,16 @@ int* volatile g_null = nullptr;
 
 __attribute__((noinline)) void write_through_null(int value) {
     *g_null = value;
+}
+
+std::atomic<int> g_entered{0};
+
+// Deep enough frames that the recursion runs into the guard pages quickly; -O0 keeps them.
+__attribute__((noinline)) int recurse(int depth) {
+    volatile char frame[512];
+    frame[0] = static_cast<char>(depth);
+    if (depth < 0) return 0;  // never: depth only grows, until the stack is gone
+    return recurse(depth + 1) + frame[0];
 }
 
 void* thread_that_crashes(void*) {
@@ -33,6 +45,20 @@ JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_abortNow(JN
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_crashOnOwnThread(JNIEnv*, jclass) {
     pthread_t t;
     if (pthread_create(&t, nullptr, &thread_that_crashes, nullptr) == 0) pthread_join(t, nullptr);
+}
+
+// Counts the threads that reached the fault, so a test can wait until all of them crashed.
+JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWriteCounted(JNIEnv*, jclass) {
+    g_entered.fetch_add(1);
+    write_through_null(2);
+}
+
+JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_enteredCount(JNIEnv*, jclass) {
+    return g_entered.load();
+}
+
+JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_recurseForever(JNIEnv*, jclass) {
+    return recurse(0);
 }
 
 // Returns normally: lets tests prove the library loads and its calls work.

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -77,6 +78,11 @@ final class ChildJvm {
      */
     static Result run(Path javaHome, String name, String agentOptions, Duration timeout, List<String> jvmFlags,
                       String... appArgs) throws IOException, InterruptedException {
+        return run(javaHome, name, agentOptions, timeout, jvmFlags, Map.of(), appArgs);
+    }
+
+    static Result run(Path javaHome, String name, String agentOptions, Duration timeout, List<String> jvmFlags,
+                      Map<String, String> environment, String... appArgs) throws IOException, InterruptedException {
         Path dir = WORK.resolve(name + "-" + javaHome.getFileName() + "-" + System.nanoTime()).toAbsolutePath();
         Files.createDirectories(dir);
         List<String> command = new ArrayList<>();
@@ -96,8 +102,10 @@ final class ChildJvm {
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
         long start = System.nanoTime();
-        Process process = new ProcessBuilder(command).directory(dir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         boolean finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
         if (!finished) {

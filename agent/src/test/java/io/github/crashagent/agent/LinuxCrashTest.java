@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -216,6 +217,82 @@ class LinuxCrashTest {
         Result dir = ChildJvm.run(jdk, "bad-dir", "dir=/nonexistent/crashagent", "stack-overflow");
         assertNotEquals(0, dir.exitCode());
         assertContains(dir.stderr(), "option 'dir': report directory '/nonexistent/crashagent' is not usable", dir);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void eightThreadsCrashingAtOnceGiveOneReportListingTheOthers(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "concurrent-plain", null, "concurrent", "8");
+        Result r = ChildJvm.run(jdk, "concurrent", "", "concurrent", "8");
+
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = r.report();  // exactly one
+        assertTrue(report.at("/thread/name").asText().startsWith("crasher-"), report::toPrettyString);
+        JsonNode others = report.path("other_crashes");
+        assertTrue(others.size() >= 1 && others.size() <= 7, report::toPrettyString);
+        long owner = report.at("/thread/id").asLong();
+        for (JsonNode other : others) {
+            assertNotEquals(owner, other.path("thread_id").asLong(), report::toPrettyString);
+            assertEquals(11, other.path("code").asInt(), report::toPrettyString);
+        }
+        assertEquals(1, r.stderr().split("SIGSEGV captured", -1).length - 1, r::toString);
+        assertCompleteHsErr(r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void nativeStackOverflowIsReportedAndEndsAsWithoutTheAgent(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "native-soe-plain", null, "native-stack-overflow");
+        Result r = ChildJvm.run(jdk, "native-soe", "", "native-stack-overflow");
+
+        // Without the agent the kernel cannot deliver the signal on the exhausted stack.
+        assertEquals(128 + 11, plain.exitCode(), plain::toString);
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertEquals(plain.files("hs_err_pid", "").size(), r.files("hs_err_pid", "").size());
+        JsonNode report = r.report();
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
+        assertEquals(NATIVE_CLASS + ".recurseForever()I", report.path("native_method").asText());
+        assertContains(report.path("note").asText(), "native stack overflow", report);
+        assertEquals("complete", report.at("/dispatch/status").asText());
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+    }
+
+    /** With libjsig preloaded the JVM keeps its handlers and calls the agent as a chained handler. */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void withLibjsigCrashesAreStillReportedAndJvmFaultsAreNot(Path jdk) throws Exception {
+        Map<String, String> jsig = Map.of("LD_PRELOAD", jdk.resolve("lib/libjsig.so").toString());
+        Result plain = ChildJvm.run(jdk, "jsig-plain", null, Duration.ofSeconds(60), List.of(), jsig, "null-write");
+        Result r = ChildJvm.run(jdk, "jsig", "", Duration.ofSeconds(60), List.of(), jsig, "null-write");
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertContains(r.stderr(), "libjsig is loaded", r);
+        assertEquals("SIGSEGV", r.report().at("/crash/kind").asText());
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+        assertCompleteHsErr(r);
+
+        Result storm = ChildJvm.run(jdk, "jsig-npe", "", Duration.ofSeconds(120), List.of("-XX:TieredStopAtLevel=1"),
+                jsig, "npe-storm", "100000");
+        assertEquals(0, storm.exitCode(), storm::toString);
+        assertTrue(storm.files("crashagent_pid", "").isEmpty(), storm::toString);
+    }
+
+    /** The fallback for JVMs without JVM_handle_linux_signal: judge by where the pc is. */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void withoutTheJvmEntryPointThePcDecides(Path jdk) throws Exception {
+        Map<String, String> fallback = Map.of("CRASHAGENT_TEST_NO_JVM_HANDLER", "1");
+        Result storm = ChildJvm.run(jdk, "fallback-npe", "", Duration.ofSeconds(120), List.of("-XX:TieredStopAtLevel=1"),
+                fallback, "npe-storm", "100000");
+        assertEquals(0, storm.exitCode(), storm::toString);
+        assertContains(storm.stdout(), "npe storm caught 100000", storm);
+        assertTrue(storm.files("crashagent_pid", "").isEmpty(), storm::toString);
+
+        Result plain = ChildJvm.run(jdk, "fallback-crash-plain", null, "null-write");
+        Result r = ChildJvm.run(jdk, "fallback-crash", "", Duration.ofSeconds(60), List.of(), fallback, "null-write");
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertEquals("SIGSEGV", r.report().at("/crash/kind").asText());
+        assertCompleteHsErr(r);
     }
 
     private static Path onlyReport(Path dir) throws IOException {

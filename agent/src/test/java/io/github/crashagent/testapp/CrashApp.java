@@ -49,11 +49,47 @@ public final class CrashApp {
                 });
                 crashInJni();
             }
+            case "concurrent" -> crashConcurrently(Integer.parseInt(args[1]));
+            case "native-stack-overflow" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashNative.recurseForever();
+            }
             case "npe-storm" -> System.out.println("npe storm caught " + npeStorm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
         System.out.println("no crash");
+    }
+
+    /**
+     * Threads released together by a barrier all write through null. The listener (running while
+     * the first crash is reported) waits until every thread reached the fault, so the report can
+     * list the others.
+     */
+    static void crashConcurrently(int threads) throws InterruptedException {
+        CrashAgent.addListener(event -> {
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            while (CrashNative.enteredCount() < threads && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            writeMarker(event);
+        });
+        java.util.concurrent.CyclicBarrier barrier = new java.util.concurrent.CyclicBarrier(threads);
+        Thread[] all = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            all[i] = new Thread(() -> {
+                try {
+                    barrier.await();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                CrashNative.nullWriteCounted();
+            }, "crasher-" + i);
+            all[i].start();
+        }
+        for (Thread t : all) {
+            t.join();
+        }
     }
 
     /** The Java frame the tests expect on the crashing thread's stack. */

@@ -15,4 +15,12 @@ public final class CrashNative {
     public static native void crashOnOwnThread();
 
     public static native int add(int a, int b);
+
+    /** Counts the call in enteredCount(), then writes through null. */
+    public static native void nullWriteCounted();
+
+    public static native int enteredCount();
+
+    /** Native recursion until the thread's stack runs out. */
+    public static native int recurseForever();
 }
