@@ -245,6 +245,14 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     } else {
         str_copy(r->note, sizeof(r->note), "native stack walk faulted; frames are partial");
     }
+    if (r->frame_count == 1 && record_find_module(*r, r->pc) < 0 && r->sp) {
+        // A call through a bad pointer lands outside any module, where no unwind tables exist;
+        // the caller's return address is still on top of the stack.
+        if (sigsetjmp(g_recover, 1) == 0) {
+            uint64_t return_address = *reinterpret_cast<const uint64_t*>(r->sp);
+            if (record_find_module(*r, return_address) >= 0) r->frames[r->frame_count++].pc = return_address;
+        }
+    }
     g_recover_armed.store(0, std::memory_order_release);
     describe_frames(r);
     native_methods_resolve(r);

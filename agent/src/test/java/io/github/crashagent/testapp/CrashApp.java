@@ -54,6 +54,21 @@ public final class CrashApp {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 CrashNative.recurseForever();
             }
+            case "fault" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                fault(args[1]);
+            }
+            case "listener-crashes" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashAgent.addListener(event -> Zoo.nullRead());
+                crashInJni();
+            }
+            case "malloc-busy" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                Zoo.startMallocHammer();
+                crashInJni();
+            }
+            case "quiet" -> QuietWorkloads.run(args[1]);
             case "npe-storm" -> System.out.println("npe storm caught " + npeStorm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
@@ -89,6 +104,31 @@ public final class CrashApp {
         }
         for (Thread t : all) {
             t.join();
+        }
+    }
+
+    /** One native fault of the zoo, by name, called from this Java frame. */
+    static void fault(String kind) throws InterruptedException {
+        System.out.println("fault " + kind);
+        System.out.flush();
+        switch (kind) {
+            case "null-read" -> Zoo.nullRead();
+            case "null-write" -> CrashNative.nullWrite();
+            case "wild-pointer" -> Zoo.wildPointer();
+            case "write-read-only" -> Zoo.writeReadOnly();
+            case "execute-data" -> Zoo.executeData();
+            case "illegal-instruction" -> Zoo.illegalInstruction();
+            case "divide-by-zero" -> Zoo.divideByZero();
+            case "abort" -> CrashNative.abortNow();
+            case "double-free" -> Zoo.doubleFree();
+            case "uncaught-cpp-exception" -> Zoo.uncaughtCppException();
+            case "native-stack-overflow" -> CrashNative.recurseForever();
+            case "bus-error" -> Zoo.busError();
+            case "memcpy-null" -> Zoo.memcpyToNull();
+            case "library-thread" -> CrashNative.crashOnOwnThread();
+            case "attached-thread" -> Zoo.crashOnAttachedThread();
+            case "nested-jni" -> Zoo.callJava(CrashNative::nullWrite);
+            default -> throw new IllegalArgumentException("unknown fault " + kind);
         }
     }
 
