@@ -40,6 +40,15 @@ crash_report)
   grep -q "end of crashagent report" "$log" || fail "log is incomplete"
   [ -z "$(ls crashagent_pid*.tmp 2>/dev/null)" ] || fail "temporary file left behind"
   ;;
+crash_without_allocating)
+  rc=$(run crash-no-malloc "dir=$work")
+  grep -q "ALLOCATION IN CRASH PATH" err.txt && fail "the crash path allocated: $(grep ALLOCATION err.txt)"
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  json=$(ls crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no JSON report"
+  python3 -m json.tool "$json" >/dev/null || fail "the JSON report does not parse"
+  grep -q "end of crashagent report" crashagent_pid*.log || fail "log is incomplete"
+  ;;
 stop_then_crash)
   rc=$(run stop-crash "dir=$work")
   [ "$rc" = 139 ] || fail "exit $rc, expected 139"
