@@ -14,6 +14,7 @@ namespace {
 // Only the thread that owns the crash uses these, so they need no synchronisation.
 char g_write_buffer[64 * 1024];
 char g_json_tmp_path[kPathCapacity + 16];
+std::atomic<int> g_other_crash_slots{0};
 
 struct FileSinkContext {
     platform::FileHandle file;
@@ -108,14 +109,12 @@ CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {
         return CrashClaim::kFirst;
     }
     if (expected == thread_id) return CrashClaim::kRecursive;
-    int slot = g_agent.report_done.load(std::memory_order_acquire) ? kMaxOtherCrashes
-                                                                    : g_record.other_crash_count.load(std::memory_order_relaxed);
+    // The slot is filled before the count covers it, so a reader never sees an empty entry.
+    int slot = g_other_crash_slots.fetch_add(1, std::memory_order_acq_rel);
     if (slot < kMaxOtherCrashes) {
-        slot = g_record.other_crash_count.fetch_add(1, std::memory_order_acq_rel);
-        if (slot < kMaxOtherCrashes) {
-            g_record.other_crashes[slot].thread_id.store(thread_id, std::memory_order_relaxed);
-            g_record.other_crashes[slot].code.store(code, std::memory_order_relaxed);
-        }
+        g_record.other_crashes[slot].thread_id.store(thread_id, std::memory_order_relaxed);
+        g_record.other_crashes[slot].code.store(code, std::memory_order_relaxed);
+        g_record.other_crash_count.fetch_add(1, std::memory_order_release);
     }
     if (thread_id == g_agent.dispatcher_thread.load(std::memory_order_acquire)) return CrashClaim::kDispatcher;
     return CrashClaim::kOther;

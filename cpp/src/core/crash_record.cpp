@@ -47,8 +47,8 @@ void record_reset(CrashRecord* r) {
     r->java_info_ready.store(0, std::memory_order_relaxed);
     r->java_thread_name[0] = '\0';
     for (auto& l : r->listeners) l.state.store(static_cast<int>(ListenerState::kEmpty), std::memory_order_relaxed);
-    r->other_crash_count.store(0, std::memory_order_relaxed);
-    // jvm_version and hs_err_path are filled at startup and kept.
+    // Kept: jvm_version and hs_err_path (filled at startup), and other_crashes, which threads that
+    // lost the claim may already have written before the owner got here.
 }
 
 // Async-signal-safe.

@@ -311,6 +311,12 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
             wait_for_crash_owner(2000);
             break;
     }
+    if (sig == SIGABRT && self != g_agent.crashing_thread.load(std::memory_order_acquire)) {
+        // No JVM handler stands behind SIGABRT to serialise crashes as HotSpot does for faults:
+        // re-raising now would kill the process while the owner's hs_err is still being written.
+        uint64_t deadline = monotonic_ms() + 60000;
+        while (monotonic_ms() < deadline) sleep_ms(50);
+    }
 }
 
 // Async-signal-safe. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
