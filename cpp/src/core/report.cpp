@@ -28,13 +28,22 @@ void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w)
     w.str(" pc=0x");
     w.hex(f.pc, 16);
     w.ch(' ');
+    write_frame_text(r, f, w);
+    w.ch('\n');
+}
+
+}  // namespace
+
+// Async-signal-safe.
+void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
     const char* path = module_path(r, f.module);
     if (path) {
         w.str(path_basename(path));
         w.str("+0x");
         w.hex(f.pc - r.modules[f.module].base);
     } else {
-        w.str("?");
+        w.str("?+0x");
+        w.hex(f.pc);
     }
     if (f.symbol[0]) {
         w.str(" (");
@@ -43,10 +52,7 @@ void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w)
         w.hex(f.symbol_offset);
         w.ch(')');
     }
-    w.ch('\n');
 }
-
-}  // namespace
 
 // Async-signal-safe.
 const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {

@@ -16,6 +16,9 @@ void write_log_native(const CrashRecord& record, Writer& out);
 // The Java part of the agent log, appended after the dispatch. Async-signal-safe.
 void write_log_java(const CrashRecord& record, const char* dispatch_status, Writer& out);
 
+// One native frame as "module+0xoffset (symbol+0xoffset)". Async-signal-safe.
+void write_frame_text(const CrashRecord& record, const NativeFrame& frame, Writer& out);
+
 // Name of the dispatch state as the report spells it; timed_out when still running. Async-signal-safe.
 const char* dispatch_status_name(const CrashRecord& record, bool waited_out);
 

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "core/crash_flow.h"
+#include "core/report.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
 #include "jvm/agent.h"
@@ -180,21 +181,11 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
     }
     jobjectArray native_frames = string_array(jni, string_class, r.frame_count);
     for (int i = 0; i < r.frame_count; i++) {
-        const NativeFrame& f = r.frames[i];
         char line[kPathCapacity];
         StringSink sink{line, sizeof(line), 0};
         char buffer[128];
         Writer w(buffer, sizeof(buffer), sink.sink());
-        w.str(f.module >= 0 ? path_basename(r.modules[f.module].path) : "?");
-        w.str("+0x");
-        w.hex(f.module >= 0 ? f.pc - r.modules[f.module].base : f.pc);
-        if (f.symbol[0]) {
-            w.str(" (");
-            w.str(f.symbol);
-            w.str("+0x");
-            w.hex(f.symbol_offset);
-            w.ch(')');
-        }
+        write_frame_text(r, r.frames[i], w);
         w.flush();
         set_text(jni, native_frames, i, line);
     }
