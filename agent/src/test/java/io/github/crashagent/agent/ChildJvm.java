@@ -36,10 +36,10 @@ import java.util.stream.Stream;
 public final class ChildJvm {
     public static final String CRASH_APP = "io.github.crashagent.testapp.CrashApp";
     public static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, Path> EXTRACTED = new HashMap<>();
     static final Path WORK = Path.of(System.getProperty("crashagent.workDir", "target/child-jvms")).toAbsolutePath();
     static final Path AGENT = library("crashagent.library", "native/linux-x86_64/libcrashagent.so");
     static final Path TEST_LIBRARY = library("crashagent.testLibrary", "native-test/linux-x86_64/libcrashtest.so");
-    private static final Map<String, Path> EXTRACTED = new HashMap<>();
     private static JsonSchema schema;
 
     private ChildJvm() {}
