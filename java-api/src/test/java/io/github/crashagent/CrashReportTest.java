@@ -264,6 +264,14 @@ class CrashReportTest {
     }
 
     @Test
+    void aFifoIsRefusedInsteadOfBlockingTheReader() throws Exception {
+        Path fifo = dir.resolve("crashagent_pid6.json");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo is not available");
+        assertInvalid(fifo, "is not a regular file");
+    }
+
+    @Test
     void aDirectoryIsNotAReport() throws Exception {
         Path sub = Files.createDirectory(dir.resolve("crashagent_pid5.json"));
         assertInvalid(sub, "is a directory");
