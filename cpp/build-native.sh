@@ -48,6 +48,8 @@ build)
   mkdir -p "$out/native/linux-x86_64" "$out/native-test/linux-x86_64"
   cp "$out/cmake/linux-x86_64/libcrashagent.so" "$out/native/linux-x86_64/"
   cp "$out/cmake/linux-x86_64/cpp/test/jni/libcrashtest.so" "$out/native-test/linux-x86_64/"
+  mkdir -p "$out/native-samples/linux-x86_64"
+  cp "$out/cmake/linux-x86_64/samples/native/libcrashdemo.so" "$out/native-samples/linux-x86_64/"
   if windows_check; then
     cmake -S "$root" -B "$out/cmake/windows-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake"

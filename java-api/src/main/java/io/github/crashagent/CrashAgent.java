@@ -1,18 +1,62 @@
 package io.github.crashagent;
 
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
 
 /**
- * Entry point of the crashagent Java API.
+ * Entry point of the crashagent Java API: listeners that run when the process crashes in native
+ * code, and the reports earlier processes left behind.
  *
  * <p>The native agent is loaded with {@code -agentpath:}. Without it, {@link #isActive()} is false,
- * listeners are accepted and never called, and nothing here throws.
+ * listeners are accepted and never called, {@link #reportDirectory()} is empty and
+ * {@link #pendingReports()} is an empty list; nothing here throws because the agent is missing.
+ *
+ * <h2>Pending reports and acknowledging them</h2>
+ * A report {@code crashagent_pid<pid>[_<n>].json} in the report directory is <em>pending</em>
+ * when the process that wrote it is gone and nobody acknowledged it:
+ * <ul>
+ *   <li>Gone: no live process has the report's pid; or the live process with that pid started
+ *       after the crash, so it reuses the pid (a restarted container is pid 1 again). For this
+ *       process's own pid the JVM's exact start time decides; for others the OS start time, which
+ *       Linux gives to about a second, so a pid reused within a second of the crash counts as
+ *       still running until that process exits. A crashing process that is still writing hs_err
+ *       or running listeners is not gone. Pids are compared in this process's pid namespace: a
+ *       directory shared by containers with separate pid namespaces can hide a report until the
+ *       unrelated process with the same pid exits.</li>
+ *   <li>Acknowledged: {@link #acknowledge(CrashReport)} creates an empty marker file
+ *       {@code <report>.json.acknowledged} next to the report. Nothing is moved or deleted: the
+ *       report, its log and hs_err stay where the agent and HotSpot wrote them (the agent also
+ *       relies on the names staying taken). Delete old reports and markers yourself when you no
+ *       longer need them.</li>
+ * </ul>
+ * A file that looks like a report but cannot be read is left alone, skipped and logged as a
+ * warning through {@link System.Logger} (logger {@code io.github.crashagent}).
  */
 public final class CrashAgent {
+    /** Suffix of the marker file {@link #acknowledge} creates next to a report. */
+    public static final String ACKNOWLEDGED_SUFFIX = ".acknowledged";
+
+    private static final Pattern REPORT_NAME = Pattern.compile("crashagent_pid\\d+(_\\d+)?\\.json");
+    // Linux derives a process's start time from the boot time in whole seconds.
+    private static final Duration START_TIME_SLACK = Duration.ofSeconds(1);
+    private static final System.Logger LOG = System.getLogger("io.github.crashagent");
+
     private static final List<CrashListener> LISTENERS = new CopyOnWriteArrayList<>();
     private static final boolean ACTIVE = connect();
 
@@ -23,30 +67,123 @@ public final class CrashAgent {
         return ACTIVE;
     }
 
-    /** Registers a listener to run when the process crashes in native code. */
+    /**
+     * Registers a listener to run when the process crashes in native code. Listeners run in the
+     * order they were added; see {@link CrashListener} for what they may do. Without the agent
+     * the listener is kept and never called.
+     */
     public static void addListener(CrashListener listener) {
-        if (listener == null) {
-            throw new NullPointerException("listener");
-        }
+        Objects.requireNonNull(listener, "listener");
         LISTENERS.add(listener);
     }
 
+    /** Removes a listener added before; does nothing if it is not registered. */
     public static void removeListener(CrashListener listener) {
         LISTENERS.remove(listener);
     }
 
-    /** Folder the agent writes reports into, or empty when the agent is not loaded. */
+    /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
         if (!ACTIVE) {
             return Optional.empty();
         }
-        return Optional.of(Path.of(nativeReportDirectory()));
+        try {
+            String dir = nativeReportDirectory();
+            return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
+        } catch (InvalidPathException | LinkageError e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Reports in {@link #reportDirectory()} whose process is gone and that nobody acknowledged,
+     * parsed, oldest first. Empty when the agent is not loaded.
+     *
+     * @throws IOException when the directory cannot be listed
+     */
+    public static List<CrashReport> pendingReports() throws IOException {
+        Optional<Path> dir = reportDirectory();
+        return dir.isPresent() ? pendingReports(dir.get()) : List.of();
+    }
+
+    /**
+     * Like {@link #pendingReports()} for any directory; works without the agent, for example in
+     * a separate process that uploads reports.
+     *
+     * @throws IOException when the directory cannot be listed
+     */
+    public static List<CrashReport> pendingReports(Path directory) throws IOException {
+        Objects.requireNonNull(directory, "directory");
+        List<CrashReport> pending = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory,
+                p -> REPORT_NAME.matcher(p.getFileName().toString()).matches())) {
+            for (Path file : files) {
+                if (Files.exists(acknowledgedMarker(file))) {
+                    continue;
+                }
+                CrashReport report;
+                try {
+                    report = CrashReport.read(file);
+                } catch (NoSuchFileException raced) {
+                    continue;
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "skipping unreadable crash report: " + e.getMessage());
+                    continue;
+                }
+                if (processGone(report.pid(), report.timestamp())) {
+                    pending.add(report);
+                }
+            }
+        }
+        pending.sort(Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString()));
+        return List.copyOf(pending);
+    }
+
+    /**
+     * Marks a report as handled, so {@link #pendingReports()} no longer returns it, by creating
+     * the empty file {@code <report>.acknowledged} next to it. The report itself stays. Calling
+     * it again for the same report does nothing.
+     *
+     * @throws NoSuchFileException when the report file no longer exists
+     * @throws IOException when the marker cannot be written
+     */
+    public static void acknowledge(CrashReport report) throws IOException {
+        Objects.requireNonNull(report, "report");
+        Path file = report.file();
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "the report to acknowledge does not exist");
+        }
+        try {
+            Files.write(acknowledgedMarker(file), new byte[0], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (FileAlreadyExistsException alreadyAcknowledged) {
+            // acknowledged before, maybe by another process: nothing to do
+        }
+    }
+
+    static Path acknowledgedMarker(Path report) {
+        return report.resolveSibling(report.getFileName() + ACKNOWLEDGED_SUFFIX);
+    }
+
+    /** True when the process that crashed at crashTime with this pid no longer runs. */
+    static boolean processGone(long pid, Instant crashTime) {
+        if (pid == ProcessHandle.current().pid()) {
+            // This process is alive, so the report is from an earlier process with the same pid
+            // exactly when this JVM started after the crash.
+            return ManagementFactory.getRuntimeMXBean().getStartTime() > crashTime.toEpochMilli();
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        Optional<Instant> start = process.get().info().startInstant();
+        return start.isPresent() && start.get().isAfter(crashTime.plus(START_TIME_SLACK));
     }
 
     private static boolean connect() {
         try {
             return nativeConnect();
-        } catch (UnsatisfiedLinkError notLoaded) {
+        } catch (LinkageError notLoaded) {
+            // UnsatisfiedLinkError without the agent; any other linkage problem means the same
             return false;
         }
     }

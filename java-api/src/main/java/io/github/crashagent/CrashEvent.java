@@ -5,7 +5,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
-/** What the agent knows about a native crash when the listeners run. Immutable. */
+/**
+ * What the agent knows about a native crash: the listeners get it at crash time, and
+ * {@link CrashReport#event()} rebuilds the same view from a report file. Immutable.
+ */
 public final class CrashEvent {
     private final String kind;
     private final long code;
@@ -49,26 +52,52 @@ public final class CrashEvent {
     public String kind() { return kind; }
     /** Signal number on POSIX, exception code on Windows. */
     public long code() { return code; }
+    /** The address the faulting instruction accessed (0 for a null dereference); for signals without one, as the OS reports it. */
     public long faultAddress() { return faultAddress; }
+    /** Address of the faulting instruction. */
     public long pc() { return pc; }
-    /** Path of the module that holds the faulting PC, or null when no module holds it. */
+    /** Path of the module that holds the crash frame (the first frame outside the C runtime), or null when no module holds it. */
     public String module() { return module; }
+    /** Offset of the crash frame in {@link #module()}, or 0 when there is no module. */
     public long moduleOffset() { return moduleOffset; }
-    /** Nearest symbol to the PC, or null. */
+    /** Nearest symbol to the crash frame, or null. */
     public String symbol() { return symbol; }
+    /** Java name of the crashing thread, or its native name for a thread the JVM does not know. */
     public String threadName() { return threadName; }
+    /** True when the crashing thread is a Java thread. */
     public boolean javaThread() { return javaThread; }
     /** The Java native method that entered the crashing library, as {@code Class.method(signature)}, or null. */
     public String nativeMethod() { return nativeMethod; }
+    /** Java stack of the crashing thread, innermost first; empty when it could not be read. */
     public StackTraceElement[] javaStackTrace() { return javaStackTrace.clone(); }
-    /** Native frames, innermost first, each as {@code module+0xoffset [symbol]}. */
+    /** Native frames, innermost first, each as {@code module+0xoffset (symbol+0xoffset)}. */
     public List<String> nativeFrames() { return nativeFrames; }
-    /** Stable grouping key for the crash site. */
+    /** Stable grouping key for the crash site, or null. */
     public String signature() { return signature; }
     /** The JSON report written by the agent. */
     public Path reportFile() { return reportFile; }
     /** Milliseconds since the epoch when the crash was captured. */
     public long timestamp() { return timestamp; }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof CrashEvent)) return false;
+        CrashEvent e = (CrashEvent) o;
+        return code == e.code && faultAddress == e.faultAddress && pc == e.pc
+                && moduleOffset == e.moduleOffset && javaThread == e.javaThread
+                && timestamp == e.timestamp && kind.equals(e.kind) && Objects.equals(module, e.module)
+                && Objects.equals(symbol, e.symbol) && Objects.equals(threadName, e.threadName)
+                && Objects.equals(nativeMethod, e.nativeMethod)
+                && Arrays.equals(javaStackTrace, e.javaStackTrace)
+                && nativeFrames.equals(e.nativeFrames) && Objects.equals(signature, e.signature)
+                && Objects.equals(reportFile, e.reportFile);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, code, pc, module, moduleOffset, signature, timestamp);
+    }
 
     @Override
     public String toString() {

@@ -1,31 +1,87 @@
 package io.github.crashagent.agent;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/** Runs io.github.crashagent.testapp.CrashApp in a child JVM, with or without the agent. */
-final class ChildJvm {
-    static final Path AGENT = Path.of(System.getProperty("crashagent.library"));
-    static final Path TEST_LIBRARY = Path.of(System.getProperty("crashagent.testLibrary"));
-    static final Path WORK = Path.of(System.getProperty("crashagent.workDir", "target/child-jvms"));
-    static final ObjectMapper JSON = new ObjectMapper();
+/**
+ * Runs a Java program in a child JVM, with or without the agent, in a fresh directory, and
+ * collects what it left behind. Shared with the other modules through the agent's test-jar.
+ *
+ * <p>The agent and the JNI test library come from the system properties
+ * {@code crashagent.library} and {@code crashagent.testLibrary} when set, otherwise from the class
+ * path ({@code native/linux-x86_64/libcrashagent.so} in the agent jar,
+ * {@code native-test/linux-x86_64/libcrashtest.so} in its test-jar).
+ */
+public final class ChildJvm {
+    public static final String CRASH_APP = "io.github.crashagent.testapp.CrashApp";
+    public static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, Path> EXTRACTED = new HashMap<>();
+    static final Path WORK = Path.of(System.getProperty("crashagent.workDir", "target/child-jvms")).toAbsolutePath();
+    static final Path AGENT = library("crashagent.library", "native/linux-x86_64/libcrashagent.so");
+    static final Path TEST_LIBRARY = library("crashagent.testLibrary", "native-test/linux-x86_64/libcrashtest.so");
+    private static JsonSchema schema;
 
     private ChildJvm() {}
 
+    public static Path work() {
+        return WORK;
+    }
+
+    public static Path agentLibrary() {
+        return AGENT;
+    }
+
+    public static Path testLibrary() {
+        return TEST_LIBRARY;
+    }
+
+    private static Path library(String property, String resource) {
+        String configured = System.getProperty(property);
+        if (configured != null) {
+            return Path.of(configured).toAbsolutePath();
+        }
+        return extract(resource);
+    }
+
+    private static synchronized Path extract(String resource) {
+        return EXTRACTED.computeIfAbsent(resource, r -> {
+            try (InputStream in = ChildJvm.class.getClassLoader().getResourceAsStream(r)) {
+                if (in == null) {
+                    throw new IllegalStateException(r + " is not on the test class path; build the agent module first");
+                }
+                Path target = WORK.resolve("libs").resolve(r);
+                Files.createDirectories(target.getParent());
+                Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+                return target;
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot extract " + r, e);
+            }
+        });
+    }
+
     /** The JDK running the tests, plus every other JDK under /usr/lib/jvm whose java runs. */
-    static Stream<Path> jdks() throws IOException {
+    public static Stream<Path> jdks() throws IOException {
         List<Path> result = new ArrayList<>();
         Path current = Path.of(System.getProperty("java.home"));
         result.add(current);
@@ -41,15 +97,34 @@ final class ChildJvm {
         return result.stream();
     }
 
-    record Result(int exitCode, String stdout, String stderr, Path dir, Duration elapsed) {
-        List<Path> files(String prefix, String suffix) throws IOException {
-            try (Stream<Path> list = Files.list(dir)) {
-                return list.filter(p -> p.getFileName().toString().startsWith(prefix)
-                        && p.getFileName().toString().endsWith(suffix)).sorted().toList();
+    public static JsonNode readReport(Path file) throws IOException {
+        JsonNode report = JSON.readTree(file.toFile());
+        assertMatchesSchema(report, file);
+        return report;
+    }
+
+    /** Fails when a report does not match schema/crash-report.schema.json. */
+    public static void assertMatchesSchema(JsonNode report, Object context) throws IOException {
+        Set<ValidationMessage> problems = schema().validate(report);
+        assertTrue(problems.isEmpty(), () -> "report does not match the schema: " + problems + "\n" + context);
+    }
+
+    private static synchronized JsonSchema schema() throws IOException {
+        if (schema == null) {
+            Path file = Path.of(System.getProperty("crashagent.schema", "../schema/crash-report.schema.json"));
+            try (InputStream in = Files.newInputStream(file)) {
+                schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in);
             }
         }
+        return schema;
+    }
 
-        Path onlyFile(String prefix, String suffix) throws IOException {
+    public record Result(int exitCode, String stdout, String stderr, Path dir, Duration elapsed, long pid) {
+        public List<Path> files(String prefix, String suffix) throws IOException {
+            return ChildJvm.files(dir, prefix, suffix);
+        }
+
+        public Path onlyFile(String prefix, String suffix) throws IOException {
             List<Path> found = files(prefix, suffix);
             if (found.size() != 1) {
                 fail("expected exactly one " + prefix + "*" + suffix + " in " + dir + ", found " + found + "\n" + this);
@@ -57,66 +132,155 @@ final class ChildJvm {
             return found.get(0);
         }
 
-        JsonNode report() throws IOException {
-            return JSON.readTree(onlyFile("crashagent_pid", ".json").toFile());
+        /** The only JSON report in the run's directory, checked against the schema. */
+        public JsonNode report() throws IOException {
+            return readReport(onlyFile("crashagent_pid", ".json"));
         }
 
-        String text(String prefix, String suffix) throws IOException {
+        public String text(String prefix, String suffix) throws IOException {
             return Files.readString(onlyFile(prefix, suffix), StandardCharsets.UTF_8);
         }
 
         @Override
         public String toString() {
-            return "exit=" + exitCode + " elapsed=" + elapsed.toMillis() + "ms dir=" + dir
+            return "exit=" + exitCode + " pid=" + pid + " elapsed=" + elapsed.toMillis() + "ms dir=" + dir
                     + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
         }
     }
 
-    /**
-     * Runs the app in a new directory under target/child-jvms. agentOptions null means no agent.
-     * Fails the test if the child is still running after the timeout (a hang), after killing it.
-     */
-    static Result run(Path javaHome, String name, String agentOptions, Duration timeout, List<String> jvmFlags,
-                      String... appArgs) throws IOException, InterruptedException {
-        return run(javaHome, name, agentOptions, timeout, jvmFlags, Map.of(), appArgs);
+    public static List<Path> files(Path dir, String prefix, String suffix) throws IOException {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.filter(p -> p.getFileName().toString().startsWith(prefix)
+                    && p.getFileName().toString().endsWith(suffix)).sorted().toList();
+        }
     }
 
+    public static Builder builder(Path javaHome, String name) {
+        return new Builder(javaHome, name);
+    }
+
+    /** What to run; {@link #run()} runs it. */
+    public static final class Builder {
+        private final Path javaHome;
+        private final String name;
+        private String agentOptions;
+        private Path agent = AGENT;
+        private String mainClass = CRASH_APP;
+        private List<String> jvmFlags = List.of();
+        private List<String> args = List.of();
+        private Duration timeout = Duration.ofSeconds(60);
+        private Map<String, String> environment = Map.of();
+        private Path dir;
+
+        private Builder(Path javaHome, String name) {
+            this.javaHome = javaHome;
+            this.name = name;
+        }
+
+        /** Loads the agent with these options ("" for none); without this call there is no agent. */
+        public Builder agent(String options) {
+            this.agentOptions = options;
+            return this;
+        }
+
+        /** Loads this agent library instead of the one built by the agent module. */
+        public Builder agentLibrary(Path library) {
+            this.agent = library;
+            return this;
+        }
+
+        public Builder mainClass(String mainClass) {
+            this.mainClass = mainClass;
+            return this;
+        }
+
+        public Builder jvmFlags(String... flags) {
+            this.jvmFlags = List.of(flags);
+            return this;
+        }
+
+        public Builder jvmFlags(List<String> flags) {
+            this.jvmFlags = List.copyOf(flags);
+            return this;
+        }
+
+        public Builder args(String... args) {
+            this.args = List.of(args);
+            return this;
+        }
+
+        /** Adds these variables to the child's environment. */
+        public Builder environment(Map<String, String> environment) {
+            this.environment = Map.copyOf(environment);
+            return this;
+        }
+
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** Runs in this directory instead of a new one under target/child-jvms. */
+        public Builder dir(Path dir) {
+            this.dir = dir;
+            return this;
+        }
+
+        /**
+         * Runs the program and waits for it. Fails the test if the child is still running after
+         * the timeout (a hang), after killing it.
+         */
+        public Result run() throws IOException, InterruptedException {
+            Path runDir = dir != null ? dir
+                    : WORK.resolve(name + "-" + javaHome.getFileName() + "-" + System.nanoTime());
+            Files.createDirectories(runDir);
+            List<String> command = new ArrayList<>();
+            // HotSpot's crash path ends in abort() as it does for users; no core files, though.
+            command.addAll(List.of("/bin/sh", "-c", "ulimit -c 0 && exec \"$0\" \"$@\""));
+            command.add(javaHome.resolve("bin/java").toString());
+            if (agentOptions != null) {
+                command.add("-agentpath:" + agent.toAbsolutePath() + (agentOptions.isEmpty() ? "" : "=" + agentOptions));
+            }
+            command.add("-Dcrashagent.testLibrary=" + TEST_LIBRARY);
+            command.addAll(jvmFlags);
+            command.add("-cp");
+            command.add(System.getProperty("java.class.path"));
+            command.add(mainClass);
+            command.addAll(args);
+
+            String tag = System.nanoTime() + "";
+            Path out = runDir.resolve("stdout-" + tag + ".txt");
+            Path err = runDir.resolve("stderr-" + tag + ".txt");
+            long start = System.nanoTime();
+            ProcessBuilder processBuilder = new ProcessBuilder(command).directory(runDir.toFile())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile());
+            processBuilder.environment().putAll(environment);
+            Process process = processBuilder.start();
+            boolean finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+            if (!finished) {
+                process.destroyForcibly().waitFor();
+            }
+            Result result = new Result(finished ? process.exitValue() : -1, Files.readString(out), Files.readString(err),
+                    runDir, elapsed, process.pid());
+            if (!finished) {
+                fail("child JVM still running after " + timeout + " (a hang): " + String.join(" ", command) + "\n" + result);
+            }
+            return result;
+        }
+    }
+
+    /** Runs CrashApp. agentOptions null means no agent. */
+    static Result run(Path javaHome, String name, String agentOptions, Duration timeout, List<String> jvmFlags,
+                      String... appArgs) throws IOException, InterruptedException {
+        return builder(javaHome, name).agent(agentOptions).timeout(timeout).jvmFlags(jvmFlags).args(appArgs).run();
+    }
+
+    /** Runs CrashApp with extra environment variables. agentOptions null means no agent. */
     static Result run(Path javaHome, String name, String agentOptions, Duration timeout, List<String> jvmFlags,
                       Map<String, String> environment, String... appArgs) throws IOException, InterruptedException {
-        Path dir = WORK.resolve(name + "-" + javaHome.getFileName() + "-" + System.nanoTime()).toAbsolutePath();
-        Files.createDirectories(dir);
-        List<String> command = new ArrayList<>();
-        // HotSpot's crash path ends in abort() as it does for users; no core files, though.
-        command.addAll(List.of("/bin/sh", "-c", "ulimit -c 0 && exec \"$0\" \"$@\""));
-        command.add(javaHome.resolve("bin/java").toString());
-        if (agentOptions != null) {
-            command.add("-agentpath:" + AGENT.toAbsolutePath() + (agentOptions.isEmpty() ? "" : "=" + agentOptions));
-        }
-        command.add("-Dcrashagent.testLibrary=" + TEST_LIBRARY.toAbsolutePath());
-        command.addAll(jvmFlags);
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add("io.github.crashagent.testapp.CrashApp");
-        command.addAll(List.of(appArgs));
-
-        Path out = dir.resolve("stdout.txt");
-        Path err = dir.resolve("stderr.txt");
-        long start = System.nanoTime();
-        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
-        builder.environment().putAll(environment);
-        Process process = builder.start();
-        boolean finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-        if (!finished) {
-            process.destroyForcibly().waitFor();
-        }
-        Result result = new Result(finished ? process.exitValue() : -1, Files.readString(out), Files.readString(err),
-                dir, elapsed);
-        if (!finished) {
-            fail("child JVM still running after " + timeout + " (a hang): " + String.join(" ", command) + "\n" + result);
-        }
-        return result;
+        return builder(javaHome, name).agent(agentOptions).timeout(timeout).jvmFlags(jvmFlags).environment(environment)
+                .args(appArgs).run();
     }
 
     static Result run(Path javaHome, String name, String agentOptions, String... appArgs)

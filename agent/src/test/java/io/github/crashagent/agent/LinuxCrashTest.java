@@ -163,7 +163,7 @@ class LinuxCrashTest {
         Result r = ChildJvm.run(jdk, "listener-hangs", "dir=" + reports + ",timeout=1000", "listener-hangs");
 
         assertEquals(plain.exitCode(), r.exitCode(), r::toString);
-        JsonNode report = ChildJvm.JSON.readTree(onlyReport(reports).toFile());
+        JsonNode report = ChildJvm.readReport(onlyReport(reports));
         assertEquals("timed_out", report.at("/dispatch/status").asText(), report::toPrettyString);
         assertEquals(1000, report.at("/dispatch/timeout_ms").asInt());
         assertEquals("ok", report.at("/listeners/0/outcome").asText());

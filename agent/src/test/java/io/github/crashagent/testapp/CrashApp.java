@@ -1,13 +1,18 @@
 package io.github.crashagent.testapp;
 
 import io.github.crashagent.CrashAgent;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.crashagent.CrashEvent;
+import io.github.crashagent.CrashReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -69,6 +74,31 @@ public final class CrashApp {
                 crashInJni();
             }
             case "quiet" -> QuietWorkloads.run(args[1]);
+            case "round-trip" -> {
+                // round-trip <null-write|abort|own-thread>: the listener saves what it saw
+                CrashAgent.addListener(CrashApp::writeEventJson);
+                switch (args[1]) {
+                    case "null-write" -> crashInJni();
+                    case "abort" -> CrashNative.abortNow();
+                    case "own-thread" -> CrashNative.crashOnOwnThread();
+                    default -> throw new IllegalArgumentException("unknown crash " + args[1]);
+                }
+            }
+            case "pending" -> {
+                // lists the pending reports, acknowledges them, lists again
+                System.out.println("report directory: " + CrashAgent.reportDirectory().orElse(null));
+                List<CrashReport> pending = CrashAgent.pendingReports();
+                for (CrashReport report : pending) {
+                    System.out.println("pending: " + report.file().getFileName() + " pid=" + report.pid()
+                            + " kind=" + report.event().kind() + " signature=" + report.event().signature());
+                }
+                System.out.println("pending count: " + pending.size());
+                for (CrashReport report : pending) {
+                    CrashAgent.acknowledge(report);
+                }
+                System.out.println("pending after acknowledge: " + CrashAgent.pendingReports().size());
+                return;
+            }
             case "npe-storm" -> System.out.println("npe storm caught " + npeStorm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
@@ -155,6 +185,37 @@ public final class CrashApp {
                 "");
         try {
             Files.writeString(Path.of("listener-marker.txt"), text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Saves every field of the event as JSON, for comparison with the report read back. */
+    static void writeEventJson(CrashEvent event) {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("kind", event.kind());
+        root.put("code", event.code());
+        root.put("faultAddress", event.faultAddress());
+        root.put("pc", event.pc());
+        root.put("module", event.module());
+        root.put("moduleOffset", event.moduleOffset());
+        root.put("symbol", event.symbol());
+        root.put("threadName", event.threadName());
+        root.put("javaThread", event.javaThread());
+        root.put("nativeMethod", event.nativeMethod());
+        ArrayNode stack = root.putArray("javaStackTrace");
+        for (StackTraceElement e : event.javaStackTrace()) {
+            stack.addObject().put("class", e.getClassName()).put("method", e.getMethodName())
+                    .put("file", e.getFileName()).put("line", e.getLineNumber());
+        }
+        ArrayNode frames = root.putArray("nativeFrames");
+        event.nativeFrames().forEach(frames::add);
+        root.put("signature", event.signature());
+        root.put("reportFile", event.reportFile() == null ? null : event.reportFile().toString());
+        root.put("timestamp", event.timestamp());
+        try {
+            json.writeValue(Path.of("listener-event.json").toFile(), root);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

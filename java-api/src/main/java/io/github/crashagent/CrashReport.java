@@ -1,0 +1,529 @@
+package io.github.crashagent;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A crash report file ({@code crashagent_pid<pid>.json}) read back: the same {@link CrashEvent}
+ * view the listeners saw, plus what only the report has (dispatch status, listener outcomes,
+ * registers, modules, JVM version, hs_err path, other crashes).
+ *
+ * <p>The format is the JSON Schema {@code schema/crash-report.schema.json} in the project. Reading
+ * is bounded: files larger than {@link #MAX_FILE_SIZE}, nesting deeper than a report has, very long
+ * strings and other hostile input are rejected with an {@link InvalidCrashReportException} naming
+ * the file and the problem, never with an {@code OutOfMemoryError} or a hang. Immutable.
+ */
+public final class CrashReport {
+    /** The value of the report's {@code schema} field. */
+    public static final String SCHEMA = "crashagent-report";
+    /** The newest {@code schema_version} this reader understands; newer reports are rejected. */
+    public static final int SCHEMA_VERSION = 1;
+    /** Largest file {@link #read} accepts. The agent's largest possible report is about 1 MiB. */
+    public static final long MAX_FILE_SIZE = 8L * 1024 * 1024;
+
+    // A report nests three levels (report > java_stack > frame); its longest strings are paths
+    // and symbols of at most a few KiB; its token count is bounded by the agent's fixed tables
+    // (512 modules, 64 frames, ...). The limits leave room and still bound memory and time.
+    private static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(16)
+                            .maxStringLength(64 * 1024)
+                            .maxNameLength(1024)
+                            .maxNumberLength(32)
+                            .maxDocumentLength(MAX_FILE_SIZE)
+                            .maxTokenCount(200_000)
+                            .build())
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    /** How the Java part of the crash handling ended. */
+    public enum DispatchStatus {
+        /** The report was written before the listeners ran, and never rewritten: the process died meanwhile. */
+        PENDING,
+        /** The listeners were still running when the report was written. */
+        RUNNING,
+        /** Every listener returned. */
+        COMPLETE,
+        /** The listeners did not finish within the agent's {@code timeout}. */
+        TIMED_OUT,
+        /** No dispatch happened (the crash came before the JVM was ready, or on the dispatcher itself). */
+        NOT_STARTED
+    }
+
+    /** What one listener did: {@code ok}, {@code threw ...}, or {@code did not finish}. */
+    public record ListenerOutcome(String listener, String outcome) {}
+
+    /** A loaded module (shared library) and its address range. */
+    public record Module(String path, long base, long end) {}
+
+    /**
+     * One native frame, innermost first. {@code module}, {@code offset}, {@code symbol} and
+     * {@code symbolOffset} are null when unknown.
+     */
+    public record NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset) {}
+
+    /** Another thread that crashed while this crash was being reported. */
+    public record OtherCrash(long threadId, long code) {}
+
+    private final Path file;
+    private final CrashEvent event;
+    private final int schemaVersion;
+    private final String agentVersion;
+    private final long pid;
+    private final String platform;
+    private final String origin;
+    private final String detail;
+    private final String pcModule;
+    private final Long moduleBase;
+    private final long threadId;
+    private final String nativeThreadName;
+    private final Boolean javaThreadKnown;
+    private final String threadState;
+    private final String javaStackNote;
+    private final List<NativeFrame> frames;
+    private final Map<String, Long> registers;
+    private final List<Module> modules;
+    private final String jvmVersion;
+    private final Path hsErrFile;
+    private final String signatureText;
+    private final DispatchStatus dispatchStatus;
+    private final long dispatchTimeoutMillis;
+    private final List<ListenerOutcome> listenerOutcomes;
+    private final List<OtherCrash> otherCrashes;
+    private final Path logFile;
+    private final String note;
+
+    private CrashReport(Fields f) throws InvalidCrashReportException {
+        this.file = f.file;
+        JsonNode root = f.root;
+        this.schemaVersion = (int) f.integer(root, "/schema_version");
+        this.agentVersion = f.text(root, "/agent_version");
+        long timestamp = f.integer(root, "/timestamp_ms");
+        this.pid = f.integer(root, "/pid");
+        this.platform = f.text(root, "/platform");
+        this.origin = f.text(root, "/origin");
+
+        f.object(root, "/crash");
+        String kind = f.text(root, "/crash/kind");
+        this.detail = f.textOrNull(root, "/crash/detail");
+        long code = f.integer(root, "/crash/code");
+        long faultAddress = f.hex(root, "/crash/fault_address");
+        long pc = f.hex(root, "/crash/pc");
+        String module = f.textOrNull(root, "/crash/module");
+        this.moduleBase = f.hexOrNull(root, "/crash/module_base");
+        Long moduleOffset = f.hexOrNull(root, "/crash/module_offset");
+        String symbol = f.textOrNull(root, "/crash/symbol");
+        this.pcModule = f.textOrNull(root, "/crash/pc_module");
+
+        f.object(root, "/thread");
+        this.threadId = f.integer(root, "/thread/id");
+        String threadName = f.textOrNull(root, "/thread/name");
+        this.nativeThreadName = f.textOrNull(root, "/thread/native_name");
+        this.javaThreadKnown = f.boolOrNull(root, "/thread/java");
+        this.threadState = f.textOrNull(root, "/thread/state");
+        String nativeMethod = f.textOrNull(root, "/native_method");
+
+        List<StackTraceElement> stack = new ArrayList<>();
+        if (!f.isNull(root, "/java_stack")) {
+            int n = f.array(root, "/java_stack").size();
+            for (int i = 0; i < n; i++) {
+                String at = "/java_stack/" + i;
+                f.object(root, at);
+                String className = f.text(root, at + "/class");
+                String method = f.text(root, at + "/method");
+                // The agent hands listeners "?" for a name it could not read; the report has "".
+                stack.add(new StackTraceElement(className.isEmpty() ? "?" : className,
+                        method.isEmpty() ? "?" : method, f.textOrNull(root, at + "/file"),
+                        f.int32(root, at + "/line")));
+            }
+        }
+        this.javaStackNote = f.textOrNull(root, "/java_stack_note");
+
+        List<NativeFrame> nativeFrames = new ArrayList<>();
+        int frameCount = f.array(root, "/native_frames").size();
+        for (int i = 0; i < frameCount; i++) {
+            String at = "/native_frames/" + i;
+            f.object(root, at);
+            nativeFrames.add(new NativeFrame(f.hex(root, at + "/pc"), f.textOrNull(root, at + "/module"),
+                    f.hexOrNull(root, at + "/offset"), f.textOrNull(root, at + "/symbol"),
+                    f.hexOrNull(root, at + "/symbol_offset")));
+        }
+        this.frames = List.copyOf(nativeFrames);
+
+        Map<String, Long> regs = new LinkedHashMap<>();
+        for (Iterator<String> names = f.object(root, "/registers").fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            regs.put(name, f.hex(root, "/registers/" + escape(name)));
+        }
+        this.registers = Collections.unmodifiableMap(regs);
+
+        List<Module> mods = new ArrayList<>();
+        int moduleCount = f.array(root, "/modules").size();
+        for (int i = 0; i < moduleCount; i++) {
+            String at = "/modules/" + i;
+            f.object(root, at);
+            mods.add(new Module(f.text(root, at + "/path"), f.hex(root, at + "/base"), f.hex(root, at + "/end")));
+        }
+        this.modules = List.copyOf(mods);
+
+        f.object(root, "/jvm");
+        this.jvmVersion = f.textOrNull(root, "/jvm/version");
+        this.hsErrFile = f.pathOrNull(root, "/jvm/hs_err");
+        String signature = f.text(root, "/signature");
+        this.signatureText = f.text(root, "/signature_text");
+
+        f.object(root, "/dispatch");
+        String status = f.text(root, "/dispatch/status");
+        try {
+            this.dispatchStatus = DispatchStatus.valueOf(status.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw f.invalid("/dispatch/status", "unknown dispatch status \"" + status + "\"");
+        }
+        this.dispatchTimeoutMillis = f.integer(root, "/dispatch/timeout_ms");
+
+        List<ListenerOutcome> outcomes = new ArrayList<>();
+        int listenerCount = f.array(root, "/listeners").size();
+        for (int i = 0; i < listenerCount; i++) {
+            String at = "/listeners/" + i;
+            f.object(root, at);
+            outcomes.add(new ListenerOutcome(f.text(root, at + "/name"), f.text(root, at + "/outcome")));
+        }
+        this.listenerOutcomes = List.copyOf(outcomes);
+
+        List<OtherCrash> others = new ArrayList<>();
+        int otherCount = f.array(root, "/other_crashes").size();
+        for (int i = 0; i < otherCount; i++) {
+            String at = "/other_crashes/" + i;
+            f.object(root, at);
+            others.add(new OtherCrash(f.integer(root, at + "/thread_id"), f.integer(root, at + "/code")));
+        }
+        this.otherCrashes = List.copyOf(others);
+
+        f.object(root, "/report");
+        f.pathOrNull(root, "/report/json");
+        this.logFile = f.pathOrNull(root, "/report/log");
+        this.note = f.textOrNull(root, "/note");
+
+        // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
+        // strings become null, frames are formatted alike, and a crash frame without a module has
+        // offset 0.
+        List<String> frameText = new ArrayList<>();
+        for (NativeFrame frame : frames) {
+            frameText.add(formatFrame(frame));
+        }
+        this.event = new CrashEvent(kind, code, faultAddress, pc, emptyToNull(module),
+                module == null || moduleOffset == null ? 0 : moduleOffset, emptyToNull(symbol),
+                emptyToNull(threadName), Boolean.TRUE.equals(javaThreadKnown), emptyToNull(nativeMethod),
+                stack.toArray(new StackTraceElement[0]), frameText, emptyToNull(signature), file,
+                timestamp);
+    }
+
+    /**
+     * Reads and checks a report file.
+     *
+     * @throws InvalidCrashReportException when the file is not a report this version can read; the
+     *         message names the file and the problem
+     * @throws IOException when the file cannot be read at all (missing, no permission)
+     */
+    public static CrashReport read(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        if (Files.isDirectory(file)) {
+            throw new InvalidCrashReportException(file, "is a directory, not a report file");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new InvalidCrashReportException(file, "is not a regular file");
+        }
+        long size = Files.size(file);
+        if (size > MAX_FILE_SIZE) {
+            throw tooLarge(file, size);
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_FILE_SIZE + 1);  // the file may have grown since
+        }
+        if (bytes.length > MAX_FILE_SIZE) {
+            throw tooLarge(file, bytes.length);
+        }
+        if (bytes.length == 0) {
+            throw new InvalidCrashReportException(file, "is empty");
+        }
+        // Paths on Linux are bytes; the agent writes them as they are. Undecodable bytes become
+        // U+FFFD rather than making the whole report unreadable.
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new InvalidCrashReportException(file, "is not UTF-8 text", e);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+            throw new InvalidCrashReportException(file, "is not valid JSON or exceeds a reading limit: "
+                    + e.getOriginalMessage() + where, e);
+        }
+        if (root == null || root.isMissingNode()) {
+            throw new InvalidCrashReportException(file, "is empty");
+        }
+        Fields f = new Fields(file.toAbsolutePath(), root);
+        if (!root.isObject()) {
+            throw new InvalidCrashReportException(file, "is JSON but not an object, so not a crashagent report");
+        }
+        JsonNode schema = root.get("schema");
+        if (schema == null || !schema.isTextual() || !schema.textValue().equals(SCHEMA)) {
+            throw new InvalidCrashReportException(file, "is not a crashagent report: \"schema\" is "
+                    + (schema == null ? "missing" : shorten(schema.toString())) + ", expected \"" + SCHEMA + "\"");
+        }
+        long version = f.integer(root, "/schema_version");
+        if (version > SCHEMA_VERSION) {
+            throw new InvalidCrashReportException(file, "was written by a newer agent: schema_version "
+                    + version + ", this crashagent-api reads up to " + SCHEMA_VERSION
+                    + "; use a crashagent-api as new as the agent");
+        }
+        if (version < 1) {
+            throw f.invalid("/schema_version", "must be 1 or more, found " + version);
+        }
+        return new CrashReport(f);
+    }
+
+    private static InvalidCrashReportException tooLarge(Path file, long size) {
+        return new InvalidCrashReportException(file, "is " + size + " bytes, more than the " + MAX_FILE_SIZE
+                + " bytes a crash report can have");
+    }
+
+    static String formatFrame(NativeFrame f) {
+        StringBuilder s = new StringBuilder();
+        s.append(f.module() != null && f.offset() != null ? basename(f.module()) : "?");
+        s.append("+0x").append(Long.toHexString(f.module() != null && f.offset() != null ? f.offset() : f.pc()));
+        if (f.symbol() != null && !f.symbol().isEmpty()) {
+            s.append(" (").append(f.symbol()).append("+0x")
+                    .append(Long.toHexString(f.symbolOffset() == null ? 0 : f.symbolOffset())).append(')');
+        }
+        return s.toString();
+    }
+
+    private static String basename(String path) {
+        int slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+        return path.substring(slash + 1);
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private static String escape(String name) {
+        return name.replace("~", "~0").replace("/", "~1");
+    }
+
+    private static String shorten(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+
+    /** The file this report was read from. */
+    public Path file() { return file; }
+    /** The crash as the listeners saw it; its {@link CrashEvent#reportFile()} is {@link #file()}. */
+    public CrashEvent event() { return event; }
+    public int schemaVersion() { return schemaVersion; }
+    /** Version of the agent that wrote the report. */
+    public String agentVersion() { return agentVersion; }
+    /** Process id of the process that crashed. */
+    public long pid() { return pid; }
+    /** When the crash was captured. */
+    public Instant timestamp() { return Instant.ofEpochMilli(event.timestamp()); }
+    /** {@code linux-x86_64} or {@code windows-x86_64}. */
+    public String platform() { return platform; }
+    /** {@code native} for a fault in a library, {@code jvm} for a fatal error of the JVM itself. */
+    public String origin() { return origin; }
+    /** More about the kind, such as {@code SEGV_MAPERR}, or null. */
+    public String detail() { return detail; }
+    /** The module that holds the faulting PC itself (may be the C runtime), or null. */
+    public String pcModule() { return pcModule; }
+    /** Load address of {@link CrashEvent#module()}, or null. */
+    public Long moduleBase() { return moduleBase; }
+    /** OS thread id of the crashing thread. */
+    public long threadId() { return threadId; }
+    /** The crashing thread's OS-level name, or null. */
+    public String nativeThreadName() { return nativeThreadName; }
+    /** True or false when the agent knew whether the thread is a Java thread, null when it did not. */
+    public Boolean javaThread() { return javaThreadKnown; }
+    /** Java thread state at the crash, such as {@code in native}, or null. */
+    public String threadState() { return threadState; }
+    /** Why there is no Java stack, when there is none; otherwise null. */
+    public String javaStackNote() { return javaStackNote; }
+    /** Native frames with their raw fields; {@link CrashEvent#nativeFrames()} has them as text. */
+    public List<NativeFrame> nativeFrames() { return frames; }
+    /** CPU registers at the fault, by name, in the report's order. */
+    public Map<String, Long> registers() { return registers; }
+    /** Loaded code modules at the time of the crash. */
+    public List<Module> modules() { return modules; }
+    /** {@code java.vm.version} style string of the crashed JVM, or null. */
+    public String jvmVersion() { return jvmVersion; }
+    /** Where HotSpot writes (or wrote) its hs_err file for this crash, or null when none is expected. */
+    public Path hsErrFile() { return hsErrFile; }
+    /** The readable form of the signature: the module+offset and Java frames it was computed from. */
+    public String signatureText() { return signatureText; }
+    public DispatchStatus dispatchStatus() { return dispatchStatus; }
+    /** The listeners' time budget (agent option {@code timeout}). */
+    public long dispatchTimeoutMillis() { return dispatchTimeoutMillis; }
+    /** One entry per listener that started, in the order they ran. */
+    public List<ListenerOutcome> listenerOutcomes() { return listenerOutcomes; }
+    /** Other threads that crashed meanwhile; usually empty. */
+    public List<OtherCrash> otherCrashes() { return otherCrashes; }
+    /** The human-readable agent log next to the report, or null. */
+    public Path logFile() { return logFile; }
+    /** Anything the agent wants the reader to know (for example a fallback directory), or null. */
+    public String note() { return note; }
+
+    @Override
+    public String toString() {
+        return "CrashReport{" + file + ", pid=" + pid + ", " + event + ", dispatch=" + dispatchStatus + "}";
+    }
+
+    /** Typed access to the parsed tree, failing with the JSON pointer of the bad field. */
+    private static final class Fields {
+        final Path file;
+        final JsonNode root;
+
+        Fields(Path file, JsonNode root) {
+            this.file = file;
+            this.root = root;
+        }
+
+        InvalidCrashReportException invalid(String pointer, String problem) {
+            return new InvalidCrashReportException(file, "field " + pointer + " " + problem);
+        }
+
+        private JsonNode node(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = root.at(pointer);
+            if (n.isMissingNode()) {
+                throw invalid(pointer, "is missing");
+            }
+            return n;
+        }
+
+        private InvalidCrashReportException wrongType(String pointer, String expected, JsonNode found) {
+            return invalid(pointer, "should be " + expected + ", found " + describe(found));
+        }
+
+        private static String describe(JsonNode n) {
+            String type = switch (n.getNodeType()) {
+                case ARRAY -> "an array";
+                case OBJECT -> "an object";
+                case STRING -> "a string";
+                case NUMBER -> "a number";
+                case BOOLEAN -> "a boolean";
+                case NULL -> "null";
+                default -> n.getNodeType().toString().toLowerCase(Locale.ROOT);
+            };
+            return n.isContainerNode() ? type : type + " " + shorten(n.toString());
+        }
+
+        boolean isNull(JsonNode root, String pointer) throws InvalidCrashReportException {
+            return node(root, pointer).isNull();
+        }
+
+        String text(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isTextual()) throw wrongType(pointer, "a string", n);
+            return n.textValue();
+        }
+
+        String textOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (n.isNull()) return null;
+            if (!n.isTextual()) throw wrongType(pointer, "a string or null", n);
+            return n.textValue();
+        }
+
+        Path pathOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
+            String s = textOrNull(root, pointer);
+            if (s == null || s.isEmpty()) return null;
+            try {
+                return Path.of(s);
+            } catch (InvalidPathException e) {
+                throw invalid(pointer, "is not a usable path: " + e.getMessage());
+            }
+        }
+
+        Boolean boolOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (n.isNull()) return null;
+            if (!n.isBoolean()) throw wrongType(pointer, "true, false or null", n);
+            return n.booleanValue();
+        }
+
+        /** A non-negative integer up to 2^64-1, as the agent writes it (unsigned 64 bit). */
+        long integer(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isIntegralNumber()) throw wrongType(pointer, "an integer", n);
+            BigInteger v = n.bigIntegerValue();
+            if (v.signum() < 0 || v.bitLength() > 64) throw invalid(pointer, "is out of range: " + v);
+            return v.longValue();
+        }
+
+        int int32(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw wrongType(pointer, "an integer", n);
+            return n.intValue();
+        }
+
+        long hex(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isTextual()) throw wrongType(pointer, "a hex string like \"0x7f3a\"", n);
+            String s = n.textValue();
+            if (!s.matches("0x[0-9a-fA-F]{1,16}")) {
+                throw invalid(pointer, "should be a hex string like \"0x7f3a\", found \"" + shorten(s) + "\"");
+            }
+            return Long.parseUnsignedLong(s.substring(2), 16);
+        }
+
+        Long hexOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
+            return node(root, pointer).isNull() ? null : hex(root, pointer);
+        }
+
+        JsonNode array(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isArray()) throw wrongType(pointer, "an array", n);
+            return n;
+        }
+
+        JsonNode object(JsonNode root, String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(root, pointer);
+            if (!n.isObject()) throw wrongType(pointer, "an object", n);
+            return n;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.github.crashagent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Which reports count as pending, and what acknowledging does to the directory. */
+class PendingReportsTest {
+    @TempDir
+    Path dir;
+
+    Path report(String name, long pid, Instant crashTime) throws IOException {
+        ObjectNode json = CrashReportTest.fixture("null-write.json");
+        json.put("pid", pid);
+        json.put("timestamp_ms", crashTime.toEpochMilli());
+        Path file = dir.resolve(name);
+        Files.writeString(file, CrashReportTest.JSON.writeValueAsString(json));
+        return file;
+    }
+
+    static long pidOfAnExitedProcess() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        assertEquals(0, p.waitFor());
+        return p.pid();
+    }
+
+    static List<Path> files(List<CrashReport> reports) {
+        return reports.stream().map(CrashReport::file).toList();
+    }
+
+    @Test
+    void aReportOfAnExitedProcessIsPending() throws Exception {
+        long pid = pidOfAnExitedProcess();
+        Path file = report("crashagent_pid" + pid + ".json", pid, Instant.now());
+        assertEquals(List.of(file), files(CrashAgent.pendingReports(dir)));
+    }
+
+    @Test
+    void thisProcessCountsAsGoneOnlyForCrashesBeforeItStarted() throws Exception {
+        long self = ProcessHandle.current().pid();
+        Instant jvmStart = Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime());
+        Path mine = report("crashagent_pid" + self + ".json", self, Instant.now());
+        Path earlier = report("crashagent_pid" + self + "_1.json", self, jvmStart.minusMillis(1));
+        // the first is this process crashing right now (a listener may call pendingReports)
+        assertEquals(List.of(earlier), files(CrashAgent.pendingReports(dir)));
+        assertTrue(Files.exists(mine));
+    }
+
+    @Test
+    void aLiveProcessIsNotGoneUnlessItStartedAfterTheCrash() throws Exception {
+        Process live = new ProcessBuilder("sleep", "600").start();
+        try {
+            Instant started = live.info().startInstant().orElseThrow();
+            Path stillCrashing = report("crashagent_pid" + live.pid() + ".json", live.pid(), started.plusSeconds(5));
+            Path reused = report("crashagent_pid" + live.pid() + "_1.json", live.pid(), started.minus(Duration.ofHours(1)));
+            assertEquals(List.of(reused), files(CrashAgent.pendingReports(dir)));
+            assertTrue(Files.exists(stillCrashing));
+        } finally {
+            live.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    void acknowledgingWritesAMarkerAndKeepsTheReport() throws Exception {
+        long pid = pidOfAnExitedProcess();
+        Path older = report("crashagent_pid" + pid + ".json", pid, Instant.now().minusSeconds(60));
+        Path newer = report("crashagent_pid" + pid + "_1.json", pid, Instant.now());
+        List<CrashReport> pending = CrashAgent.pendingReports(dir);
+        assertEquals(List.of(older, newer), files(pending), "oldest first");
+
+        CrashAgent.acknowledge(pending.get(0));
+        assertEquals(List.of(newer), files(CrashAgent.pendingReports(dir)));
+        assertTrue(Files.exists(older), "the report is kept");
+        Path marker = dir.resolve(older.getFileName() + ".acknowledged");
+        assertTrue(Files.isRegularFile(marker));
+
+        CrashAgent.acknowledge(pending.get(0));  // again: no error, no change
+        CrashAgent.acknowledge(pending.get(1));
+        assertEquals(List.of(), CrashAgent.pendingReports(dir));
+        assertTrue(Files.exists(newer));
+    }
+
+    @Test
+    void acknowledgingAReportThatWasRemovedFails() throws Exception {
+        long pid = pidOfAnExitedProcess();
+        Path file = report("crashagent_pid" + pid + ".json", pid, Instant.now());
+        CrashReport report = CrashReport.read(file);
+        Files.delete(file);
+        assertThrows(NoSuchFileException.class, () -> CrashAgent.acknowledge(report));
+        assertFalse(Files.exists(dir.resolve(file.getFileName() + ".acknowledged")));
+    }
+
+    @Test
+    void unreadableAndUnrelatedFilesAreSkippedAndLeftAlone() throws Exception {
+        long pid = pidOfAnExitedProcess();
+        Path good = report("crashagent_pid" + pid + ".json", pid, Instant.now());
+        Path broken = Files.writeString(dir.resolve("crashagent_pid" + (pid + 1) + ".json"), "{\"schema\": \"crash");
+        Path tmp = Files.writeString(dir.resolve("crashagent_pid" + pid + "_2.json.tmp"), "{");
+        report("notes.json", pid, Instant.now());
+        report("crashagent_pid" + pid + ".log", pid, Instant.now());
+
+        assertEquals(List.of(good), files(CrashAgent.pendingReports(dir)));
+        assertTrue(Files.exists(broken));
+        assertTrue(Files.exists(tmp));
+    }
+
+    @Test
+    void withoutTheAgentThereIsNoReportDirectoryAndNothingPending() throws Exception {
+        assertFalse(CrashAgent.isActive());
+        assertTrue(CrashAgent.reportDirectory().isEmpty());
+        assertEquals(List.of(), CrashAgent.pendingReports());
+        CrashListener listener = event -> { };
+        CrashAgent.addListener(listener);
+        CrashAgent.removeListener(listener);
+        assertThrows(NullPointerException.class, () -> CrashAgent.addListener(null));
+    }
+}
