@@ -41,6 +41,7 @@ class SamplesCrashTest {
             "divide-by-zero,      SIGFPE,  libcrashdemo.so,  io.github.crashagent.samples.NativeFaults.divideByZero()I",
             "illegal-instruction, SIGILL,  libcrashdemo.so,  io.github.crashagent.samples.NativeFaults.illegalInstruction()V",
             "double-free,         SIGABRT, libcrashdemo.so,  io.github.crashagent.samples.NativeFaults.doubleFree()V",
+            "cpp-exception,       SIGABRT, libcrashdemo.so,  io.github.crashagent.samples.NativeFaults.uncaughtCppException()V",
     })
     void theSampleCrashIsReportedInTheLibraryThatFaulted(String fault, String kind, String module, String nativeMethod)
             throws Exception {
