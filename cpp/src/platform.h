@@ -21,6 +21,7 @@ bool file_write(FileHandle file, const char* data, size_t len);  // Async-signal
 void file_close(FileHandle file);  // Async-signal-safe.
 bool file_rename(const char* from, const char* to);  // replaces to. Async-signal-safe.
 void file_remove(const char* path);  // Async-signal-safe.
+bool file_exists(const char* path);  // Async-signal-safe.
 void stderr_write(const char* text);  // Async-signal-safe.
 uint64_t now_ms();  // wall clock, ms since the epoch. Async-signal-safe.
 uint64_t monotonic_ms();  // Async-signal-safe.

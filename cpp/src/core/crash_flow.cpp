@@ -48,16 +48,12 @@ platform::FileHandle create_log(CrashRecord* r, const char* dir) {
     for (int n = 0; n < 100; n++) {
         build_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
         build_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
+        if (platform::file_exists(r->json_path)) continue;  // an earlier report's pair
         platform::FileHandle f = platform::file_create_exclusive(r->log_path);
         if (f != platform::kInvalidFile) return f;
-        // Keep trying higher numbers only while the name is taken; any other failure (the
-        // directory vanished, permissions) will not get better with another name.
-        platform::FileHandle probe = platform::file_create_exclusive(r->json_path);
-        if (probe != platform::kInvalidFile) {
-            platform::file_close(probe);
-            platform::file_remove(r->json_path);
-            return platform::kInvalidFile;
-        }
+        // Only a taken name is worth another number; any other failure (the directory vanished,
+        // permissions) will not get better with one.
+        if (!platform::file_exists(r->log_path)) return platform::kInvalidFile;
     }
     return platform::kInvalidFile;
 }

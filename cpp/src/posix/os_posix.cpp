@@ -51,6 +51,12 @@ bool file_rename(const char* from, const char* to) { return rename(from, to) == 
 // Async-signal-safe.
 void file_remove(const char* path) { unlink(path); }
 
+// Async-signal-safe. lstat: a dangling symlink counts as taken too.
+bool file_exists(const char* path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
 // Async-signal-safe.
 void stderr_write(const char* text) { file_write(2, text, str_length(text)); }
 

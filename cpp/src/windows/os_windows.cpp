@@ -56,6 +56,9 @@ bool file_rename(const char* from, const char* to) {
 void file_remove(const char* path) { DeleteFileA(path); }
 
 // Crash context.
+bool file_exists(const char* path) { return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES; }
+
+// Crash context.
 void stderr_write(const char* text) {
     HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
     if (h && h != INVALID_HANDLE_VALUE) {

@@ -3,12 +3,15 @@
 //   agent_host <library> crash <options>      start, then write through a null pointer
 //   agent_host <library> stop-crash <options> start, stop, then write through a null pointer
 //   agent_host <library> crash-no-malloc <options>  crash with every allocation forbidden
+//   agent_host <library> crash-after-earlier-reports <options>  leave reports of an earlier
+//       process with this pid in the working directory, then crash
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <initializer_list>
 
 // This executable interposes the allocator for the whole process, the agent included. In the
 // crash-no-malloc mode any allocation after the fault means the crash path is not
@@ -78,6 +81,18 @@ int main(int argc, char** argv) {
     fflush(stdout);
     if (rc != 0) return rc;
     if (strcmp(argv[2], "crash") == 0) write_null(42);
+    if (strcmp(argv[2], "crash-after-earlier-reports") == 0) {
+        // Names an earlier process with this pid left behind (run in the report directory).
+        char name[64];
+        for (const char* suffix : {".log", "_1.log", "_1.json"}) {
+            snprintf(name, sizeof(name), "crashagent_pid%d%s", static_cast<int>(getpid()), suffix);
+            FILE* f = fopen(name, "w");
+            if (!f) return 67;
+            fputs("earlier", f);
+            fclose(f);
+        }
+        write_null(42);
+    }
     if (strcmp(argv[2], "crash-no-malloc") == 0) {
         g_allocation_forbidden.store(true);
         write_null(42);

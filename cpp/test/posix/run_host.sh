@@ -49,6 +49,18 @@ crash_without_allocating)
   python3 -m json.tool "$json" >/dev/null || fail "the JSON report does not parse"
   grep -q "end of crashagent report" crashagent_pid*.log || fail "log is incomplete"
   ;;
+earlier_reports_survive)
+  # A restarted container crashes with the same pid. The host plants an earlier report pair
+  # (_1) and a log whose JSON was removed (no suffix) under its own pid, then crashes.
+  rc=$(run crash-after-earlier-reports "dir=$work")
+  [ "$rc" = 139 ] || fail "exit $rc"
+  new=$(ls crashagent_pid*_2.json 2>/dev/null)
+  [ -n "$new" ] || fail "no _2 report next to the earlier ones: $(ls)"
+  grep -q '"kind": "SIGSEGV"' "$new" || fail "the new report is not a crash report"
+  [ "$(cat crashagent_pid*_1.json)" = earlier ] || fail "an earlier report was overwritten"
+  log=$(ls crashagent_pid*.log | grep -Ev '_[0-9]+\.log$')
+  [ "$(cat "$log")" = earlier ] || fail "an earlier log was overwritten"
+  ;;
 stop_then_crash)
   rc=$(run stop-crash "dir=$work")
   [ "$rc" = 139 ] || fail "exit $rc, expected 139"
