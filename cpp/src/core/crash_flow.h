@@ -1,0 +1,45 @@
+// What every platform's handler does once it has decided a fault is a crash: claim it, write the
+// native report, hand over to the dispatcher within the budget, then finish the report.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/crash_record.h"
+#include "core/options.h"
+
+namespace crashagent {
+
+struct AgentState {
+    Options options;
+    char report_dir[kPathCapacity];               // absolute, without trailing separator
+    std::atomic<int> installed{0};                // handlers are in place
+    std::atomic<uint64_t> crashing_thread{0};     // thread that owns the crash, 0 = none
+    std::atomic<int> report_done{0};              // the final report is on disk
+    std::atomic<uint64_t> dispatcher_thread{0};   // dispatcher's thread id, 0 = none
+    std::atomic<int> dispatcher_ready{0};         // dispatcher is waiting for a crash
+};
+
+extern AgentState g_agent;
+extern CrashRecord g_record;
+
+enum class CrashClaim {
+    kFirst,        // this thread owns the crash: capture and report it
+    kRecursive,    // this thread faulted again inside its own crash handling
+    kDispatcher,   // the dispatcher (a listener) crashed while the report was in progress
+    kOther,        // another thread owns the crash; this one was noted
+};
+
+// Async-signal-safe.
+CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
+
+// Called by the owning thread after the platform filled the record (kind, addresses, thread,
+// registers, modules, frames). Computes the signature, writes the native report, runs the
+// dispatch within the budget and writes the final report. Async-signal-safe.
+void report_crash(CrashRecord* record);
+
+// For threads that lost the claim: waits (bounded) until the owner has finished its report, so
+// that the process dies with the first crash. Async-signal-safe.
+void wait_for_crash_owner(uint32_t extra_ms);
+
+}  // namespace crashagent

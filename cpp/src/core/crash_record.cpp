@@ -1,0 +1,121 @@
+#include "core/crash_record.h"
+
+#include "core/writer.h"
+
+namespace crashagent {
+
+namespace {
+
+// Runtime and OS modules: a frame in one of them is not where a bug lives, so the signature and
+// the reported module skip them (a crash in memcpy is grouped by its caller).
+const char* const kSystemModules[] = {
+    // Linux
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "ld-linux-x86-64.so.2",
+    "libstdc++.so.6", "libgcc_s.so.1", "linux-vdso.so.1", "[vdso]",
+    // Windows
+    "ntdll.dll", "kernel32.dll", "kernelbase.dll", "msvcrt.dll", "ucrtbase.dll",
+    "vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll",
+};
+
+}  // namespace
+
+// Async-signal-safe.
+void record_reset(CrashRecord* r) {
+    r->platform = nullptr;
+    r->kind = nullptr;
+    r->detail = nullptr;
+    r->code = r->fault_address = r->pc = r->sp = r->timestamp_ms = r->pid = 0;
+    r->origin = "native";
+    r->crash_frame = -1;
+    r->thread_id = 0;
+    r->thread_name[0] = '\0';
+    r->java_thread = -1;
+    r->thread_state[0] = '\0';
+    r->register_count = 0;
+    r->frame_count = 0;
+    r->module_count = 0;
+    r->native_method[0] = '\0';
+    r->signature[0] = '\0';
+    r->signature_text[0] = '\0';
+    r->json_path[0] = '\0';
+    r->log_path[0] = '\0';
+    r->note[0] = '\0';
+    r->java_note[0] = '\0';
+    r->dispatch_state.store(static_cast<int>(DispatchState::kNotStarted), std::memory_order_relaxed);
+    r->java_frame_count.store(-1, std::memory_order_relaxed);
+    r->java_info_ready.store(0, std::memory_order_relaxed);
+    r->java_thread_name[0] = '\0';
+    for (auto& l : r->listeners) l.state.store(static_cast<int>(ListenerState::kEmpty), std::memory_order_relaxed);
+    r->other_crash_count.store(0, std::memory_order_relaxed);
+    // jvm_version and hs_err_path are filled at startup and kept.
+}
+
+// Async-signal-safe.
+int record_find_module(const CrashRecord& r, uint64_t address) {
+    for (int i = 0; i < r.module_count; i++) {
+        if (address >= r.modules[i].base && address < r.modules[i].end) return i;
+    }
+    return -1;
+}
+
+// Async-signal-safe.
+bool is_system_module(const char* path) {
+    const char* base = path_basename(path);
+    if (!base) return false;
+    for (const char* name : kSystemModules) {
+        if (str_equal_nocase(base, name)) return true;
+    }
+    return false;
+}
+
+// Async-signal-safe. FNV-1a, 64 bit: stable across runs and platforms.
+static uint64_t fnv1a(const char* s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= static_cast<unsigned char>(*s);
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+// Async-signal-safe. The signature is made of the top three frames outside system modules
+// and JIT code
+// (module basename + offset, like a Watson bucket) and the Java native method that entered
+// the library, so the same bug groups together across machines running the same build.
+void record_compute_signature(CrashRecord* r) {
+    StringSink sink{r->signature_text, sizeof(r->signature_text), 0};
+    char buffer[128];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    r->crash_frame = -1;
+    int used = 0;
+    for (int i = 0; i < r->frame_count && used < 3; i++) {
+        const NativeFrame& f = r->frames[i];
+        // Frames outside any module (JIT code, stubs) have no stable address: leave them out.
+        if (f.module < 0) continue;
+        const char* path = r->modules[f.module].path;
+        if (is_system_module(path)) continue;
+        if (r->crash_frame < 0) r->crash_frame = i;
+        if (used++) w.ch('|');
+        w.str(path_basename(path));
+        w.str("+0x");
+        w.hex(f.pc - r->modules[f.module].base);
+    }
+    if (r->crash_frame < 0 && r->frame_count > 0) r->crash_frame = 0;
+    if (r->native_method[0]) {
+        if (used) w.ch('|');
+        w.str("java:");
+        w.str(r->native_method);
+    }
+    if (used == 0 && !r->native_method[0]) {
+        w.str(r->kind);
+    }
+    w.flush();
+
+    StringSink sig{r->signature, sizeof(r->signature), 0};
+    char buf2[32];
+    Writer s(buf2, sizeof(buf2), sig.sink());
+    s.hex(fnv1a(r->signature_text), 16);
+    s.flush();
+}
+
+}  // namespace crashagent

@@ -1,0 +1,138 @@
+// The crash record: filled in place by the crashing thread (native part) and by the dispatcher
+// (Java part). Preallocated, so the crash path allocates nothing.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/options.h"
+
+namespace crashagent {
+
+constexpr int kMaxNativeFrames = 64;
+constexpr int kMaxModules = 512;
+constexpr int kMaxRegisters = 32;
+constexpr int kMaxJavaFrames = 64;
+constexpr int kMaxListeners = 16;
+constexpr int kMaxOtherCrashes = 16;
+constexpr size_t kSymbolCapacity = 256;
+constexpr size_t kNameCapacity = 256;
+
+// Version of the JSON report schema (schema/crash-report.schema.json).
+constexpr int kReportSchemaVersion = 1;
+
+struct Module {
+    uint64_t base;   // load address (start of the mapping at file offset 0)
+    uint64_t end;    // end of the highest mapping of this file
+    bool executable; // some mapping of it is executable (code, not data)
+    char path[kPathCapacity];
+};
+
+struct NativeFrame {
+    uint64_t pc;
+    int module;                       // index into CrashRecord::modules, or -1
+    uint64_t symbol_offset;           // pc - symbol start, valid when symbol is not empty
+    char symbol[kSymbolCapacity];
+};
+
+struct Register {
+    const char* name;                 // static string
+    uint64_t value;
+};
+
+struct JavaFrame {
+    char class_name[kNameCapacity];
+    char method[kNameCapacity];
+    char file[kNameCapacity];
+    int line;                         // -1 unknown, -2 native method
+};
+
+enum class ListenerState : int { kEmpty = 0, kRunning = 1, kDone = 2 };
+
+struct ListenerOutcome {
+    std::atomic<int> state;           // ListenerState; stored with release after the text
+    char name[kNameCapacity];
+    char outcome[512];
+};
+
+// Where the dispatch to Java listeners stands; the crashing thread reads it with acquire.
+enum class DispatchState : int {
+    kNotStarted = 0,   // no dispatcher (not a JVM, or before VMInit)
+    kRunning = 1,
+    kComplete = 2,
+};
+
+struct OtherCrash {
+    std::atomic<uint64_t> thread_id;
+    std::atomic<uint64_t> code;
+};
+
+struct CrashRecord {
+    // What happened.
+    const char* platform;             // "linux-x86_64", "windows-x86_64"
+    const char* kind;                 // "SIGSEGV", "EXCEPTION_ACCESS_VIOLATION"
+    const char* detail;               // "SEGV_MAPERR", "write", ... may be null
+    uint64_t code;                    // signal number or exception code
+    uint64_t fault_address;
+    uint64_t pc;
+    uint64_t sp;
+    uint64_t timestamp_ms;
+    uint64_t pid;
+    const char* origin;               // "native" (JNI or library code), "jvm" (JVM fatal error)
+
+    // Where: the frame that decides module and signature.
+    int crash_frame;                  // index into frames of the first frame outside system modules
+
+    // Thread.
+    uint64_t thread_id;
+    char thread_name[kNameCapacity];
+    int java_thread;                  // 1 yes, 0 no, -1 unknown
+    char thread_state[64];            // "in native", "in Java", ... from the dispatcher
+
+    Register registers[kMaxRegisters];
+    int register_count;
+    NativeFrame frames[kMaxNativeFrames];
+    int frame_count;
+    Module modules[kMaxModules];
+    int module_count;
+
+    char native_method[kNameCapacity * 2];   // Java native method that entered the crashing library
+    char jvm_version[kNameCapacity];
+    char hs_err_path[kPathCapacity];
+    char signature[32];
+    char signature_text[kSymbolCapacity * 4];
+
+    // Report files (also handed to listeners).
+    char json_path[kPathCapacity];
+    char log_path[kPathCapacity];
+    char note[512];                   // anything the reader should know (fallback dir, ...)
+
+    // Java part, published by the dispatcher.
+    std::atomic<int> dispatch_state;         // DispatchState
+    std::atomic<int> java_info_ready;        // java_thread_name and thread_state are written
+    char java_thread_name[kNameCapacity];
+    std::atomic<int> java_frame_count;       // -1 until published
+    char java_note[256];                     // why there is no Java stack, when there is none
+    JavaFrame java_frames[kMaxJavaFrames];
+    ListenerOutcome listeners[kMaxListeners];
+
+    // Other threads that crashed while this one was being reported.
+    OtherCrash other_crashes[kMaxOtherCrashes];
+    std::atomic<int> other_crash_count;
+};
+
+// Resets the record before it is filled. Async-signal-safe.
+void record_reset(CrashRecord* record);
+
+// Index of the module containing address, or -1. Async-signal-safe.
+int record_find_module(const CrashRecord& record, uint64_t address);
+
+// True for modules of the C runtime and the OS (libc, ntdll, ...). Async-signal-safe.
+bool is_system_module(const char* path);
+
+// Picks crash_frame and computes signature/signature_text from the native frames and the
+// native method. Async-signal-safe.
+void record_compute_signature(CrashRecord* record);
+
+}  // namespace crashagent

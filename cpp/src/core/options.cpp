@@ -1,0 +1,116 @@
+#include "core/options.h"
+
+#include "core/writer.h"
+
+namespace crashagent {
+
+const char* const kOptionsHelp =
+    "dir=<directory for reports, default: working directory>, "
+    "timeout=<listener budget in milliseconds, 0..600000, default: 5000>, "
+    "minidump=<true|false, Windows only, default: false>";
+
+namespace {
+
+constexpr uint32_t kMaxTimeoutMs = 600000;
+
+struct ErrorOut {
+    char* out;
+    size_t capacity;
+};
+
+void fail(ErrorOut e, const char* a, const char* b = nullptr, const char* c = nullptr,
+          const char* d = nullptr) {
+    StringSink sink{e.out, e.capacity, 0};
+    char buffer[256];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str("crashagent: ");
+    w.str(a);
+    w.str(b);
+    w.str(c);
+    w.str(d);
+    w.flush();
+}
+
+bool parse_bool(const char* v, bool* out) {
+    if (str_equal(v, "true") || str_equal(v, "yes") || str_equal(v, "1")) {
+        *out = true;
+        return true;
+    }
+    if (str_equal(v, "false") || str_equal(v, "no") || str_equal(v, "0")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+bool parse_uint(const char* v, uint32_t max, uint32_t* out) {
+    if (!*v) return false;
+    uint64_t n = 0;
+    for (const char* p = v; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        n = n * 10 + static_cast<uint64_t>(*p - '0');
+        if (n > max) return false;
+    }
+    *out = static_cast<uint32_t>(n);
+    return true;
+}
+
+}  // namespace
+
+bool parse_options(const char* text, Options* out, char* error, size_t error_capacity) {
+    ErrorOut err{error, error_capacity};
+    if (error_capacity) error[0] = '\0';
+    *out = Options();
+    if (!text) return true;
+
+    const char* p = text;
+    while (*p) {
+        const char* end = p;
+        while (*end && *end != ',') end++;
+        char item[kPathCapacity + 32];
+        size_t len = static_cast<size_t>(end - p);
+        if (len >= sizeof(item)) {
+            fail(err, "option too long (over ", "1024", " characters): ", "check the dir= value");
+            return false;
+        }
+        for (size_t i = 0; i < len; i++) item[i] = p[i];
+        item[len] = '\0';
+        p = *end ? end + 1 : end;
+        if (len == 0) continue;  // tolerate "a=1,,b=2" and a trailing comma
+
+        char* eq = item;
+        while (*eq && *eq != '=') eq++;
+        if (!*eq) {
+            fail(err, "option '", item, "' has no value; allowed options: ", kOptionsHelp);
+            return false;
+        }
+        *eq = '\0';
+        const char* key = item;
+        const char* value = eq + 1;
+
+        if (str_equal(key, "dir")) {
+            if (!*value) {
+                fail(err, "option 'dir' is empty; give a directory, or leave dir out for the working directory");
+                return false;
+            }
+            str_copy(out->dir, sizeof(out->dir), value);
+        } else if (str_equal(key, "timeout")) {
+            if (!parse_uint(value, kMaxTimeoutMs, &out->timeout_ms)) {
+                fail(err, "option 'timeout' has value '", value,
+                     "'; allowed: a whole number of milliseconds from 0 to 600000 (default 5000)");
+                return false;
+            }
+        } else if (str_equal(key, "minidump")) {
+            if (!parse_bool(value, &out->minidump)) {
+                fail(err, "option 'minidump' has value '", value, "'; allowed: true or false (default false)");
+                return false;
+            }
+        } else {
+            fail(err, "unknown option '", key, "'; allowed options: ", kOptionsHelp);
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace crashagent

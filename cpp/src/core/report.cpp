@@ -1,0 +1,391 @@
+#include "core/report.h"
+
+namespace crashagent {
+
+namespace {
+
+const char* const kAgentVersion = "0.1.0";
+
+// Async-signal-safe.
+void hex_string(Writer& w, uint64_t v) {
+    w.str("\"0x");
+    w.hex(v);
+    w.ch('"');
+}
+
+// Async-signal-safe.
+const char* or_null(const char* s) { return (s && *s) ? s : nullptr; }
+
+// Async-signal-safe.
+const char* module_path(const CrashRecord& r, int index) {
+    return index >= 0 && index < r.module_count ? r.modules[index].path : nullptr;
+}
+
+// Async-signal-safe.
+void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w) {
+    w.str("  #");
+    w.dec(index);
+    w.str(" pc=0x");
+    w.hex(f.pc, 16);
+    w.ch(' ');
+    const char* path = module_path(r, f.module);
+    if (path) {
+        w.str(path_basename(path));
+        w.str("+0x");
+        w.hex(f.pc - r.modules[f.module].base);
+    } else {
+        w.str("?");
+    }
+    if (f.symbol[0]) {
+        w.str(" (");
+        w.str(f.symbol);
+        w.str("+0x");
+        w.hex(f.symbol_offset);
+        w.ch(')');
+    }
+    w.ch('\n');
+}
+
+}  // namespace
+
+// Async-signal-safe.
+const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {
+    switch (static_cast<DispatchState>(r.dispatch_state.load(std::memory_order_acquire))) {
+        case DispatchState::kComplete: return "complete";
+        case DispatchState::kRunning: return waited_out ? "timed_out" : "running";
+        case DispatchState::kNotStarted: break;
+    }
+    return waited_out ? "timed_out" : "not_started";
+}
+
+// Async-signal-safe.
+void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32_t timeout_ms, Writer& w) {
+    const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
+    int crash_module = record_find_module(r, r.pc);
+    if (crash && crash->module >= 0) crash_module = crash->module;
+
+    w.str("{\n  \"schema\": \"crashagent-report\",\n  \"schema_version\": ");
+    w.dec(kReportSchemaVersion);
+    w.str(",\n  \"agent_version\": ");
+    w.json_string(kAgentVersion);
+    w.str(",\n  \"timestamp_ms\": ");
+    w.udec(r.timestamp_ms);
+    w.str(",\n  \"pid\": ");
+    w.udec(r.pid);
+    w.str(",\n  \"platform\": ");
+    w.json_string(r.platform);
+    w.str(",\n  \"origin\": ");
+    w.json_string(r.origin);
+
+    w.str(",\n  \"crash\": {\n    \"kind\": ");
+    w.json_string(r.kind);
+    w.str(",\n    \"detail\": ");
+    w.json_string(or_null(r.detail));
+    w.str(",\n    \"code\": ");
+    w.udec(r.code);
+    w.str(",\n    \"fault_address\": ");
+    hex_string(w, r.fault_address);
+    w.str(",\n    \"pc\": ");
+    hex_string(w, r.pc);
+    w.str(",\n    \"module\": ");
+    w.json_string(module_path(r, crash_module));
+    w.str(",\n    \"module_base\": ");
+    if (crash_module >= 0) hex_string(w, r.modules[crash_module].base); else w.str("null");
+    w.str(",\n    \"module_offset\": ");
+    if (crash_module >= 0) {
+        uint64_t pc = crash ? crash->pc : r.pc;
+        hex_string(w, pc - r.modules[crash_module].base);
+    } else {
+        w.str("null");
+    }
+    w.str(",\n    \"symbol\": ");
+    w.json_string(crash ? or_null(crash->symbol) : nullptr);
+    w.str(",\n    \"pc_module\": ");
+    w.json_string(module_path(r, record_find_module(r, r.pc)));
+    w.str("\n  }");
+
+    w.str(",\n  \"thread\": {\n    \"id\": ");
+    w.udec(r.thread_id);
+    bool java_info = r.java_info_ready.load(std::memory_order_acquire) != 0;
+    w.str(",\n    \"name\": ");
+    w.json_string(java_info && r.java_thread_name[0] ? r.java_thread_name : or_null(r.thread_name));
+    w.str(",\n    \"native_name\": ");
+    w.json_string(or_null(r.thread_name));
+    w.str(",\n    \"java\": ");
+    w.str(r.java_thread < 0 ? "null" : (r.java_thread ? "true" : "false"));
+    w.str(",\n    \"state\": ");
+    w.json_string(java_info ? or_null(r.thread_state) : nullptr);
+    w.str("\n  }");
+
+    w.str(",\n  \"native_method\": ");
+    w.json_string(or_null(r.native_method));
+
+    int java_count = r.java_frame_count.load(std::memory_order_acquire);
+    w.str(",\n  \"java_stack\": ");
+    if (java_count < 0) {
+        w.str("null");
+    } else {
+        w.ch('[');
+        for (int i = 0; i < java_count && i < kMaxJavaFrames; i++) {
+            const JavaFrame& f = r.java_frames[i];
+            w.str(i ? ",\n    " : "\n    ");
+            w.str("{\"class\": ");
+            w.json_string(f.class_name);
+            w.str(", \"method\": ");
+            w.json_string(f.method);
+            w.str(", \"file\": ");
+            w.json_string(or_null(f.file));
+            w.str(", \"line\": ");
+            w.dec(f.line);
+            w.ch('}');
+        }
+        w.str(java_count ? "\n  ]" : "]");
+    }
+    w.str(",\n  \"java_stack_note\": ");
+    w.json_string(or_null(r.java_note));
+
+    w.str(",\n  \"native_frames\": [");
+    for (int i = 0; i < r.frame_count; i++) {
+        const NativeFrame& f = r.frames[i];
+        w.str(i ? ",\n    " : "\n    ");
+        w.str("{\"pc\": ");
+        hex_string(w, f.pc);
+        w.str(", \"module\": ");
+        w.json_string(module_path(r, f.module));
+        w.str(", \"offset\": ");
+        if (f.module >= 0) hex_string(w, f.pc - r.modules[f.module].base); else w.str("null");
+        w.str(", \"symbol\": ");
+        w.json_string(or_null(f.symbol));
+        w.str(", \"symbol_offset\": ");
+        if (f.symbol[0]) hex_string(w, f.symbol_offset); else w.str("null");
+        w.ch('}');
+    }
+    w.str(r.frame_count ? "\n  ]" : "]");
+
+    w.str(",\n  \"registers\": {");
+    for (int i = 0; i < r.register_count; i++) {
+        w.str(i ? ", " : "\n    ");
+        w.json_string(r.registers[i].name);
+        w.str(": ");
+        hex_string(w, r.registers[i].value);
+    }
+    w.str(r.register_count ? "\n  }" : "}");
+
+    w.str(",\n  \"modules\": [");
+    for (int i = 0; i < r.module_count; i++) {
+        w.str(i ? ",\n    " : "\n    ");
+        w.str("{\"path\": ");
+        w.json_string(r.modules[i].path);
+        w.str(", \"base\": ");
+        hex_string(w, r.modules[i].base);
+        w.str(", \"end\": ");
+        hex_string(w, r.modules[i].end);
+        w.ch('}');
+    }
+    w.str(r.module_count ? "\n  ]" : "]");
+
+    w.str(",\n  \"jvm\": {\"version\": ");
+    w.json_string(or_null(r.jvm_version));
+    w.str(", \"hs_err\": ");
+    w.json_string(or_null(r.hs_err_path));
+    w.ch('}');
+
+    w.str(",\n  \"signature\": ");
+    w.json_string(r.signature);
+    w.str(",\n  \"signature_text\": ");
+    w.json_string(r.signature_text);
+
+    w.str(",\n  \"dispatch\": {\"status\": ");
+    w.json_string(dispatch_status);
+    w.str(", \"timeout_ms\": ");
+    w.udec(timeout_ms);
+    w.ch('}');
+
+    w.str(",\n  \"listeners\": [");
+    int written = 0;
+    for (int i = 0; i < kMaxListeners; i++) {
+        const ListenerOutcome& l = r.listeners[i];
+        int state = l.state.load(std::memory_order_acquire);
+        if (state == static_cast<int>(ListenerState::kEmpty)) continue;
+        w.str(written++ ? ",\n    " : "\n    ");
+        w.str("{\"name\": ");
+        w.json_string(l.name);
+        w.str(", \"outcome\": ");
+        w.json_string(state == static_cast<int>(ListenerState::kDone) ? l.outcome : "did not finish");
+        w.ch('}');
+    }
+    w.str(written ? "\n  ]" : "]");
+
+    int others = r.other_crash_count.load(std::memory_order_acquire);
+    w.str(",\n  \"other_crashes\": [");
+    for (int i = 0; i < others && i < kMaxOtherCrashes; i++) {
+        w.str(i ? ", " : "");
+        w.str("{\"thread_id\": ");
+        w.udec(r.other_crashes[i].thread_id.load(std::memory_order_relaxed));
+        w.str(", \"code\": ");
+        w.udec(r.other_crashes[i].code.load(std::memory_order_relaxed));
+        w.ch('}');
+    }
+    w.str("]");
+
+    w.str(",\n  \"report\": {\"json\": ");
+    w.json_string(r.json_path);
+    w.str(", \"log\": ");
+    w.json_string(r.log_path);
+    w.ch('}');
+    w.str(",\n  \"note\": ");
+    w.json_string(or_null(r.note));
+    w.str("\n}\n");
+}
+
+// Async-signal-safe.
+void write_log_native(const CrashRecord& r, Writer& w) {
+    const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
+    w.str("crashagent: native crash report\n");
+    w.str("================================\n");
+    w.str("kind:          ");
+    w.str(r.kind);
+    if (r.detail && *r.detail) {
+        w.str(" (");
+        w.str(r.detail);
+        w.ch(')');
+    }
+    w.str("\ncode:          ");
+    w.udec(r.code);
+    w.str(" (0x");
+    w.hex(r.code);
+    w.str(")\nfault address: 0x");
+    w.hex(r.fault_address, 16);
+    w.str("\npc:            0x");
+    w.hex(r.pc, 16);
+    w.str("\norigin:        ");
+    w.str(r.origin);
+    if (crash && crash->module >= 0) {
+        w.str("\nmodule:        ");
+        w.str(r.modules[crash->module].path);
+        w.str(" +0x");
+        w.hex(crash->pc - r.modules[crash->module].base);
+        if (crash->symbol[0]) {
+            w.str(" (");
+            w.str(crash->symbol);
+            w.str("+0x");
+            w.hex(crash->symbol_offset);
+            w.ch(')');
+        }
+    }
+    w.str("\nthread:        ");
+    w.udec(r.thread_id);
+    w.str(" \"");
+    w.str(r.thread_name);
+    w.str("\"\nnative method: ");
+    w.str(r.native_method[0] ? r.native_method : "(unknown)");
+    w.str("\nsignature:     ");
+    w.str(r.signature);
+    w.str("  ");
+    w.str(r.signature_text);
+    w.str("\npid:           ");
+    w.udec(r.pid);
+    w.str("\ntime (ms):     ");
+    w.udec(r.timestamp_ms);
+    w.str("\njvm:           ");
+    w.str(r.jvm_version[0] ? r.jvm_version : "(unknown)");
+    w.str("\nhs_err:        ");
+    w.str(r.hs_err_path[0] ? r.hs_err_path : "(none expected)");
+    w.str("\njson report:   ");
+    w.str(r.json_path);
+    if (r.note[0]) {
+        w.str("\nnote:          ");
+        w.str(r.note);
+    }
+    w.str("\n\nnative frames:\n");
+    for (int i = 0; i < r.frame_count; i++) log_frame(r, r.frames[i], i, w);
+    w.str("\nregisters:\n");
+    for (int i = 0; i < r.register_count; i++) {
+        w.str("  ");
+        w.str(r.registers[i].name);
+        w.str("=0x");
+        w.hex(r.registers[i].value, 16);
+        w.ch((i % 4 == 3 || i + 1 == r.register_count) ? '\n' : ' ');
+    }
+    w.str("\nmodules:\n");
+    for (int i = 0; i < r.module_count; i++) {
+        w.str("  0x");
+        w.hex(r.modules[i].base, 16);
+        w.str("-0x");
+        w.hex(r.modules[i].end, 16);
+        w.ch(' ');
+        w.str(r.modules[i].path);
+        w.ch('\n');
+    }
+    w.ch('\n');
+}
+
+// Async-signal-safe.
+void write_log_java(const CrashRecord& r, const char* dispatch_status, Writer& w) {
+    bool java_info = r.java_info_ready.load(std::memory_order_acquire) != 0;
+    w.str("java thread:   ");
+    w.str(r.java_thread < 0 ? "unknown" : (r.java_thread ? "yes" : "no"));
+    if (java_info && r.java_thread_name[0]) {
+        w.str(" \"");
+        w.str(r.java_thread_name);
+        w.ch('"');
+    }
+    if (java_info && r.thread_state[0]) {
+        w.str(", ");
+        w.str(r.thread_state);
+    }
+    w.str("\njava stack:\n");
+    int count = r.java_frame_count.load(std::memory_order_acquire);
+    if (count < 0) {
+        w.str("  (none: ");
+        w.str(r.java_note[0] ? r.java_note : "not collected");
+        w.str(")\n");
+    }
+    for (int i = 0; i < count && i < kMaxJavaFrames; i++) {
+        const JavaFrame& f = r.java_frames[i];
+        w.str("  at ");
+        w.str(f.class_name);
+        w.ch('.');
+        w.str(f.method);
+        w.ch('(');
+        if (f.line == -2) {
+            w.str("Native Method");
+        } else {
+            w.str(f.file[0] ? f.file : "Unknown Source");
+            if (f.line >= 0) {
+                w.ch(':');
+                w.dec(f.line);
+            }
+        }
+        w.str(")\n");
+    }
+    w.str("\nlisteners (dispatch ");
+    w.str(dispatch_status);
+    w.str("):\n");
+    bool any = false;
+    for (const ListenerOutcome& l : r.listeners) {
+        int state = l.state.load(std::memory_order_acquire);
+        if (state == static_cast<int>(ListenerState::kEmpty)) continue;
+        any = true;
+        w.str("  ");
+        w.str(l.name);
+        w.str(": ");
+        w.str(state == static_cast<int>(ListenerState::kDone) ? l.outcome : "did not finish");
+        w.ch('\n');
+    }
+    if (!any) w.str("  (none ran)\n");
+    int others = r.other_crash_count.load(std::memory_order_acquire);
+    if (others > 0) {
+        w.str("\nother threads that crashed meanwhile:\n");
+        for (int i = 0; i < others && i < kMaxOtherCrashes; i++) {
+            w.str("  thread ");
+            w.udec(r.other_crashes[i].thread_id.load(std::memory_order_relaxed));
+            w.str(" code ");
+            w.udec(r.other_crashes[i].code.load(std::memory_order_relaxed));
+            w.ch('\n');
+        }
+    }
+    w.str("\nend of crashagent report\n");
+}
+
+}  // namespace crashagent

@@ -1,0 +1,22 @@
+// Text (agent log) and JSON renderings of a crash record. Async-signal-safe.
+#pragma once
+
+#include "core/crash_record.h"
+#include "core/writer.h"
+
+namespace crashagent {
+
+// dispatch_status: "pending" (first write, before the listeners), "complete", "timed_out",
+// "not_started" (no JVM dispatcher). Async-signal-safe.
+void write_json_report(const CrashRecord& record, const char* dispatch_status, uint32_t timeout_ms, Writer& out);
+
+// The native part of the agent log, written before the listeners run. Async-signal-safe.
+void write_log_native(const CrashRecord& record, Writer& out);
+
+// The Java part of the agent log, appended after the dispatch. Async-signal-safe.
+void write_log_java(const CrashRecord& record, const char* dispatch_status, Writer& out);
+
+// Name of the dispatch state as the report spells it; timed_out when still running. Async-signal-safe.
+const char* dispatch_status_name(const CrashRecord& record, bool waited_out);
+
+}  // namespace crashagent

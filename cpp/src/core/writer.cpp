@@ -1,0 +1,165 @@
+#include "core/writer.h"
+
+namespace crashagent {
+
+Writer::Writer(char* buffer, size_t capacity, Sink sink)
+    : buffer_(buffer), capacity_(capacity), sink_(sink) {}
+
+// Async-signal-safe.
+void Writer::flush() {
+    if (length_ > 0 && !failed_) {
+        if (!sink_.write(sink_.context, buffer_, length_)) failed_ = true;
+    }
+    length_ = 0;
+}
+
+// Async-signal-safe.
+void Writer::raw(const char* data, size_t len) {
+    while (len > 0) {
+        if (length_ == capacity_) flush();
+        size_t room = capacity_ - length_;
+        size_t n = len < room ? len : room;
+        for (size_t i = 0; i < n; i++) buffer_[length_ + i] = data[i];
+        length_ += n;
+        data += n;
+        len -= n;
+    }
+}
+
+// Async-signal-safe.
+void Writer::str(const char* s) {
+    if (s) raw(s, str_length(s));
+}
+
+// Async-signal-safe.
+void Writer::ch(char c) { raw(&c, 1); }
+
+// Async-signal-safe.
+void Writer::udec(uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    raw(tmp + sizeof(tmp) - n, static_cast<size_t>(n));
+}
+
+// Async-signal-safe.
+void Writer::dec(int64_t v) {
+    if (v < 0) {
+        ch('-');
+        udec(static_cast<uint64_t>(0) - static_cast<uint64_t>(v));
+    } else {
+        udec(static_cast<uint64_t>(v));
+    }
+}
+
+// Async-signal-safe.
+void Writer::hex(uint64_t v, int min_digits) {
+    static const char digits[] = "0123456789abcdef";
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = digits[v & 0xf];
+        v >>= 4;
+    } while (v != 0 && n < 16);
+    while (n < min_digits && n < 16) tmp[sizeof(tmp) - 1 - n++] = '0';
+    raw(tmp + sizeof(tmp) - n, static_cast<size_t>(n));
+}
+
+// Async-signal-safe. Escapes per RFC 8259; bytes >= 0x80 pass through (paths are UTF-8 or
+// treated as such), control characters become \u00XX.
+void Writer::json_string(const char* s) {
+    if (!s) {
+        str("null");
+        return;
+    }
+    ch('"');
+    for (const unsigned char* p = reinterpret_cast<const unsigned char*>(s); *p; p++) {
+        unsigned char c = *p;
+        switch (c) {
+            case '"': str("\\\""); break;
+            case '\\': str("\\\\"); break;
+            case '\n': str("\\n"); break;
+            case '\r': str("\\r"); break;
+            case '\t': str("\\t"); break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    str("\\u00");
+                    hex(c, 2);
+                } else {
+                    ch(static_cast<char>(c));
+                }
+        }
+    }
+    ch('"');
+}
+
+// Async-signal-safe.
+bool StringSink::write(void* context, const char* data, size_t len) {
+    StringSink* self = static_cast<StringSink*>(context);
+    if (self->capacity == 0) return true;
+    for (size_t i = 0; i < len && self->length + 1 < self->capacity; i++) {
+        self->out[self->length++] = data[i];
+    }
+    self->out[self->length] = '\0';
+    return true;
+}
+
+// Async-signal-safe.
+size_t str_length(const char* s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+// Async-signal-safe. Always terminates dst when capacity > 0.
+void str_copy(char* dst, size_t capacity, const char* src) {
+    if (capacity == 0) return;
+    size_t i = 0;
+    if (src) {
+        for (; src[i] && i + 1 < capacity; i++) dst[i] = src[i];
+    }
+    dst[i] = '\0';
+}
+
+// Async-signal-safe.
+bool str_equal(const char* a, const char* b) {
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Async-signal-safe.
+bool str_equal_nocase(const char* a, const char* b) {
+    while (*a && lower(*a) == lower(*b)) {
+        a++;
+        b++;
+    }
+    return lower(*a) == lower(*b);
+}
+
+// Async-signal-safe.
+bool str_starts_with(const char* s, const char* prefix) {
+    while (*prefix) {
+        if (*s++ != *prefix++) return false;
+    }
+    return true;
+}
+
+// Async-signal-safe. Accepts both separators so Windows paths work on any host.
+const char* path_basename(const char* path) {
+    if (!path) return nullptr;
+    const char* base = path;
+    for (const char* p = path; *p; p++) {
+        if (*p == '/' || *p == '\\') base = p + 1;
+    }
+    return base;
+}
+
+}  // namespace crashagent

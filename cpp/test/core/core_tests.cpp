@@ -1,0 +1,245 @@
+// Unit tests of the platform-independent core.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/crash_record.h"
+#include "core/native_methods.h"
+#include "core/options.h"
+#include "core/report.h"
+#include "core/thread_registry.h"
+#include "core/writer.h"
+
+using namespace crashagent;
+
+namespace {
+
+struct Captured {
+    std::string text;
+    static bool write(void* context, const char* data, size_t len) {
+        static_cast<Captured*>(context)->text.append(data, len);
+        return true;
+    }
+};
+
+template <typename F>
+std::string render(F f) {
+    Captured out;
+    char buffer[7];  // tiny on purpose: every write crosses a flush
+    Writer w(buffer, sizeof(buffer), Sink{&Captured::write, &out});
+    f(w);
+    w.flush();
+    return out.text;
+}
+
+CrashRecord& fresh_record() {
+    static CrashRecord r;
+    record_reset(&r);
+    r.jvm_version[0] = '\0';
+    r.hs_err_path[0] = '\0';
+    return r;
+}
+
+int add_module(CrashRecord& r, const char* path, uint64_t base, uint64_t end) {
+    Module& m = r.modules[r.module_count];
+    m.base = base;
+    m.end = end;
+    str_copy(m.path, sizeof(m.path), path);
+    return r.module_count++;
+}
+
+void add_frame(CrashRecord& r, uint64_t pc, const char* symbol = "", uint64_t symbol_offset = 0) {
+    NativeFrame& f = r.frames[r.frame_count++];
+    f.pc = pc;
+    f.module = record_find_module(r, pc);
+    str_copy(f.symbol, sizeof(f.symbol), symbol);
+    f.symbol_offset = symbol_offset;
+}
+
+}  // namespace
+
+TEST_CASE("writer formats numbers and escapes JSON") {
+    CHECK(render([](Writer& w) { w.udec(0); }) == "0");
+    CHECK(render([](Writer& w) { w.dec(-42); }) == "-42");
+    CHECK(render([](Writer& w) { w.udec(18446744073709551615ull); }) == "18446744073709551615");
+    CHECK(render([](Writer& w) { w.dec(INT64_MIN); }) == "-9223372036854775808");
+    CHECK(render([](Writer& w) { w.hex(0xdeadbeef); }) == "deadbeef");
+    CHECK(render([](Writer& w) { w.hex(0x1f, 4); }) == "001f");
+    CHECK(render([](Writer& w) { w.json_string("a\"b\\c\nd\x01"); }) == "\"a\\\"b\\\\c\\nd\\u0001\"");
+    CHECK(render([](Writer& w) { w.json_string(nullptr); }) == "null");
+}
+
+TEST_CASE("string sink truncates and terminates") {
+    char out[5];
+    StringSink sink{out, sizeof(out), 0};
+    char buffer[3];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str("abcdefgh");
+    w.flush();
+    CHECK(std::string(out) == "abcd");
+}
+
+TEST_CASE("path helpers") {
+    CHECK(std::string(path_basename("/usr/lib/libc.so.6")) == "libc.so.6");
+    CHECK(std::string(path_basename("C:\\Windows\\System32\\ntdll.dll")) == "ntdll.dll");
+    CHECK(is_system_module("/lib/x86_64-linux-gnu/libc.so.6"));
+    CHECK(is_system_module("C:\\windows\\system32\\KERNELBASE.dll"));
+    CHECK_FALSE(is_system_module("/opt/app/libcrashtest.so"));
+}
+
+TEST_CASE("options: defaults") {
+    Options o;
+    char error[512];
+    REQUIRE(parse_options(nullptr, &o, error, sizeof(error)));
+    CHECK(o.dir[0] == '\0');
+    CHECK(o.timeout_ms == 5000);
+    CHECK_FALSE(o.minidump);
+    REQUIRE(parse_options("", &o, error, sizeof(error)));
+}
+
+TEST_CASE("options: values") {
+    Options o;
+    char error[512];
+    REQUIRE(parse_options("dir=/tmp/crashes,timeout=250,minidump=true,", &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == "/tmp/crashes");
+    CHECK(o.timeout_ms == 250);
+    CHECK(o.minidump);
+    REQUIRE(parse_options("dir=C:\\crashes", &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == "C:\\crashes");
+}
+
+TEST_CASE("options: errors name the option and the allowed values") {
+    Options o;
+    char error[512];
+    CHECK_FALSE(parse_options("colour=red", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("unknown option 'colour'") != std::string::npos);
+    CHECK(std::string(error).find("timeout=") != std::string::npos);
+
+    CHECK_FALSE(parse_options("timeout=soon", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("'timeout'") != std::string::npos);
+    CHECK(std::string(error).find("0 to 600000") != std::string::npos);
+
+    CHECK_FALSE(parse_options("timeout=600001", &o, error, sizeof(error)));
+    CHECK_FALSE(parse_options("timeout=", &o, error, sizeof(error)));
+    CHECK_FALSE(parse_options("minidump=maybe", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("true or false") != std::string::npos);
+    CHECK_FALSE(parse_options("dir=", &o, error, sizeof(error)));
+    CHECK_FALSE(parse_options("verbose", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("'verbose' has no value") != std::string::npos);
+}
+
+TEST_CASE("signature skips system frames and is stable") {
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGSEGV";
+    add_module(r, "/lib/x86_64-linux-gnu/libc.so.6", 0x7000, 0x9000);
+    add_module(r, "/opt/app/libcrashtest.so", 0x1000, 0x3000);
+    add_frame(r, 0x7100, "memcpy", 0x10);
+    add_frame(r, 0x1234, "helper", 4);
+    add_frame(r, 0x1500, "Java_Crash_run", 8);
+    str_copy(r.native_method, sizeof(r.native_method), "app.Crash.run()V");
+    record_compute_signature(&r);
+    CHECK(r.crash_frame == 1);
+    CHECK(std::string(r.signature_text) == "libcrashtest.so+0x234|libcrashtest.so+0x500|java:app.Crash.run()V");
+    CHECK(std::strlen(r.signature) == 16);
+    std::string first = r.signature;
+
+    // Same code at another load address: same signature.
+    CrashRecord& again = fresh_record();
+    again.kind = "SIGSEGV";
+    add_module(again, "/usr/lib/libc.so.6", 0x17000, 0x19000);
+    add_module(again, "/other/path/libcrashtest.so", 0x51000, 0x53000);
+    add_frame(again, 0x17100);
+    add_frame(again, 0x51234);
+    add_frame(again, 0x51500);
+    str_copy(again.native_method, sizeof(again.native_method), "app.Crash.run()V");
+    record_compute_signature(&again);
+    CHECK(first == again.signature);
+}
+
+TEST_CASE("signature leaves out frames outside any module (JIT code)") {
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGSEGV";
+    add_module(r, "/opt/app/libcrashtest.so", 0x1000, 0x3000);
+    add_frame(r, 0x1234);
+    add_frame(r, 0x7fb5389455da);  // compiled Java code: address differs every run
+    add_frame(r, 0x1300);
+    record_compute_signature(&r);
+    CHECK(std::string(r.signature_text) == "libcrashtest.so+0x234|libcrashtest.so+0x300");
+}
+
+TEST_CASE("native method is the outermost frame starting at a bound entry") {
+    native_methods_clear();
+    CrashRecord& r = fresh_record();
+    add_module(r, "/opt/app/libcrashtest.so", 0x1000, 0x3000);
+    native_methods_add(0x1400, "app.Crash.inner()V");
+    native_methods_add(0x1800, "app.Crash.outer()V");
+    add_frame(r, 0x1420, "inner", 0x20);
+    add_frame(r, 0x1810, "outer", 0x10);
+    add_frame(r, 0x1900, "not_bound", 0x10);
+    native_methods_resolve(&r);
+    CHECK(std::string(r.native_method) == "app.Crash.outer()V");
+
+    CrashRecord& none = fresh_record();
+    add_module(none, "/opt/app/libcrashtest.so", 0x1000, 0x3000);
+    add_frame(none, 0x1420, "thread_main", 0x10);  // starts at 0x1410: not a bound method
+    native_methods_resolve(&none);
+    CHECK(std::string(none.native_method).empty());
+}
+
+TEST_CASE("thread registry") {
+    int a = 1, b = 2;
+    thread_registry_add(100, &a);
+    thread_registry_add(8292, &b);  // same slot modulo the table size
+    CHECK(thread_registry_find(100) == &a);
+    CHECK(thread_registry_find(8292) == &b);
+    CHECK(thread_registry_remove(100) == &a);
+    CHECK(thread_registry_find(100) == nullptr);
+    CHECK(thread_registry_find(8292) == &b);
+    CHECK(thread_registry_remove(8292) == &b);
+    CHECK(thread_registry_find(4242) == nullptr);
+}
+
+TEST_CASE("JSON report holds what DESIGN.md section 6 asks for") {
+    CrashRecord& r = fresh_record();
+    r.platform = "linux-x86_64";
+    r.kind = "SIGSEGV";
+    r.detail = "SEGV_MAPERR";
+    r.code = 11;
+    r.pc = 0x1234;
+    r.thread_id = 77;
+    str_copy(r.thread_name, sizeof(r.thread_name), "main");
+    add_module(r, "/opt/app/lib\"quoted\".so", 0x1000, 0x3000);
+    add_frame(r, 0x1234, "Java_Crash_run", 4);
+    r.registers[r.register_count++] = Register{"rip", 0x1234};
+    str_copy(r.hs_err_path, sizeof(r.hs_err_path), "/work/hs_err_pid1.log");
+    record_compute_signature(&r);
+    r.java_frame_count.store(1);
+    str_copy(r.java_frames[0].class_name, kNameCapacity, "app.Crash");
+    str_copy(r.java_frames[0].method, kNameCapacity, "run");
+    r.java_frames[0].line = -2;
+    str_copy(r.listeners[0].name, kNameCapacity, "app.L");
+    str_copy(r.listeners[0].outcome, 512, "ok");
+    r.listeners[0].state.store(static_cast<int>(ListenerState::kDone));
+    str_copy(r.listeners[1].name, kNameCapacity, "app.Hangs");
+    r.listeners[1].state.store(static_cast<int>(ListenerState::kRunning));
+
+    std::string json = render([&](Writer& w) { write_json_report(r, "timed_out", 5000, w); });
+    for (const char* expected : {
+             "\"schema_version\": 1", "\"kind\": \"SIGSEGV\"", "\"detail\": \"SEGV_MAPERR\"",
+             "\"module\": \"/opt/app/lib\\\"quoted\\\".so\"", "\"module_offset\": \"0x234\"",
+             "\"symbol\": \"Java_Crash_run\"", "\"name\": \"main\"", "\"java_stack\": [",
+             "\"method\": \"run\"", "\"rip\": \"0x1234\"", "\"hs_err\": \"/work/hs_err_pid1.log\"",
+             "\"status\": \"timed_out\"", "\"outcome\": \"ok\"", "\"outcome\": \"did not finish\"",
+             "\"signature\": \""}) {
+        CHECK_MESSAGE(json.find(expected) != std::string::npos, expected);
+    }
+    std::string log = render([&](Writer& w) {
+        write_log_native(r, w);
+        write_log_java(r, "timed_out", w);
+    });
+    CHECK(log.find("kind:          SIGSEGV (SEGV_MAPERR)") != std::string::npos);
+    CHECK(log.find("at app.Crash.run(Native Method)") != std::string::npos);
+    CHECK(log.find("app.Hangs: did not finish") != std::string::npos);
+}
