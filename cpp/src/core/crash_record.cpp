@@ -47,8 +47,9 @@ void record_reset(CrashRecord* r) {
     r->java_info_ready.store(0, std::memory_order_relaxed);
     r->java_thread_name[0] = '\0';
     for (auto& l : r->listeners) l.state.store(static_cast<int>(ListenerState::kEmpty), std::memory_order_relaxed);
-    r->other_crash_count.store(0, std::memory_order_relaxed);
-    // jvm_version and hs_err_path are filled at startup and kept.
+    // jvm_version and hs_err_path are filled at startup and kept. other_crashes is kept too: it
+    // belongs to claim_crash, and threads that crash at the same moment as the owner note
+    // themselves there before the owner gets to reset the record.
 }
 
 // Async-signal-safe.
