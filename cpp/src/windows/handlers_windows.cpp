@@ -44,6 +44,8 @@ constexpr DWORD kHelperStackSize = 1024 * 1024;
 constexpr uint32_t kMinidumpBudgetMs = 20000;  // bound for MiniDumpWriteDump
 constexpr uint32_t kHelperSlackMs = 10000;     // capture and files, beyond the listener budget
 constexpr uint32_t kOtherCrashWaitMs = 2000;
+constexpr uint32_t kConcurrentCrashWaitMs = 500;  // for threads still judging their own fault
+constexpr uint32_t kConcurrentCrashQuietMs = 20;  // ... until none has been for this long
 
 PVOID g_veh = nullptr;
 LPTOP_LEVEL_EXCEPTION_FILTER g_previous_filter = nullptr;
@@ -52,6 +54,11 @@ const void* g_jvm_hint = nullptr;
 
 LONG CALLBACK vectored_handler(EXCEPTION_POINTERS* pointers);
 LONG WINAPI unhandled_filter(EXCEPTION_POINTERS* pointers);
+
+// Threads in the VEH that are still walking their stack to decide about their fault. The crash
+// owner lets them finish (bounded) before it writes the report, so that threads that crashed at
+// the same moment are noted in it rather than after it.
+std::atomic<int> g_judging{0};
 
 // --- Re-entrancy guard --------------------------------------------------------------------------
 // Threads currently inside one of the agent's handlers. A fault inside a handler re-enters the
@@ -266,6 +273,16 @@ void capture_and_report(const CaptureRequest& q, Helper* helper) {
     win::capture_exception(&g_record, q.pointers->ExceptionRecord, q.pointers->ContextRecord, q.thread_id, q.stack);
     if (q.note) str_copy(g_record.note, sizeof(g_record.note), q.note);
     write_minidump(&g_record);
+    uint64_t start = monotonic_ms();
+    uint64_t quiet_since = start;
+    for (uint64_t now = start; now - start < kConcurrentCrashWaitMs; now = monotonic_ms()) {
+        if (g_judging.load(std::memory_order_acquire) > 0) {
+            quiet_since = now;
+        } else if (now - quiet_since >= kConcurrentCrashQuietMs) {
+            break;
+        }
+        Sleep(1);
+    }
     if (helper) helper->phase.store(kReporting, std::memory_order_release);
     report_crash(&g_record);
 }
@@ -341,9 +358,12 @@ void capture_for(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds s
     capture_and_report(g_request, nullptr);
 }
 
-// Crash context. Handles a crash this thread has just decided on.
-void on_crash(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds stack, const char* note) {
-    switch (claim_crash(thread_id, pointers->ExceptionRecord->ExceptionCode)) {
+// Crash context. Handles a crash this thread has just decided on; judging says whether the
+// thread is counted in g_judging until it has claimed.
+void on_crash(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds stack, const char* note, bool judging) {
+    CrashClaim claim = claim_crash(thread_id, pointers->ExceptionRecord->ExceptionCode);
+    if (judging) g_judging.fetch_sub(1, std::memory_order_acq_rel);
+    switch (claim) {
         case CrashClaim::kFirst:
             capture_for(pointers, thread_id, stack, note);
             break;
@@ -377,12 +397,19 @@ LONG CALLBACK vectored_handler(EXCEPTION_POINTERS* pointers) {
 
     // The JVM's own faults leave here, before any walk: implicit null checks, polls and stack
     // banging in the code cache, SafeFetch and the like in jvm.dll.
+    g_judging.fetch_add(1, std::memory_order_acq_rel);
     win::CodeKind kind = win::classify_code(pointers->ContextRecord->Rip);
     if (kind == win::CodeKind::kJitCode || kind == win::CodeKind::kJvm || kind == win::CodeKind::kAgent) {
+        g_judging.fetch_sub(1, std::memory_order_acq_rel);
         return EXCEPTION_CONTINUE_SEARCH;
     }
     StackBounds stack = win::current_stack_bounds();
     Verdict verdict = win::judge_exception(record, pointers->ContextRecord, stack);
+    if (verdict == Verdict::kCrash && self != g_dump.thread_id.load(std::memory_order_acquire)) {
+        on_crash(pointers, self, stack, nullptr, true);
+        return EXCEPTION_CONTINUE_SEARCH;
+    }
+    g_judging.fetch_sub(1, std::memory_order_acq_rel);
 
     if (self == g_dump.thread_id.load(std::memory_order_acquire) &&
         g_dump.phase.load(std::memory_order_acquire) != kIdle) {
@@ -391,11 +418,7 @@ LONG CALLBACK vectored_handler(EXCEPTION_POINTERS* pointers) {
         return resume_helper(&g_dump, pointers->ContextRecord, &dump_resume_after_fault);
     }
 
-    if (verdict == Verdict::kHandled) {
-        remember_pending(self, pointers);
-    } else if (verdict == Verdict::kCrash) {
-        on_crash(pointers, self, stack, nullptr);
-    }
+    if (verdict == Verdict::kHandled) remember_pending(self, pointers);
     return EXCEPTION_CONTINUE_SEARCH;
 }
 
@@ -422,7 +445,7 @@ LONG WINAPI unhandled_filter(EXCEPTION_POINTERS* pointers) {
                                    ? "a frame handler on the stack let the exception pass; reported by the "
                                      "unhandled-exception filter"
                                    : nullptr;
-            on_crash(pointers, self, win::current_stack_bounds(), note);
+            on_crash(pointers, self, win::current_stack_bounds(), note, false);
             forget_pending(self);
         }
     }
@@ -449,7 +472,8 @@ void report_pending_at_exit() {
     StackBounds stack = win::current_stack_bounds();
     on_crash(&pointers, self, stack,
              "a frame handler on the stack could have caught the fault, so it was not reported at first chance; "
-             "reported when the process exited while the exception was still being dispatched");
+             "reported when the process exited while the exception was still being dispatched",
+             false);
 }
 
 }  // namespace
