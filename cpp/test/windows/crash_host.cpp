@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
         java("fault_and_catch");
     } else if (std::strcmp(test, "benign") == 0) {
         java("raise_benign_exceptions");
+        java("throw_and_catch");
     } else if (std::strcmp(test, "jvm_handled") == 0) {
         g_java_call(symbol<Body>(g_jvm, "jvm_probe_bad_address"), nullptr);
     } else if (std::strcmp(test, "jvm_fatal") == 0) {

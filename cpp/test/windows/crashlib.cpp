@@ -126,7 +126,9 @@ EXPORT void fault_and_catch(void*) {
     std::printf("caught=%d\n", caught);
 }
 
-// First-chance exceptions that are handled: none of them is a crash.
+// First-chance exceptions that are handled: none of them is a crash. No frame here has a
+// handler of its own (no C++ try), so only the exception code keeps them from being reported
+// when jvm.dll's frame handler resumes them.
 EXPORT void raise_benign_exceptions(void*) {
     struct {
         DWORD type;
@@ -140,11 +142,18 @@ EXPORT void raise_benign_exceptions(void*) {
     ULONG_PTR print_args[2] = {sizeof(text), reinterpret_cast<ULONG_PTR>(text)};
     RaiseException(0x40010006, 0, 2, print_args);   // DBG_PRINTEXCEPTION_C
     RaiseException(0xE06D7363, 0, 0, nullptr);      // MSVC C++ exception code
+    std::printf("benign exceptions resumed\n");
+}
+
+// A C++ throw caught a frame further up (GCC raises it as SEH exception 0x20474343).
+__attribute__((noinline)) static void throw_int() { throw 42; }
+
+EXPORT void throw_and_catch(void*) {
     int caught = 0;
     try {
-        throw 42;
+        throw_int();
     } catch (int value) {
         caught = value;
     }
-    std::printf("benign done, C++ caught %d\n", caught);
+    std::printf("C++ caught %d\n", caught);
 }

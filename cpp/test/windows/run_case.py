@@ -152,7 +152,8 @@ def run_case(case, runs):
     elif case == "benign":
         run = go()
         check(run.rc == 0, f"exit status {run.rc}")
-        check("benign done, C++ caught 42" in run.out and "host: continued" in run.out, "the process did not go on")
+        check("benign exceptions resumed" in run.out and "C++ caught 42" in run.out and "host: continued" in run.out,
+              "the process did not go on")
         check_no_report(run)
     elif case == "jvm_handled":
         run = go()
