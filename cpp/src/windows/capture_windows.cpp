@@ -457,11 +457,14 @@ void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const 
         if (!unwind_step(&c, stack, r->frame_count == 1, &handler)) break;
     }
 
+    // Callers' pcs are return addresses: look up the call instruction, one byte before.
+    // Modules first: export tables are the riskiest reads, and a fault there keeps the rest.
+    for (int i = 0; i < r->frame_count; i++) {
+        r->frames[i].module = record_find_module(*r, i == 0 ? r->frames[i].pc : r->frames[i].pc - 1);
+    }
     for (int i = 0; i < r->frame_count; i++) {
         NativeFrame& f = r->frames[i];
-        // Callers' pcs are return addresses: look up the call instruction, one byte before.
         uint64_t lookup = i == 0 ? f.pc : f.pc - 1;
-        f.module = record_find_module(*r, lookup);
         if (f.module < 0) continue;
         uint64_t offset = 0;
         if (export_symbol(r->modules[f.module].base, lookup, f.symbol, sizeof(f.symbol), &offset)) {

@@ -215,7 +215,8 @@ HANDLE create_dump_file(const char* dir) {
     return INVALID_HANDLE_VALUE;
 }
 
-// Crash context (minidump helper thread).
+// Crash context (minidump helper thread). dbghelp allocates and takes the loader lock, which is
+// why it runs here and never on the faulting thread, and why its caller waits with a bound.
 [[noreturn]] void dump_loop() {
     for (;;) {
         WaitForSingleObject(g_dump.go, INFINITE);

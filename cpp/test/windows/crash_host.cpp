@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(test, "stop_then_crash") == 0) {
         if (stop) stop();
         java("crash_av_write");
+    } else if (std::strcmp(test, "capture_fault") == 0) {
+        java("crash_with_broken_exports");
     } else if (std::strcmp(test, "declined_java") == 0) {
         java("crash_declined");
     } else if (std::strcmp(test, "declined_thread") == 0) {

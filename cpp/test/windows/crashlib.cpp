@@ -100,6 +100,22 @@ EXPORT void crash_stack_overflow(void* depth) {
     frame[1] = frame[0];  // keeps the call from becoming a jump
 }
 
+// Points this DLL's export-name table at unmapped memory, then crashes: the agent's symbol lookup
+// faults while it captures the crash, inside its own handling.
+EXPORT void crash_with_broken_exports(void*) {
+    HMODULE self = nullptr;
+    GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                       reinterpret_cast<LPCSTR>(&crash_with_broken_exports), &self);
+    auto base = reinterpret_cast<uint8_t*>(self);
+    auto nt = reinterpret_cast<IMAGE_NT_HEADERS64*>(base + reinterpret_cast<IMAGE_DOS_HEADER*>(base)->e_lfanew);
+    auto exports = reinterpret_cast<IMAGE_EXPORT_DIRECTORY*>(
+        base + nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT].VirtualAddress);
+    DWORD old = 0;
+    VirtualProtect(exports, sizeof(*exports), PAGE_READWRITE, &old);
+    exports->AddressOfNames = 0x7FFF0000u;
+    crash_av_write(nullptr);
+}
+
 namespace {
 DWORD WINAPI av_thread(void*) {
     crash_av_write(nullptr);

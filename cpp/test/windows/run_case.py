@@ -194,6 +194,15 @@ def run_case(case, runs):
         check_no_report(run)
         check(hs_err(run).splitlines()[0] == hs_err(base).splitlines()[0], "hs_err differs")
         check(run.exists("host_uef_called.txt") == base.exists("host_uef_called.txt"), "filter calls differ")
+    elif case == "capture_fault":
+        # The agent's own capture faults (a corrupt export table): no recursion, no second crash
+        # of the process; the report still comes, with what was captured, before hs_err.
+        run = go()
+        check(run.rc == 1, f"exit status {run.rc}, expected 1")
+        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION")
+        check("capture faulted" in (r["note"] or ""), f"note {r['note']}")
+        check(basename(r["native_frames"][1]["module"]) == "jvm.dll", "frames after the fault lost their modules")
+        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
     elif case == "declined_java":
         run = go()
         check(run.rc == 1, f"exit status {run.rc}")
