@@ -501,8 +501,9 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
         stderr_write("crashagent: could not start the capture thread; crashes are captured on the faulting thread\n");
     }
     if (options.minidump && !g_minidump_write) {
-        // Loaded at run time, so the DLL imports only what every Windows has.
-        HMODULE dbghelp = LoadLibraryW(L"dbghelp.dll");
+        // Loaded at run time, so the DLL imports only what every Windows has; from System32 only,
+        // so that a dbghelp.dll in the application's directory is never picked up.
+        HMODULE dbghelp = LoadLibraryExW(L"dbghelp.dll", nullptr, LOAD_LIBRARY_SEARCH_SYSTEM32);
         auto write = dbghelp ? reinterpret_cast<MiniDumpWriteDumpFn>(
                                    reinterpret_cast<void*>(GetProcAddress(dbghelp, "MiniDumpWriteDump")))
                              : nullptr;
