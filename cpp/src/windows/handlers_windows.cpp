@@ -274,6 +274,7 @@ void capture_and_report(const CaptureRequest& q, Helper* helper) {
     win::capture_exception(&g_record, q.pointers->ExceptionRecord, q.pointers->ContextRecord, q.thread_id, q.stack);
     if (q.note) str_copy(g_record.note, sizeof(g_record.note), q.note);
     write_minidump(&g_record);
+    // Let threads that faulted at the same moment finish deciding, so they are noted in the report.
     uint64_t start = monotonic_ms();
     uint64_t quiet_since = start;
     for (uint64_t now = start; now - start < kConcurrentCrashWaitMs; now = monotonic_ms()) {
