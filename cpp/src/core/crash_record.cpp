@@ -40,6 +40,7 @@ void record_reset(CrashRecord* r) {
     r->signature_text[0] = '\0';
     r->json_path[0] = '\0';
     r->log_path[0] = '\0';
+    r->minidump_path[0] = '\0';
     r->note[0] = '\0';
     r->java_note[0] = '\0';
     r->dispatch_state.store(static_cast<int>(DispatchState::kNotStarted), std::memory_order_relaxed);

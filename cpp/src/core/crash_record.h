@@ -106,6 +106,7 @@ struct CrashRecord {
     // Report files (also handed to listeners).
     char json_path[kPathCapacity];
     char log_path[kPathCapacity];
+    char minidump_path[kPathCapacity];   // Windows minidump written for this crash, or empty
     char note[512];                   // anything the reader should know (fallback dir, ...)
 
     // Java part, published by the dispatcher.

@@ -238,6 +238,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.json_string(r.json_path);
     w.str(", \"log\": ");
     w.json_string(r.log_path);
+    w.str(", \"minidump\": ");
+    w.json_string(or_null(r.minidump_path));
     w.ch('}');
     w.str(",\n  \"note\": ");
     w.json_string(or_null(r.note));
@@ -299,6 +301,10 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.str(r.hs_err_path[0] ? r.hs_err_path : "(none expected)");
     w.str("\njson report:   ");
     w.str(r.json_path);
+    if (r.minidump_path[0]) {
+        w.str("\nminidump:      ");
+        w.str(r.minidump_path);
+    }
     if (r.note[0]) {
         w.str("\nnote:          ");
         w.str(r.note);

@@ -119,6 +119,7 @@ public final class CrashReport {
     private final List<ListenerOutcome> listenerOutcomes;
     private final List<OtherCrash> otherCrashes;
     private final Path logFile;
+    private final Path minidumpFile;
     private final String note;
 
     private CrashReport(Fields f) throws InvalidCrashReportException {
@@ -230,6 +231,8 @@ public final class CrashReport {
         f.object(root, "/report");
         f.pathOrNull(root, "/report/json");
         this.logFile = f.pathOrNull(root, "/report/log");
+        // Absent in reports of agents that predate it: read as null.
+        this.minidumpFile = root.at("/report/minidump").isMissingNode() ? null : f.pathOrNull(root, "/report/minidump");
         this.note = f.textOrNull(root, "/note");
 
         // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
@@ -404,6 +407,8 @@ public final class CrashReport {
     public List<OtherCrash> otherCrashes() { return otherCrashes; }
     /** The human-readable agent log next to the report, or null. */
     public Path logFile() { return logFile; }
+    /** Windows, with the agent option {@code minidump=true}: the minidump of the crash; otherwise null. */
+    public Path minidumpFile() { return minidumpFile; }
     /** Anything the agent wants the reader to know (for example a fallback directory), or null. */
     public String note() { return note; }
 

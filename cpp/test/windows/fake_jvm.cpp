@@ -1,0 +1,110 @@
+// A stand-in for HotSpot's jvm.dll, built with that name. It arranges its exception handling the
+// way HotSpot does on Windows x64: no vectored handler, no UEF, but a frame-based handler around
+// every "Java call" (os_exception_wrapper). The handler resumes faults it owns (a SafeFetch-like
+// probe), lets through what a debugger-less process ignores, and treats anything else as fatal:
+// it writes an hs_err marker and exits with 1, as VMError::report_and_die does.
+#include <windows.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+extern "C" {
+__declspec(dllexport) int java_call(void (*fn)(void*), void* arg);
+__declspec(dllexport) int jvm_probe(const volatile int* address);
+__declspec(dllexport) void jvm_probe_bad_address(void*);
+__declspec(dllexport) void jvm_internal_crash(void*);
+EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
+void jvm_probe_fault();
+void jvm_probe_resume();
+}
+
+// java_call(fn, arg): calls fn(arg) inside a frame whose handler is hotspot_frame_handler.
+// jvm_probe(address): reads an int; -1 if the read faults (the handler resumes after the load).
+asm(R"(
+    .text
+    .globl java_call
+    .def java_call; .scl 2; .type 32; .endef
+    .seh_proc java_call
+java_call:
+    sub $40, %rsp
+    .seh_stackalloc 40
+    .seh_endprologue
+    .seh_handler hotspot_frame_handler, @except
+    mov %rcx, %rax
+    mov %rdx, %rcx
+    call *%rax
+    nop
+    xor %eax, %eax
+    add $40, %rsp
+    ret
+    .seh_endproc
+
+    .globl jvm_probe
+    .def jvm_probe; .scl 2; .type 32; .endef
+jvm_probe:
+    .globl jvm_probe_fault
+jvm_probe_fault:
+    movl (%rcx), %eax
+    .globl jvm_probe_resume
+jvm_probe_resume:
+    ret
+
+    # Functions defined here are exported through the linker directives section.
+    .section .drectve
+    .ascii " -export:java_call"
+    .ascii " -export:jvm_probe"
+    .text
+)");
+
+namespace {
+
+bool agent_report_present() {
+    WIN32_FIND_DATAA found;
+    HANDLE h = FindFirstFileA("crashagent_pid*.json", &found);
+    if (h == INVALID_HANDLE_VALUE) return false;
+    FindClose(h);
+    return true;
+}
+
+// Written with plain Win32 calls: after a stack overflow little stack is left.
+void write_hs_err(DWORD code) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "hs_err_pid%lu.log", GetCurrentProcessId());
+    char text[160];
+    int n = std::snprintf(text, sizeof(text), "fatal exception 0x%08lx\nagent_report_present=%d\n", code,
+                          agent_report_present() ? 1 : 0);
+    HANDLE f = CreateFileA(name, GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (f == INVALID_HANDLE_VALUE) return;
+    DWORD written = 0;
+    WriteFile(f, text, static_cast<DWORD>(n), &written, nullptr);
+    CloseHandle(f);
+}
+
+}  // namespace
+
+extern "C" EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD* record, void*, CONTEXT* context,
+                                                         DISPATCHER_CONTEXT*) {
+    if (record->ExceptionFlags & (EXCEPTION_UNWINDING | EXCEPTION_EXIT_UNWIND)) return ExceptionContinueSearch;
+    DWORD code = record->ExceptionCode;
+    if (record->ExceptionAddress == reinterpret_cast<void*>(&jvm_probe_fault)) {
+        context->Rip = reinterpret_cast<DWORD64>(&jvm_probe_resume);
+        context->Rax = static_cast<DWORD64>(-1);
+        return ExceptionContinueExecution;
+    }
+    // Thread names, debug output and foreign C++ exceptions: resumed, as a debugger or the
+    // raiser's own __except would.
+    bool benign = (code >> 30) != 3 || code == 0xE06D7363u;
+    if (benign && !(record->ExceptionFlags & EXCEPTION_NONCONTINUABLE)) return ExceptionContinueExecution;
+    write_hs_err(code);
+    std::exit(1);
+}
+
+volatile uintptr_t g_null = 0;
+
+extern "C" void jvm_probe_bad_address(void*) {
+    int value = jvm_probe(reinterpret_cast<const volatile int*>(g_null + 24));
+    std::printf("jvm_probe returned %d\n", value);
+}
+
+// A fault in the VM itself: HotSpot's fatal error, not a JNI crash.
+extern "C" void jvm_internal_crash(void*) { *reinterpret_cast<volatile int*>(g_null) = 7; }
