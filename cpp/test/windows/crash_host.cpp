@@ -20,19 +20,20 @@ JavaCall g_java_call = nullptr;
 volatile LONG g_go = 0;
 LONG g_ready = 0;
 HANDLE g_all_ready = nullptr;
-constexpr LONG kCrashThreads = 4;
+constexpr LONG kMaxCrashThreads = 8;
+LONG g_crash_threads = 4;  // how many threads fault at once (four_threads, eight_threads)
 LONG g_faulted = 0;
 HANDLE g_all_faulted = nullptr;
 volatile LONG g_released = 0;
 
-// Registered in front of the agent's VEH for the four-thread case: holds every faulting thread
-// until all four have faulted, then lets them on to the agent together (the last one waits until
-// the others are awake).
+// Registered in front of the agent's VEH for the concurrent cases: holds every faulting thread
+// until all of them have faulted, then lets them on to the agent together (the last one waits
+// until the others are awake).
 LONG CALLBACK fault_barrier(EXCEPTION_POINTERS* pointers) {
     if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION) return EXCEPTION_CONTINUE_SEARCH;
-    if (InterlockedIncrement(&g_faulted) == kCrashThreads) {
+    if (InterlockedIncrement(&g_faulted) == g_crash_threads) {
         SetEvent(g_all_faulted);
-        for (int i = 0; i < 10000 && g_released < kCrashThreads - 1; i++) Sleep(1);
+        for (int i = 0; i < 10000 && g_released < g_crash_threads - 1; i++) Sleep(1);
     } else {
         WaitForSingleObject(g_all_faulted, 10000);
         InterlockedIncrement(&g_released);
@@ -74,11 +75,104 @@ LONG WINAPI host_filter(EXCEPTION_POINTERS*) {
 void java(const char* name) { g_java_call(symbol<Body>(g_crashlib, name), nullptr); }
 
 DWORD WINAPI java_thread_crash(void*) {
-    if (InterlockedIncrement(&g_ready) == kCrashThreads) SetEvent(g_all_ready);
+    if (InterlockedIncrement(&g_ready) == g_crash_threads) SetEvent(g_all_ready);
     // Spin rather than wait on an event: waiters are released one by one, spinners at once.
     while (!g_go) YieldProcessor();
     java("crash_av_write");
     return 0;
+}
+
+void crash_at_once(LONG count) {
+    g_crash_threads = count;
+    g_all_ready = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    g_all_faulted = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    AddVectoredExceptionHandler(1, &fault_barrier);
+    HANDLE threads[kMaxCrashThreads];
+    for (LONG i = 0; i < count; i++) threads[i] = CreateThread(nullptr, 0, &java_thread_crash, nullptr, 0, nullptr);
+    WaitForSingleObject(g_all_ready, INFINITE);  // every thread is at the starting line
+    InterlockedExchange(&g_go, 1);
+    WaitForMultipleObjects(static_cast<DWORD>(count), threads, TRUE, INFINITE);
+}
+
+// --- A crash while another thread holds the process heap's lock ---------------------------------
+// A helper thread takes HeapLock(GetProcessHeap()) and keeps it. The crash then runs through the
+// agent's VEH; a vectored handler registered last (so it runs after the agent's has returned, and
+// before the JVM's frame handler) checks, without touching the heap, that the agent's report files
+// exist, and only then lets the helper unlock: the JVM's hs_err writer allocates.
+using NtQueryAttributesFileFn = LONG(NTAPI*)(void* object_attributes, void* basic_information);
+NtQueryAttributesFileFn g_query_attributes = nullptr;
+HANDLE g_heap_locked = nullptr;
+HANDLE g_heap_release = nullptr;
+HANDLE g_heap_unlocked = nullptr;
+volatile LONG g_heap_checked = 0;
+int g_report_under_lock = 0;
+WCHAR g_report_paths[2][MAX_PATH + 64];
+
+DWORD WINAPI hold_heap_lock(void*) {
+    HeapLock(GetProcessHeap());
+    SetEvent(g_heap_locked);
+    WaitForSingleObject(g_heap_release, INFINITE);
+    HeapUnlock(GetProcessHeap());
+    SetEvent(g_heap_unlocked);
+    return 0;
+}
+
+// Heap-free: NtQueryAttributesFile on NT paths made before the crash.
+bool exists_without_heap(WCHAR* nt_path) {
+    struct {
+        USHORT length;
+        USHORT maximum_length;
+        PWSTR buffer;
+    } name = {static_cast<USHORT>(lstrlenW(nt_path) * 2), static_cast<USHORT>(lstrlenW(nt_path) * 2 + 2), nt_path};
+    struct {
+        ULONG length;
+        HANDLE root;
+        void* name;
+        ULONG attributes;
+        void* security_descriptor;
+        void* security_qos;
+    } attributes = {sizeof(attributes), nullptr, &name, 0x40 /* OBJ_CASE_INSENSITIVE */, nullptr, nullptr};
+    LARGE_INTEGER basic[5];  // FILE_BASIC_INFORMATION: four times and the attributes
+    return g_query_attributes(&attributes, basic) >= 0;
+}
+
+LONG CALLBACK check_report_then_unlock(EXCEPTION_POINTERS* pointers) {
+    if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION) return EXCEPTION_CONTINUE_SEARCH;
+    if (InterlockedExchange(&g_heap_checked, 1)) return EXCEPTION_CONTINUE_SEARCH;
+    g_report_under_lock = exists_without_heap(g_report_paths[0]) && exists_without_heap(g_report_paths[1]);
+    SetEvent(g_heap_release);
+    WaitForSingleObject(g_heap_unlocked, INFINITE);
+    char text[64];
+    int n = std::snprintf(text, sizeof(text), "report_under_heap_lock=%d\n", g_report_under_lock);
+    HANDLE f = CreateFileA("heap_lock.txt", GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (f != INVALID_HANDLE_VALUE) {
+        DWORD written = 0;
+        WriteFile(f, text, static_cast<DWORD>(n), &written, nullptr);
+        CloseHandle(f);
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+void crash_with_heap_locked() {
+    g_query_attributes = reinterpret_cast<NtQueryAttributesFileFn>(
+        reinterpret_cast<void*>(GetProcAddress(GetModuleHandleA("ntdll.dll"), "NtQueryAttributesFile")));
+    if (!g_query_attributes) fail("NtQueryAttributesFile");
+    WCHAR cwd[MAX_PATH];
+    DWORD n = GetCurrentDirectoryW(MAX_PATH, cwd);
+    if (n == 0 || n >= MAX_PATH) fail("GetCurrentDirectory");
+    if (cwd[n - 1] == L'\\') cwd[--n] = 0;
+    const char* extensions[2] = {"json", "log"};
+    for (int i = 0; i < 2; i++) {
+        wsprintfW(g_report_paths[i], L"\\??\\%s\\crashagent_pid%lu.%S", cwd, GetCurrentProcessId(), extensions[i]);
+    }
+    Body crash = symbol<Body>(g_crashlib, "crash_av_write");
+    g_heap_locked = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    g_heap_release = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    g_heap_unlocked = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    AddVectoredExceptionHandler(0, &check_report_then_unlock);
+    CreateThread(nullptr, 0, &hold_heap_lock, nullptr, 0, nullptr);
+    WaitForSingleObject(g_heap_locked, INFINITE);
+    g_java_call(crash, nullptr);  // nothing between the lock and the crash allocates
 }
 
 }  // namespace
@@ -132,14 +226,29 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(test, "jvm_fatal") == 0) {
         g_java_call(symbol<Body>(g_jvm, "jvm_internal_crash"), nullptr);
     } else if (std::strcmp(test, "four_threads") == 0) {
-        g_all_ready = CreateEventA(nullptr, TRUE, FALSE, nullptr);
-        g_all_faulted = CreateEventA(nullptr, TRUE, FALSE, nullptr);
-        AddVectoredExceptionHandler(1, &fault_barrier);
-        HANDLE threads[kCrashThreads];
-        for (auto& t : threads) t = CreateThread(nullptr, 0, &java_thread_crash, nullptr, 0, nullptr);
-        WaitForSingleObject(g_all_ready, INFINITE);  // every thread is at the starting line
-        InterlockedExchange(&g_go, 1);
-        WaitForMultipleObjects(kCrashThreads, threads, TRUE, INFINITE);
+        crash_at_once(4);
+    } else if (std::strcmp(test, "eight_threads") == 0) {
+        crash_at_once(8);
+    } else if (std::strcmp(test, "heap_locked") == 0) {
+        crash_with_heap_locked();
+    } else if (std::strcmp(test, "null_read") == 0) {
+        java("crash_null_read");
+    } else if (std::strcmp(test, "wild_pointer") == 0) {
+        java("crash_wild_pointer");
+    } else if (std::strcmp(test, "write_read_only") == 0) {
+        java("crash_write_read_only");
+    } else if (std::strcmp(test, "execute_data") == 0) {
+        java("crash_execute_data");
+    } else if (std::strcmp(test, "memcpy_null") == 0) {
+        java("crash_memcpy_null");
+    } else if (std::strcmp(test, "nested_java") == 0) {
+        java("nested_java_call");
+    } else if (std::strcmp(test, "jvm_fault_storm") == 0) {
+        g_java_call(symbol<Body>(g_jvm, "jvm_probe_storm"), nullptr);
+    } else if (std::strcmp(test, "throw_storm") == 0) {
+        java("throw_storm");
+    } else if (std::strcmp(test, "seh_catch_storm") == 0) {
+        java("seh_catch_storm");
     } else if (std::strcmp(test, "illegal_instruction") == 0) {
         java("crash_illegal_instruction");
     } else if (std::strcmp(test, "divide_by_zero") == 0) {

@@ -173,3 +173,98 @@ EXPORT void throw_and_catch(void*) {
     }
     std::printf("C++ caught %d\n", caught);
 }
+
+// --- The crash zoo ------------------------------------------------------------------------------
+// More fault kinds for run_case.py. Every bad address is read at run time, so the compiler sees
+// no constant bad pointer and cannot turn the access into a trap of its own.
+
+volatile uintptr_t g_null = 0;
+volatile uintptr_t g_wild = 0xdead0000beefull;  // canonical, user range, never mapped
+
+EXPORT void crash_null_read(void*) {
+    int value = *reinterpret_cast<volatile int*>(g_null);
+    std::printf("read %d\n", value);  // not reached
+}
+
+EXPORT void crash_wild_pointer(void*) { *reinterpret_cast<volatile int*>(g_wild) = 1; }
+
+// The page's address, so that run_case.py can compare it with the report's fault address.
+static void print_page(const char* what, void* page) { std::printf("%s page %p\n", what, page); }
+
+EXPORT void crash_write_read_only(void*) {
+    void* page = VirtualAlloc(nullptr, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    DWORD old = 0;
+    if (!page || !VirtualProtect(page, 4096, PAGE_READONLY, &old)) {
+        std::printf("crashlib: VirtualAlloc/VirtualProtect failed\n");
+        return;
+    }
+    print_page("read-only", page);
+    *static_cast<volatile int*>(page) = 1;
+}
+
+// Calls into a data page (PAGE_READWRITE) that holds a `ret`: with NX, the call faults with an
+// access violation whose ExceptionInformation[0] is 8 (execute).
+EXPORT void crash_execute_data(void*) {
+    auto* page = static_cast<unsigned char*>(VirtualAlloc(nullptr, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+    if (!page) {
+        std::printf("crashlib: VirtualAlloc failed\n");
+        return;
+    }
+    page[0] = 0xC3;  // ret
+    print_page("data", page);
+    auto fn = reinterpret_cast<void (*)()>(page);
+    fn();
+    std::printf("executed data\n");  // reached only without NX
+}
+
+// A fault inside msvcrt's memcpy, called from here: the pc is in msvcrt.dll, the crash is this
+// library's. Taken from msvcrt's export table, so that the compiler cannot inline the copy.
+EXPORT void crash_memcpy_null(void*) {
+    using Memcpy = void* (*)(void*, const void*, size_t);
+    auto copy = reinterpret_cast<Memcpy>(
+        reinterpret_cast<void*>(GetProcAddress(GetModuleHandleA("msvcrt.dll"), "memcpy")));
+    if (!copy) {
+        std::printf("crashlib: msvcrt!memcpy not found\n");
+        return;
+    }
+    static char source[256] = "payload";
+    copy(reinterpret_cast<void*>(g_null), source, sizeof(source));
+    std::printf("copied\n");  // not reached; keeps the call from becoming a tail jump out of this frame
+}
+
+// JNI -> "Java" -> JNI: this native method calls back into the JVM (java_call of jvm.dll, as a
+// Java upcall would), and the native method that call reaches crashes.
+EXPORT void nested_java_call(void*) {
+    using JavaCall = int (*)(void (*)(void*), void*);
+    auto java_call = reinterpret_cast<JavaCall>(
+        reinterpret_cast<void*>(GetProcAddress(GetModuleHandleA("jvm.dll"), "java_call")));
+    if (!java_call) {
+        std::printf("crashlib: jvm.dll!java_call not found\n");
+        return;
+    }
+    java_call(&crash_av_write, nullptr);
+    std::printf("nested call returned\n");  // not reached
+}
+
+// Quiet storms: first-chance exceptions that are all handled. None may be reported.
+constexpr int kStorm = 10000;
+
+// C++ throws, each caught a frame further up (GCC raises them as SEH exception 0x20474343).
+EXPORT void throw_storm(void*) {
+    long sum = 0;
+    for (int i = 0; i < kStorm; i++) {
+        try {
+            throw_int();
+        } catch (int value) {
+            sum += value;
+        }
+    }
+    std::printf("C++ caught %d throws, sum %ld\n", kStorm, sum);
+}
+
+// Access violations this library catches itself with its own SEH frame (guarded_call).
+EXPORT void seh_catch_storm(void*) {
+    int caught = 0;
+    for (int i = 0; i < kStorm; i++) caught += guarded_call(&crash_av_write, nullptr);
+    std::printf("SEH caught %d of %d faults\n", caught, kStorm);
+}

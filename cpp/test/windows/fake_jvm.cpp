@@ -108,3 +108,11 @@ extern "C" void jvm_probe_bad_address(void*) {
 
 // A fault in the VM itself: HotSpot's fatal error, not a JNI crash.
 extern "C" void jvm_internal_crash(void*) { *reinterpret_cast<volatile int*>(g_null) = 7; }
+
+// Many faults the VM owns and resumes, like HotSpot's implicit null checks in a hot loop.
+extern "C" __declspec(dllexport) void jvm_probe_storm(void*) {
+    constexpr int kStorm = 10000;
+    int resumed = 0;
+    for (int i = 0; i < kStorm; i++) resumed += jvm_probe(reinterpret_cast<const volatile int*>(g_null + 8 * (i % 256))) == -1;
+    std::printf("jvm_probe resumed %d of %d faults\n", resumed, kStorm);
+}
