@@ -2,6 +2,7 @@
 // hand-off. Every function marked crash context is usable from a vectored exception handler:
 // plain Win32 calls on preallocated buffers, no CRT I/O, no heap.
 #include <windows.h>
+#include <winternl.h>
 
 #include <atomic>
 
@@ -20,10 +21,122 @@ HANDLE g_done_event = nullptr;   // dispatcher -> crashing thread (or the stoppe
 std::atomic<int> g_stop_requested{0};
 }  // namespace
 
+// --- Files without the process heap -------------------------------------------------------------
+// The Win32 file functions (CreateFile, MoveFileEx, DeleteFile, GetFileAttributes) turn their DOS
+// path into an NT path in a buffer from the process heap, so they block while another thread holds
+// the heap's lock: one in the middle of a HeapAlloc, or one that crashed inside it. The crash path
+// therefore calls ntdll's file functions directly, with NT paths built in stack buffers. They are
+// looked up when the DLL loads. A relative path (which the report directory never is: it is made
+// absolute at start) falls back to the Win32 functions.
+namespace {
+
+using NtCreateFileFn = NTSTATUS(NTAPI*)(HANDLE*, ACCESS_MASK, OBJECT_ATTRIBUTES*, IO_STATUS_BLOCK*, LARGE_INTEGER*,
+                                        ULONG, ULONG, ULONG, ULONG, void*, ULONG);
+using NtSetInformationFileFn = NTSTATUS(NTAPI*)(HANDLE, IO_STATUS_BLOCK*, void*, ULONG, FILE_INFORMATION_CLASS);
+using NtQueryAttributesFileFn = NTSTATUS(NTAPI*)(OBJECT_ATTRIBUTES*, FILE_BASIC_INFORMATION*);
+using RtlNtStatusToDosErrorFn = ULONG(NTAPI*)(NTSTATUS);
+
+struct NtFileApi {
+    NtCreateFileFn create;
+    NtSetInformationFileFn set_information;
+    NtQueryAttributesFileFn query_attributes;
+    RtlNtStatusToDosErrorFn to_dos_error;
+};
+
+template <typename Fn>
+Fn ntdll_function(HMODULE ntdll, const char* name) {
+    return ntdll ? reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(ntdll, name))) : nullptr;
+}
+
+NtFileApi resolve_nt_file_api() {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    NtFileApi api{ntdll_function<NtCreateFileFn>(ntdll, "NtCreateFile"),
+                  ntdll_function<NtSetInformationFileFn>(ntdll, "NtSetInformationFile"),
+                  ntdll_function<NtQueryAttributesFileFn>(ntdll, "NtQueryAttributesFile"),
+                  ntdll_function<RtlNtStatusToDosErrorFn>(ntdll, "RtlNtStatusToDosError")};
+    if (!api.create || !api.set_information || !api.query_attributes || !api.to_dos_error) return NtFileApi{};
+    return api;
+}
+
+// Resolved while the DLL loads (ntdll is always loaded first), long before any crash.
+const NtFileApi g_nt = resolve_nt_file_api();
+
+constexpr size_t kNtPathChars = kPathCapacity + 16;
+constexpr NTSTATUS kStatusObjectNameCollision = static_cast<NTSTATUS>(0xC0000035);
+
+// An NT path ("\??\C:\dir\file") in a caller's buffer, with the UNICODE_STRING and
+// OBJECT_ATTRIBUTES that point at it.
+struct NtPath {
+    WCHAR chars[kNtPathChars];
+    UNICODE_STRING name;
+    OBJECT_ATTRIBUTES attributes;
+};
+
+// Crash context. Builds the NT path of an absolute Win32 path: "C:\x" -> "\??\C:\x",
+// "\\server\share\x" -> "\??\UNC\server\share\x", "\\?\x" and "\\.\x" -> "\??\x".
+// False for relative paths and when ntdll's functions are missing.
+bool to_nt_path(const char* path, NtPath* out) {
+    if (!g_nt.create || !path) return false;
+    WCHAR wide[kPathCapacity];
+    int n = MultiByteToWideChar(AreFileApisANSI() ? CP_ACP : CP_OEMCP, 0, path, -1, wide, kPathCapacity);
+    if (n <= 1) return false;
+    for (int i = 0; i < n; i++) {
+        if (wide[i] == L'/') wide[i] = L'\\';
+    }
+    const WCHAR* rest = nullptr;
+    const WCHAR* prefix = L"\\??\\";
+    bool drive = ((wide[0] | 0x20) >= L'a' && (wide[0] | 0x20) <= L'z') && wide[1] == L':' && wide[2] == L'\\';
+    if (drive) {
+        rest = wide;
+    } else if (wide[0] == L'\\' && wide[1] == L'\\' && (wide[2] == L'?' || wide[2] == L'.') && wide[3] == L'\\') {
+        rest = wide + 4;
+    } else if (wide[0] == L'\\' && wide[1] == L'\\' && wide[2] && wide[2] != L'\\') {
+        prefix = L"\\??\\UNC\\";
+        rest = wide + 2;
+    } else {
+        return false;
+    }
+    size_t used = 0;
+    for (const WCHAR* p = prefix; *p; p++) out->chars[used++] = *p;
+    for (const WCHAR* p = rest; *p; p++) {
+        if (used + 1 >= kNtPathChars) return false;
+        out->chars[used++] = *p;
+    }
+    out->chars[used] = L'\0';
+    if (used * sizeof(WCHAR) > 0xFFF0) return false;
+    out->name.Buffer = out->chars;
+    out->name.Length = static_cast<USHORT>(used * sizeof(WCHAR));
+    out->name.MaximumLength = static_cast<USHORT>(used * sizeof(WCHAR) + sizeof(WCHAR));
+    ZeroMemory(&out->attributes, sizeof(out->attributes));
+    out->attributes.Length = sizeof(OBJECT_ATTRIBUTES);
+    out->attributes.ObjectName = &out->name;
+    out->attributes.Attributes = OBJ_CASE_INSENSITIVE;
+    return true;
+}
+
+// Crash context. NtCreateFile with the last error set as CreateFile would set it.
+HANDLE nt_create(NtPath* path, ACCESS_MASK access, ULONG share, ULONG disposition, ULONG options) {
+    HANDLE h = nullptr;
+    IO_STATUS_BLOCK io;
+    NTSTATUS status = g_nt.create(&h, access | SYNCHRONIZE | FILE_READ_ATTRIBUTES, &path->attributes, &io, nullptr,
+                                  FILE_ATTRIBUTE_NORMAL, share, disposition,
+                                  options | FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE |
+                                      FILE_OPEN_REPARSE_POINT,
+                                  nullptr, 0);
+    if (status >= 0) return h;
+    SetLastError(status == kStatusObjectNameCollision ? ERROR_FILE_EXISTS : g_nt.to_dos_error(status));
+    return INVALID_HANDLE_VALUE;
+}
+
+}  // namespace
+
 // Crash context.
 FileHandle file_create_exclusive(const char* path) {
-    HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, nullptr, CREATE_NEW,
-                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
+    NtPath nt;
+    HANDLE h = to_nt_path(path, &nt)
+                   ? nt_create(&nt, FILE_GENERIC_WRITE, FILE_SHARE_READ, FILE_CREATE, 0)
+                   : CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, nullptr, CREATE_NEW,
+                                 FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
     return h == INVALID_HANDLE_VALUE ? kInvalidFile : reinterpret_cast<FileHandle>(h);
 }
 
@@ -47,16 +160,51 @@ void file_close(FileHandle file) {
     CloseHandle(h);
 }
 
-// Crash context.
+// Crash context. Replaces `to`, as MoveFileEx(MOVEFILE_REPLACE_EXISTING) does; the file was
+// flushed when it was closed.
 bool file_rename(const char* from, const char* to) {
-    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) != 0;
+    NtPath source;
+    NtPath target;
+    if (!to_nt_path(from, &source) || !to_nt_path(to, &target)) {
+        return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) != 0;
+    }
+    struct {
+        FILE_RENAME_INFORMATION header;
+        WCHAR room[kNtPathChars];
+    } rename;
+    rename.header.ReplaceIfExists = TRUE;
+    rename.header.RootDirectory = nullptr;
+    rename.header.FileNameLength = target.name.Length;
+    CopyMemory(rename.header.FileName, target.chars, target.name.Length);
+    HANDLE h = nt_create(&source, DELETE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN, 0);
+    if (h == INVALID_HANDLE_VALUE) return false;
+    IO_STATUS_BLOCK io;
+    NTSTATUS status = g_nt.set_information(h, &io, &rename, sizeof(rename), FileRenameInformation);
+    CloseHandle(h);
+    if (status >= 0) return true;
+    SetLastError(g_nt.to_dos_error(status));
+    return false;
 }
 
 // Crash context.
-void file_remove(const char* path) { DeleteFileA(path); }
+void file_remove(const char* path) {
+    NtPath nt;
+    if (!to_nt_path(path, &nt)) {
+        DeleteFileA(path);
+        return;
+    }
+    HANDLE h = nt_create(&nt, DELETE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
+                         FILE_DELETE_ON_CLOSE);
+    if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+}
 
 // Crash context.
-bool file_exists(const char* path) { return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES; }
+bool file_exists(const char* path) {
+    NtPath nt;
+    if (!to_nt_path(path, &nt)) return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES;
+    FILE_BASIC_INFORMATION info;
+    return g_nt.query_attributes(&nt.attributes, &info) >= 0;
+}
 
 // Crash context.
 void stderr_write(const char* text) {
@@ -158,6 +306,7 @@ void resolve_report_dir(const char* dir, char* out, size_t capacity) {
     if (n == 0 || n >= capacity) str_copy(out, capacity, d);
     size_t len = str_length(out);
     while (len > 3 && (out[len - 1] == '\\' || out[len - 1] == '/')) out[--len] = '\0';
+    fallback_report_dir();  // computed now: GetTempPath may allocate, and crash context must not
 }
 
 const char* fallback_report_dir() {
