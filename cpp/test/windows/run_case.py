@@ -1,23 +1,40 @@
 #!/usr/bin/env python3
-"""Runs one Windows crash case under Wine and checks exit status, report contents and markers.
+"""Runs one Windows crash-zoo case under Wine and checks exit status, report contents and markers.
 
-    run_case.py <case> <wine-run.sh> <crash_host.exe> <crashagent.dll>
+    run_case.py [--rounds N] <case> <wine-run.sh> <crash_host.exe> <crashagent.dll>
 
-Each run gets a fresh working directory, which is also the report directory. Where the expected
-behaviour is "as without the agent", the case runs a second time with no agent and compares.
+Each run gets a fresh working directory, which is also the report directory. A case first runs
+once without the agent (the baseline), then with it (N times with --rounds; the baseline is shared).
+
+Crash cases must give exactly one complete report that passes schema/crash-report.schema.json,
+with the expected exception, module (crashlib.dll) and offset, the JVM's hs_err marker exactly when
+the baseline has one, the baseline's exit status, and an end within the case's time bound. Quiet
+cases must give no report and the baseline's output and exit status.
+
+Every agent run prints one machine-readable line for bench/soak-windows.sh:
+    ZOO {"case": ..., "type": "crash"|"quiet", "ok": ..., "report_complete": ..., "hs_err": ...,
+         "hs_err_expected": ..., "false_report": ..., "elapsed_ms": ..., "problem": ...}
 """
 import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 
-CASE, WINE_RUN, HOST, AGENT = sys.argv[1:5]
-RUN_TIMEOUT_S = 90
+ROOT = os.path.dirname(os.path.abspath(__file__))
+SCHEMA_PATH = os.path.normpath(os.path.join(ROOT, "..", "..", "..", "schema", "crash-report.schema.json"))
+
+RUN_TIMEOUT_S = 90   # a run that takes longer is a hang
+BOUND_S = 10.0       # a run with the agent must end within this, unless the case says otherwise.
+                     # Below the agent's own capture budget (listener timeout 5 s + 10 s), so a
+                     # crash path that blocks and waits the budget out fails here.
 
 EXCEPTION_ACCESS_VIOLATION = 0xC0000005
+AV = (EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION")
 
 
 class Failure(Exception):
@@ -29,15 +46,65 @@ def check(condition, message):
         raise Failure(message)
 
 
+def load_validator():
+    try:
+        import jsonschema
+    except ImportError:
+        print("run_case.py: the Python package jsonschema is missing; the Windows tests validate every report "
+              "against schema/crash-report.schema.json with it. Install it: sudo apt-get install python3-jsonschema")
+        sys.exit(2)
+    with open(SCHEMA_PATH) as f:
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def pe_exports(path):
+    """{name: rva} of a PE file's exported functions, read from its export directory."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    sections = struct.unpack_from("<H", data, pe + 6)[0]
+    optional_size = struct.unpack_from("<H", data, pe + 20)[0]
+    optional = pe + 24
+    export_rva = struct.unpack_from("<I", data, optional + 112)[0]  # PE32+ data directory 0
+    table = optional + optional_size
+
+    def offset(rva):
+        for i in range(sections):
+            s = table + 40 * i
+            size, address, raw_size, raw = struct.unpack_from("<IIII", data, s + 8)
+            if address <= rva < address + max(size, raw_size):
+                return rva - address + raw
+        raise ValueError(f"rva {rva:#x} is in no section")
+
+    def cstring(rva):
+        o = offset(rva)
+        return data[o:data.index(b"\0", o)].decode()
+
+    d = offset(export_rva)
+    count_functions, count_names, functions, names, ordinals = struct.unpack_from("<IIIII", data, d + 20)
+    result = {}
+    for i in range(count_names):
+        name = cstring(struct.unpack_from("<I", data, offset(names) + 4 * i)[0])
+        ordinal = struct.unpack_from("<H", data, offset(ordinals) + 2 * i)[0]
+        result[name] = struct.unpack_from("<I", data, offset(functions) + 4 * ordinal)[0]
+    return result
+
+
 class Run:
-    def __init__(self, agent, case, options="dir=."):
+    def __init__(self, case, agent, options="dir=."):
         self.dir = tempfile.mkdtemp(prefix="crashagent-win-")
         args = [WINE_RUN, HOST, agent, case, options]
+        start = time.monotonic()
         try:
             p = subprocess.run(args, cwd=self.dir, capture_output=True, text=True, errors="replace",
                                timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            self.elapsed = time.monotonic() - start
             raise Failure(f"{case}: the process hung for {RUN_TIMEOUT_S} s")
+        self.elapsed = time.monotonic() - start
         self.rc, self.out, self.err = p.returncode, p.stdout, p.stderr
         self.reports = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.json")))
         self.logs = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.log")))
@@ -53,12 +120,20 @@ class Run:
 
     def report(self):
         check(len(self.reports) == 1, f"expected exactly one JSON report, found {len(self.reports)}")
+        check(len(self.logs) == 1, f"expected exactly one log, found {len(self.logs)}")
         with open(self.reports[0]) as f:
-            return json.load(f)
+            try:
+                return json.load(f)
+            except ValueError as e:
+                raise Failure(f"the report is not valid JSON: {e}")
+
+    def app_output(self):
+        """stdout without the host's own line about the agent."""
+        return "".join(line for line in self.out.splitlines(True) if line != "host: agent started\n")
 
     def describe(self):
-        lines = [f"exit status {self.rc}", "--- stdout", self.out, "--- stderr", self.err[-4000:],
-                 "--- files", " ".join(sorted(os.listdir(self.dir)))]
+        lines = [f"exit status {self.rc}, {self.elapsed:.2f} s", "--- stdout", self.out, "--- stderr",
+                 self.err[-4000:], "--- files", " ".join(sorted(os.listdir(self.dir)))]
         for path in self.reports[:1] + self.logs[:1]:
             with open(path, errors="replace") as f:
                 lines += [f"--- {os.path.basename(path)}", f.read()[:6000]]
@@ -72,21 +147,36 @@ def basename(path):
     return (path or "").replace("\\", "/").rsplit("/", 1)[-1].lower()
 
 
+def hs_err(run):
+    return run.read("hs_err_pid*.log")
+
+
 def check_crash_report(run, code, kind, symbol=None, detail=None):
+    """The report's own checks: one report and one log, schema, exception, module and offset."""
     r = run.report()
+    problems = sorted(VALIDATOR.iter_errors(r), key=lambda e: list(e.absolute_path))
+    check(not problems, "the report does not match the schema: " +
+          "; ".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in problems[:5]))
     crash = r["crash"]
-    check(r["schema"] == "crashagent-report", "schema")
     check(r["platform"] == "windows-x86_64", f"platform {r['platform']}")
     check(crash["code"] == code, f"code {crash['code']:#x}, expected {code:#x}")
     check(crash["kind"] == kind, f"kind {crash['kind']}, expected {kind}")
     if detail is not None:
         check(crash["detail"] == detail, f"detail {crash['detail']}, expected {detail}")
     check(basename(crash["module"]) == "crashlib.dll", f"module {crash['module']}")
-    check(crash["module_offset"] and int(crash["module_offset"], 16) > 0, "module_offset")
+    offset = int(crash["module_offset"], 16)
+    check(offset > 0, "module_offset")
+    check(int(crash["module_base"], 16) + offset in [int(f["pc"], 16) for f in r["native_frames"]],
+          "module_base + module_offset is no frame's pc")
     if symbol:
         check(crash["symbol"] == symbol, f"symbol {crash['symbol']}, expected {symbol}")
+        # The offset must lie in that function: after its export, before the next export.
+        start = CRASHLIB_EXPORTS[symbol]
+        following = min([rva for rva in CRASHLIB_EXPORTS.values() if rva > start], default=start + 0x10000)
+        check(start <= offset < following,
+              f"module_offset {offset:#x} is outside {symbol} ({start:#x}..{following:#x})")
     frames = r["native_frames"]
-    check(frames and basename(frames[0]["module"]) in ("crashlib.dll",), f"first frame {frames[:1]}")
+    check(frames, "no native frames")
     for reg in ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp"] + [f"r{i}" for i in range(8, 16)] + \
             ["rip", "eflags"]:
         check(reg in r["registers"], f"register {reg} missing")
@@ -107,119 +197,216 @@ def check_no_report(run):
     check(not run.reports and not run.logs, "a report was written")
 
 
-def hs_err(run):
-    return run.read("hs_err_pid*.log")
+class Outcome:
+    def __init__(self, case, type_):
+        self.case, self.type = case, type_
+        self.ok = False
+        self.report_complete = False if type_ == "crash" else None
+        self.hs_err = None
+        self.hs_err_expected = None
+        self.false_report = None
+        self.elapsed = 0.0
+        self.problem = None
+
+    def summary(self):
+        return "ZOO " + json.dumps({
+            "case": self.case, "type": self.type, "ok": self.ok, "report_complete": self.report_complete,
+            "hs_err": self.hs_err, "hs_err_expected": self.hs_err_expected, "false_report": self.false_report,
+            "elapsed_ms": round(self.elapsed * 1000), "problem": self.problem})
 
 
-FAULTS = {
-    "illegal_instruction": (0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION", "crash_illegal_instruction"),
-    "divide_by_zero": (0xC0000094, "EXCEPTION_INT_DIVIDE_BY_ZERO", "crash_divide_by_zero"),
-    "privileged_instruction": (0xC0000096, "EXCEPTION_PRIV_INSTRUCTION", "crash_privileged_instruction"),
-    "stack_overflow": (0xC00000FD, "EXCEPTION_STACK_OVERFLOW", None),
-}
+class Context:
+    """One round of a case: the shared baseline, this round's runs, the outcome."""
 
+    def __init__(self, case, baselines, outcome):
+        self.case, self.baselines, self.o = case, baselines, outcome
+        self.runs = []
 
-def run_case(case, runs):
-    def go(agent=AGENT, name=case, options="dir=."):
-        run = Run(agent, name, options)
-        runs.append(run)
+    def baseline(self, name=None, options="dir=."):
+        key = (name or self.case, options)
+        if key not in self.baselines:
+            self.baselines[key] = Run(key[0], "none", options)
+        return self.baselines[key]
+
+    def go(self, name=None, options="dir=.", bound=BOUND_S):
+        run = Run(name or self.case, AGENT, options)
+        self.runs.append(run)
+        self.o.elapsed = max(self.o.elapsed, run.elapsed)
+        self.o.hs_err = run.exists("hs_err_pid*.log")
+        if self.o.type == "quiet":
+            self.o.false_report = bool(run.reports or run.logs)
+        check(run.elapsed <= bound, f"the run took {run.elapsed:.1f} s, more than the bound of {bound:.0f} s")
         return run
 
-    if case == "av_java":
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}, expected 1 (the JVM's exit after hs_err)")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write", "write")
-        check(int(r["crash"]["fault_address"], 16) == 16, f"fault address {r['crash']['fault_address']}")
-        check(r["origin"] == "native", "origin")
-        check(r["report"]["minidump"] is None, "a minidump was named without minidump=true")
-        check(r["other_crashes"] == [], "other crashes")
-        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
-        check("EXCEPTION_ACCESS_VIOLATION captured" in run.err, "no message on stderr")
-    elif case == "av_thread":
-        base = go(agent="none")
-        run = go()
+    def crash_report(self, run, code, kind, symbol=None, detail=None):
+        r = check_crash_report(run, code, kind, symbol, detail)
+        self.o.report_complete = True
+        return r
+
+    def as_without_agent(self, run, base, hs_err_expected=None):
+        """Exit status, hs_err and the application's filter as in the run without the agent."""
         check(run.rc == base.rc, f"exit status {run.rc}, without the agent {base.rc}")
-        check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}, expected 5 (access violation)")
-        check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write", "write")
-        check(base.exists("host_uef_called.txt"), "without the agent the host's filter was not called")
-        check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
-        check(not run.exists("hs_err_pid*.log"), "hs_err on a thread outside Java calls")
-    elif case == "caught":
-        run = go()
-        check(run.rc == 0, f"exit status {run.rc}")
-        check("caught=1" in run.out and "host: continued" in run.out, "the process did not go on")
+        self.o.hs_err_expected = base.exists("hs_err_pid*.log") if hs_err_expected is None else hs_err_expected
+        check(self.o.hs_err == self.o.hs_err_expected,
+              f"hs_err {'present' if self.o.hs_err else 'missing'}, expected "
+              f"{'present' if self.o.hs_err_expected else 'none'}")
+        if self.o.hs_err:
+            check(hs_err(run).splitlines()[0] == hs_err(base).splitlines()[0], "hs_err differs")
+        check(run.exists("host_uef_called.txt") == base.exists("host_uef_called.txt"),
+              "the application's unhandled-exception filter ran differently")
+
+    def quiet(self, run, base):
+        check(run.rc == base.rc, f"exit status {run.rc}, without the agent {base.rc}")
+        check(run.app_output() == base.app_output(),
+              f"output differs from the run without the agent:\n{run.app_output()!r}\n{base.app_output()!r}")
         check_no_report(run)
-    elif case == "benign":
-        run = go()
-        check(run.rc == 0, f"exit status {run.rc}")
-        check("benign exceptions resumed" in run.out and "C++ caught 42" in run.out and "host: continued" in run.out,
-              "the process did not go on")
-        check_no_report(run)
-    elif case == "jvm_handled":
-        run = go()
-        check(run.rc == 0, f"exit status {run.rc}")
-        check("jvm_probe returned -1" in run.out and "host: continued" in run.out, "the probe was not resumed")
-        check_no_report(run)
-    elif case == "jvm_fatal":
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}")
-        hs_err(run)
-        check_no_report(run)
-    elif case == "unloaded_filter":
-        run = go()
-        check("host: filter library unloaded" in run.out, "the filter library was not unloaded")
-        check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}, expected 5")
-        check(not run.exists("dll_uef_called.txt"), "the unloaded library's filter was called")
-        check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write", "write")
-    elif case == "four_threads":
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write")
+
+
+def page_from_output(run, what):
+    for line in run.out.splitlines():
+        if line.startswith(f"{what} page "):
+            return int(line.split()[-1], 16)
+    raise Failure(f"the host did not print the {what} page")
+
+
+# Faults on a "Java" thread inside the fake JVM's frame handler: reported at first chance, then the
+# JVM writes hs_err and exits 1. (code and kind, symbol, detail, expected fault address or None)
+FIRST_CHANCE = {
+    "av_java": (AV, "crash_av_write", "write", lambda run: 0x10),
+    "null_read": (AV, "crash_null_read", "read", lambda run: 0),
+    # 0xdead0000beef has bit 47 set: not canonical on x86-64, so the CPU raises a general protection
+    # fault instead of a page fault, which Windows reports as a read at 0xffffffffffffffff.
+    "wild_pointer": (AV, "crash_wild_pointer", "read", lambda run: 0xFFFFFFFFFFFFFFFF),
+    "write_read_only": (AV, "crash_write_read_only", "write", lambda run: page_from_output(run, "read-only")),
+    "execute_data": (AV, "crash_execute_data", "execute", lambda run: page_from_output(run, "data")),
+    "memcpy_null": (AV, "crash_memcpy_null", "write", lambda run: 0),
+    "nested_java": (AV, "crash_av_write", "write", lambda run: 0x10),
+    "heap_locked": (AV, "crash_av_write", "write", lambda run: 0x10),
+    "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
+    "divide_by_zero": ((0xC0000094, "EXCEPTION_INT_DIVIDE_BY_ZERO"), "crash_divide_by_zero", None, None),
+    "privileged_instruction": ((0xC0000096, "EXCEPTION_PRIV_INSTRUCTION"), "crash_privileged_instruction", None,
+                               None),
+    "stack_overflow": ((0xC00000FD, "EXCEPTION_STACK_OVERFLOW"), None, None, None),
+}
+
+CONCURRENT = {"four_threads": 4, "eight_threads": 8}
+
+# No report may come: (output the run must show, or None)
+QUIET = {
+    "caught": "caught=1\n",
+    "benign": "benign exceptions resumed\n",
+    "jvm_handled": "jvm_probe returned -1\n",
+    "jvm_fatal": None,
+    "stop_then_crash": None,
+    "jvm_fault_storm": "jvm_probe resumed 10000 of 10000 faults\n",
+    "throw_storm": "C++ caught 10000 throws, sum 420000\n",
+    "seh_catch_storm": "SEH caught 10000 of 10000 faults\n",
+}
+
+CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
+                                                       "declined_java", "declined_thread", "minidump"]
+CASES = CRASH_CASES + list(QUIET)
+
+
+def run_case(c):
+    case = c.case
+    if case in FIRST_CHANCE:
+        (code, kind), symbol, detail, fault = FIRST_CHANCE[case]
+        base = c.baseline()
+        run = c.go()
+        r = c.crash_report(run, code, kind, symbol, detail)
+        c.as_without_agent(run, base)
+        check(run.rc == 1, f"exit status {run.rc}, expected 1 (the JVM's exit after hs_err)")
+        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
+        check(r["origin"] == "native", "origin")
+        check(r["other_crashes"] == [], f"other crashes {r['other_crashes']}")
+        check(r["note"] is None, f"note {r['note']}")
+        if fault:
+            expected = fault(run)
+            check(int(r["crash"]["fault_address"], 16) == expected,
+                  f"fault address {r['crash']['fault_address']}, expected {expected:#x}")
+        frames = r["native_frames"]
+        if case == "av_java":
+            check(r["report"]["minidump"] is None, "a minidump was named without minidump=true")
+            check("EXCEPTION_ACCESS_VIOLATION captured" in run.err, "no message on stderr")
+        elif case == "execute_data":
+            check(int(r["crash"]["pc"], 16) == fault(run), "the pc is not the data page")
+            check(r["crash"]["pc_module"] is None, f"pc_module {r['crash']['pc_module']}")
+        elif case == "memcpy_null":
+            check(basename(r["crash"]["pc_module"]) == "msvcrt.dll", f"pc_module {r['crash']['pc_module']}")
+            check(basename(frames[0]["module"]) == "msvcrt.dll", f"first frame {frames[0]}")
+        elif case == "nested_java":
+            symbols = [f.get("symbol") for f in frames]
+            check("nested_java_call" in symbols, f"the outer native method is not on the stack: {symbols}")
+            jvm = [i for i, f in enumerate(frames) if basename(f["module"]) == "jvm.dll"]
+            check(len(jvm) >= 2 and jvm[0] < symbols.index("nested_java_call") < jvm[1],
+                  f"frames are not JNI -> Java -> JNI: {symbols}")
+        elif case == "heap_locked":
+            check("report_under_heap_lock=1" in run.read("heap_lock.txt"),
+                  "the report was not complete while another thread held the process heap lock")
+        if case not in ("execute_data", "memcpy_null", "stack_overflow"):
+            check(basename(frames[0]["module"]) == "crashlib.dll", f"first frame {frames[:1]}")
+    elif case in CONCURRENT:
+        count = CONCURRENT[case]
+        base = c.baseline()
+        run = c.go()
+        r = c.crash_report(run, *AV, "crash_av_write")
+        c.as_without_agent(run, base)
         others = r["other_crashes"]
-        check(len(others) == 3, f"{len(others)} other crashes noted, expected 3: {others}")
+        check(len(others) == count - 1, f"{len(others)} other crashes noted, expected {count - 1}: {others}")
         check(all(o["code"] == EXCEPTION_ACCESS_VIOLATION for o in others), "other crash codes")
         ids = {o["thread_id"] for o in others} | {r["thread"]["id"]}
         check(len(ids) == len(others) + 1, f"thread ids {ids}: a thread was noted twice or is the owner")
-        hs_err(run)
-    elif case in FAULTS:
-        code, kind, symbol = FAULTS[case]
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}, expected 1")
-        check_crash_report(run, code, kind, symbol)
-        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
-    elif case == "stop_then_crash":
-        base = go(agent="none")
-        run = go()
-        check(run.rc == base.rc == 1, f"exit status {run.rc}, without the agent {base.rc}")
-        check_no_report(run)
-        check(hs_err(run).splitlines()[0] == hs_err(base).splitlines()[0], "hs_err differs")
-        check(run.exists("host_uef_called.txt") == base.exists("host_uef_called.txt"), "filter calls differ")
+    elif case == "av_thread":
+        base = c.baseline()
+        run = c.go()
+        c.crash_report(run, *AV, "crash_av_write", "write")
+        c.as_without_agent(run, base)
+        check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}, expected 5 (access violation)")
+        check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
+    elif case == "unloaded_filter":
+        # No baseline: without the agent, Wine calls the unloaded filter and the crashing thread
+        # just disappears. With it, the agent must not call that filter and the crash ends the
+        # process as an access violation.
+        run = c.go()
+        c.o.hs_err_expected = False
+        check("host: filter library unloaded" in run.out, "the filter library was not unloaded")
+        check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}, expected 5")
+        check(not run.exists("dll_uef_called.txt"), "the unloaded library's filter was called")
+        c.crash_report(run, *AV, "crash_av_write", "write")
+        check(not c.o.hs_err, "hs_err on a thread outside Java calls")
     elif case == "capture_fault":
         # The agent's own capture faults (a corrupt export table): no recursion, no second crash
         # of the process; the report still comes, with what was captured, before hs_err.
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}, expected 1")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION")
+        base = c.baseline()
+        run = c.go()
+        r = check_crash_report(run, *AV)
+        c.o.report_complete = True
+        c.as_without_agent(run, base)
         check("capture faulted" in (r["note"] or ""), f"note {r['note']}")
         check(basename(r["native_frames"][1]["module"]) == "jvm.dll", "frames after the fault lost their modules")
         check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
     elif case == "declined_java":
-        run = go()
-        check(run.rc == 1, f"exit status {run.rc}")
+        base = c.baseline()
+        run = c.go()
+        c.crash_report(run, *AV, "crash_av_write")
+        c.as_without_agent(run, base)
         check("agent_report_present=0" in hs_err(run), "reported at first chance despite a frame handler")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write")
+        r = run.report()
         check("process exited" in (r["note"] or ""), f"note {r['note']}")
     elif case == "declined_thread":
-        base = go(agent="none")
-        run = go()
-        check(run.rc == base.rc == 5, f"exit status {run.rc}, without the agent {base.rc}")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write")
+        base = c.baseline()
+        run = c.go()
+        r = c.crash_report(run, *AV, "crash_av_write")
+        c.as_without_agent(run, base)
+        check(run.rc == 5, f"exit status {run.rc}")
         check("unhandled-exception filter" in (r["note"] or ""), f"note {r['note']}")
         check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
     elif case == "minidump":
-        run = go(name="av_java", options="dir=.,minidump=true")
-        check(run.rc == 1, f"exit status {run.rc}")
-        r = check_crash_report(run, EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "crash_av_write")
+        base = c.baseline(name="av_java")
+        run = c.go(name="av_java", options="dir=.,minidump=true", bound=30)
+        r = c.crash_report(run, *AV, "crash_av_write")
+        c.as_without_agent(run, base)
         dump = r["report"]["minidump"]
         check(dump and basename(dump).endswith(".dmp"), f"report.minidump {dump}")
         path = os.path.join(run.dir, basename(dump))
@@ -229,24 +416,67 @@ def run_case(case, runs):
             check(f.read(4) == b"MDMP", "not a minidump")
         check("minidump:" in run.read("crashagent_pid*.log"), "the log does not name the minidump")
         print(f"minidump size: {size} bytes")
+    elif case in QUIET:
+        base = c.baseline()
+        run = c.go()
+        c.o.false_report = bool(run.reports or run.logs)
+        c.quiet(run, base)
+        expected = QUIET[case]
+        if expected:
+            check(expected in run.out and "host: continued" in run.out, f"the process did not go on: {run.out!r}")
+        if case == "jvm_fatal":
+            check(run.rc == 1 and run.exists("hs_err_pid*.log"), "the JVM's own fatal error did not end it")
+        elif case == "stop_then_crash":
+            check(run.rc == 1, f"exit status {run.rc}")
+            check(hs_err(run).splitlines()[0] == hs_err(base).splitlines()[0], "hs_err differs")
+            check(run.exists("host_uef_called.txt") == base.exists("host_uef_called.txt"), "filter calls differ")
     else:
         raise Failure(f"unknown case {case}")
+    c.o.ok = True
 
 
 def main():
-    runs = []
+    global WINE_RUN, HOST, AGENT, VALIDATOR, CRASHLIB_EXPORTS
+    args = sys.argv[1:]
+    rounds = 1
+    if args[:1] == ["--rounds"]:
+        rounds, args = int(args[1]), args[2:]
+    if len(args) != 4:
+        print(__doc__)
+        return 64
+    case = args[0]
+    WINE_RUN, HOST, AGENT = (os.path.abspath(a) if a != "none" else a for a in args[1:])
+    if case not in CASES:
+        print(f"run_case.py: unknown case {case}; the cases are: {' '.join(CASES)}")
+        return 64
+    VALIDATOR = load_validator()
+    CRASHLIB_EXPORTS = pe_exports(os.path.join(os.path.dirname(HOST), "crashlib.dll"))
+    baselines = {}
+    failed = 0
     try:
-        run_case(CASE, runs)
-    except Failure as e:
-        print(f"FAIL: {CASE}: {e}")
-        for run in runs:
-            print(run.describe())
-        return 1
+        for i in range(rounds):
+            o = Outcome(case, "crash" if case in CRASH_CASES else "quiet")
+            c = Context(case, baselines, o)
+            try:
+                run_case(c)
+            except Failure as e:
+                o.problem = str(e)
+                failed += 1
+                print(f"FAIL: {case}" + (f" (round {i + 1})" if rounds > 1 else "") + f": {e}")
+                for run in list(baselines.values()) + c.runs:
+                    print(run.describe())
+            finally:
+                for run in c.runs:
+                    if "KEEP" not in os.environ:
+                        run.cleanup()
+            print(o.summary(), flush=True)
     finally:
-        for run in runs:
+        for run in baselines.values():
             if "KEEP" not in os.environ:
                 run.cleanup()
-    print(f"PASS: {CASE}")
+    if failed:
+        return 1
+    print(f"PASS: {case}" + (f" ({rounds} rounds)" if rounds > 1 else ""))
     return 0
 
 
