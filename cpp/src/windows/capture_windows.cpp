@@ -3,6 +3,9 @@
 // the same primitives the OS's own exception dispatcher uses while the exception is in flight.
 #include "windows/capture_windows.h"
 
+#include <atomic>
+#include <cstddef>
+
 #include "core/native_methods.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
@@ -134,15 +137,96 @@ void for_each_loaded_module(Visit visit) {
     }
 }
 
+// --- Module kinds, remembered across exceptions ---------------------------------------------------
+// Finding a module's name walks the loader list with one ReadProcessMemory per entry. That is cheap
+// on Windows, but under Wine every such read is a round trip to wineserver, and a library that
+// catches its own faults in a loop would pay the walk for every fault (about 4 ms each). So the
+// kind of a module is remembered by its base address, together with its PE header's time stamp and
+// image size; a later lookup re-reads those two (one read) and uses the remembered kind only if they
+// still match, so a different module loaded at the same base after an unload is walked afresh.
+// Lock-free: a slot is claimed with a compare-exchange on its base and published by `ready`.
+
+constexpr int kModuleKindSlots = 64;
+
+struct ModuleKindSlot {
+    std::atomic<uint64_t> base;
+    std::atomic<int> ready;
+    uint32_t nt_offset;
+    uint32_t time_stamp;
+    uint32_t image_size;
+    CodeKind kind;
+};
+ModuleKindSlot g_module_kinds[kModuleKindSlots];
+
+struct ImageIdentity {
+    uint32_t nt_offset;
+    uint32_t time_stamp;
+    uint32_t image_size;
+};
+
+// Crash context. Reads the identity of the image at base, given where its NT headers are.
+bool read_image_identity(uint64_t base, uint32_t nt_offset, ImageIdentity* out) {
+    uint8_t nt[0x58];  // signature, file header, optional header up to SizeOfImage
+    if (!safe_read(base + nt_offset, nt, sizeof(nt))) return false;
+    uint32_t signature = 0;
+    __builtin_memcpy(&signature, nt, 4);
+    if (signature != IMAGE_NT_SIGNATURE) return false;
+    out->nt_offset = nt_offset;
+    __builtin_memcpy(&out->time_stamp, nt + 4 + offsetof(IMAGE_FILE_HEADER, TimeDateStamp), 4);
+    __builtin_memcpy(&out->image_size, nt + 4 + sizeof(IMAGE_FILE_HEADER) + offsetof(IMAGE_OPTIONAL_HEADER64, SizeOfImage),
+                     4);
+    return true;
+}
+
+// Crash context.
+bool remembered_kind(uint64_t base, CodeKind* kind) {
+    for (auto& slot : g_module_kinds) {
+        if (slot.base.load(std::memory_order_acquire) != base || !slot.ready.load(std::memory_order_acquire)) continue;
+        ImageIdentity now;
+        if (!read_image_identity(base, slot.nt_offset, &now)) return false;
+        if (now.time_stamp != slot.time_stamp || now.image_size != slot.image_size) return false;
+        *kind = slot.kind;
+        return true;
+    }
+    return false;
+}
+
+// Crash context.
+void remember_kind(uint64_t base, CodeKind kind) {
+    IMAGE_DOS_HEADER dos;
+    ImageIdentity identity;
+    if (!safe_read(base, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE ||
+        !read_image_identity(base, static_cast<uint32_t>(dos.e_lfanew), &identity)) {
+        return;
+    }
+    for (auto& slot : g_module_kinds) {
+        uint64_t expected = 0;
+        if (!slot.base.compare_exchange_strong(expected, base, std::memory_order_acq_rel)) continue;
+        slot.nt_offset = identity.nt_offset;
+        slot.time_stamp = identity.time_stamp;
+        slot.image_size = identity.image_size;
+        slot.kind = kind;
+        slot.ready.store(1, std::memory_order_release);
+        return;
+    }
+    // Every slot taken: the module is walked each time, as before.
+}
+
 // Crash context.
 CodeKind classify_module(uint64_t base) {
     if (base == g_known.agent_base) return CodeKind::kAgent;
     if (base == g_known.jvm_base) return CodeKind::kJvm;
+    CodeKind kind = CodeKind::kOther;
+    if (remembered_kind(base, &kind)) return kind;
     char name[128];
-    if (!module_base_name(base, name, sizeof(name))) return CodeKind::kOther;
-    if (str_equal_nocase(name, "jvm.dll")) return CodeKind::kJvm;
-    if (is_system_module(name)) return CodeKind::kSystem;
-    return CodeKind::kOther;
+    if (!module_base_name(base, name, sizeof(name))) return CodeKind::kOther;  // not remembered: may be loading
+    if (str_equal_nocase(name, "jvm.dll")) {
+        kind = CodeKind::kJvm;
+    } else if (is_system_module(name)) {
+        kind = CodeKind::kSystem;
+    }
+    remember_kind(base, kind);
+    return kind;
 }
 
 // Module bases seen during one walk, so a deep stack in a few modules costs a few lookups.

@@ -95,6 +95,10 @@ extern "C" EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD* record,
     // raiser's own __except would.
     bool benign = (code >> 30) != 3 || code == 0xE06D7363u;
     if (benign && !(record->ExceptionFlags & EXCEPTION_NONCONTINUABLE)) return ExceptionContinueExecution;
+    // Like VMError::report_and_die: the first fatal error reports and exits; a thread that fails
+    // while it does waits for the exit instead of writing hs_err again.
+    static volatile LONG reporting = 0;
+    if (InterlockedExchange(&reporting, 1)) Sleep(INFINITE);
     write_hs_err(code);
     std::exit(1);
 }
