@@ -2,6 +2,7 @@
 """Runs one Windows crash-zoo case under Wine and checks exit status, report contents and markers.
 
     run_case.py [--rounds N] <case> <wine-run.sh> <crash_host.exe> <crashagent.dll>
+    run_case.py --list          (the cases, crash cases first)
 
 Each run gets a fresh working directory, which is also the report directory. A case first runs
 once without the agent (the baseline), then with it (N times with --rounds; the baseline is shared).
@@ -447,6 +448,9 @@ def run_case(c):
 def main():
     global WINE_RUN, HOST, AGENT, VALIDATOR, CRASHLIB_EXPORTS
     args = sys.argv[1:]
+    if args == ["--list"]:
+        print("\n".join(CASES))
+        return 0
     rounds = 1
     if args[:1] == ["--rounds"]:
         rounds, args = int(args[1]), args[2:]
