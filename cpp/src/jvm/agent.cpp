@@ -152,7 +152,9 @@ void stop() {
 
 jint load(JavaVM* vm, char* options, bool live) {
     platform::note_jvm_address(reinterpret_cast<const void*>(vm->functions->GetEnv));
+    bool already = g_started;
     if (start(options) != 0) return JNI_ERR;
+    if (already) return JNI_OK;  // a second -agentpath or attach: one JVMTI environment is enough
     platform::expected_hs_err_path(g_record.hs_err_path, sizeof(g_record.hs_err_path));
     return setup_jvmti(vm, live);
 }
