@@ -59,6 +59,7 @@ build)
   fi
   ;;
 test)
+  need "python3 (the native test runners)" python3 command -v python3
   ctest --test-dir "$out/cmake/linux-x86_64" --output-on-failure
   if windows_check; then
     need "Wine (runs the Windows tests)" "wine64 wine" command -v wine

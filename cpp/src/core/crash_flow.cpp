@@ -102,14 +102,15 @@ void say(const char* a, const char* b = nullptr, const char* c = nullptr) {
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {
     uint64_t expected = 0;
     if (g_agent.crashing_thread.compare_exchange_strong(expected, thread_id, std::memory_order_acq_rel)) {
+        g_agent.claim_time_ms.store(platform::monotonic_ms(), std::memory_order_release);
         return CrashClaim::kFirst;
     }
     if (expected == thread_id) return CrashClaim::kRecursive;
-    // The slot is filled before the count covers it, so a reader never sees an empty entry.
+    // Slots fill in any order; readers skip one whose thread id is not written yet.
     int slot = g_other_crash_slots.fetch_add(1, std::memory_order_acq_rel);
     if (slot < kMaxOtherCrashes) {
-        g_record.other_crashes[slot].thread_id.store(thread_id, std::memory_order_relaxed);
         g_record.other_crashes[slot].code.store(code, std::memory_order_relaxed);
+        g_record.other_crashes[slot].thread_id.store(thread_id, std::memory_order_release);
         g_record.other_crash_count.fetch_add(1, std::memory_order_release);
     }
     if (thread_id == g_agent.dispatcher_thread.load(std::memory_order_acquire)) return CrashClaim::kDispatcher;
@@ -173,11 +174,20 @@ void report_crash(CrashRecord* r) {
 }
 
 // Async-signal-safe.
-void wait_for_crash_owner(uint32_t extra_ms) {
-    uint64_t deadline = platform::monotonic_ms() + g_agent.options.timeout_ms + extra_ms;
-    while (!g_agent.report_done.load(std::memory_order_acquire) && platform::monotonic_ms() < deadline) {
+void mark_owner_chaining() { g_agent.owner_chaining.store(1, std::memory_order_release); }
+
+// Async-signal-safe.
+bool wait_for_crash_owner(uint32_t extra_ms) {
+    // What the owner may take: reading modules and symbols, then the dispatch budget.
+    constexpr uint64_t kCaptureAllowanceMs = 10000;
+    uint64_t claimed = g_agent.claim_time_ms.load(std::memory_order_acquire);
+    if (claimed == 0) claimed = platform::monotonic_ms();
+    uint64_t deadline = claimed + kCaptureAllowanceMs + g_agent.options.timeout_ms + extra_ms;
+    while (!g_agent.owner_chaining.load(std::memory_order_acquire)) {
+        if (platform::monotonic_ms() >= deadline) return false;
         platform::sleep_ms(5);
     }
+    return true;
 }
 
 }  // namespace crashagent

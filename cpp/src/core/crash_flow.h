@@ -18,6 +18,8 @@ struct AgentState {
     std::atomic<int> report_done{0};              // the final report is on disk
     std::atomic<uint64_t> dispatcher_thread{0};   // dispatcher's thread id, 0 = none
     std::atomic<int> dispatcher_ready{0};         // dispatcher is waiting for a crash
+    std::atomic<uint64_t> claim_time_ms{0};       // monotonic time the owner claimed the crash
+    std::atomic<int> owner_chaining{0};           // the owner is handing its crash to the JVM
 };
 
 extern AgentState g_agent;
@@ -38,8 +40,13 @@ CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
 // dispatch within the budget and writes the final report. Async-signal-safe.
 void report_crash(CrashRecord* record);
 
-// For threads that lost the claim: waits (bounded) until the owner has finished its report, so
-// that the process dies with the first crash. Async-signal-safe.
-void wait_for_crash_owner(uint32_t extra_ms);
+// Called by the owner right before it hands its crash to the JVM or the OS. Async-signal-safe.
+void mark_owner_chaining();
+
+// For threads that lost the claim: waits until the owner hands its crash on, so the process dies
+// with the first crash and hs_err describes it. Bounded from the owner's claim by the capture
+// allowance, the dispatch budget and extra_ms. Returns true if the owner got that far.
+// Async-signal-safe.
+bool wait_for_crash_owner(uint32_t extra_ms);
 
 }  // namespace crashagent

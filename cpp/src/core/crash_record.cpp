@@ -8,7 +8,8 @@ namespace {
 
 // Runtime and OS modules: a frame in one of them is not where a bug lives, so the signature and
 // the reported module skip them (a crash in memcpy is grouped by its caller).
-// Linux names match up to ".so" (libstdc++.so.6.0.30 is libstdc++).
+// Linux names match up to ".so" (libstdc++.so.6.0.30 is libstdc++); glibc before 2.34 also
+// names its files with the version (libc-2.31.so, ld-2.31.so), matched by kVersionedGlibc.
 const char* const kSystemModules[] = {
     // Linux
     "libc.so", "libm.so", "libpthread.so", "libdl.so", "ld-linux-x86-64.so",
@@ -17,6 +18,19 @@ const char* const kSystemModules[] = {
     "ntdll.dll", "kernel32.dll", "kernelbase.dll", "msvcrt.dll", "ucrtbase.dll",
     "vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll",
 };
+
+const char* const kVersionedGlibc[] = {"libc-", "libm-", "libpthread-", "libdl-", "librt-", "ld-"};
+
+// Async-signal-safe. "libc-2.31.so": a stem, a version starting with a digit, ".so" at the end.
+bool versioned_glibc(const char* base) {
+    size_t n = str_length(base);
+    if (n < 4 || !str_equal(base + n - 3, ".so")) return false;
+    for (const char* stem : kVersionedGlibc) {
+        size_t k = str_length(stem);
+        if (str_starts_with(base, stem) && base[k] >= '0' && base[k] <= '9') return true;
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -43,6 +57,8 @@ void record_reset(CrashRecord* r) {
     r->minidump_path[0] = '\0';
     r->note[0] = '\0';
     r->java_note[0] = '\0';
+    r->java_note_ready.store(0, std::memory_order_relaxed);
+    r->java_native_method[0] = '\0';
     r->dispatch_state.store(static_cast<int>(DispatchState::kNotStarted), std::memory_order_relaxed);
     r->java_frame_count.store(-1, std::memory_order_relaxed);
     r->java_info_ready.store(0, std::memory_order_relaxed);
@@ -50,6 +66,18 @@ void record_reset(CrashRecord* r) {
     for (auto& l : r->listeners) l.state.store(static_cast<int>(ListenerState::kEmpty), std::memory_order_relaxed);
     // Kept: jvm_version and hs_err_path (filled at startup), and other_crashes, which threads that
     // lost the claim may already have written before the owner got here.
+}
+
+// Async-signal-safe.
+const char* record_native_method(const CrashRecord& r) {
+    if (r.native_method[0]) return r.native_method;
+    if (r.java_frame_count.load(std::memory_order_acquire) >= 0 && r.java_native_method[0]) return r.java_native_method;
+    return nullptr;
+}
+
+// Async-signal-safe.
+const char* record_java_note(const CrashRecord& r) {
+    return r.java_note_ready.load(std::memory_order_acquire) && r.java_note[0] ? r.java_note : nullptr;
 }
 
 // Async-signal-safe.
@@ -64,6 +92,7 @@ int record_find_module(const CrashRecord& r, uint64_t address) {
 bool is_system_module(const char* path) {
     const char* base = path_basename(path);
     if (!base) return false;
+    if (versioned_glibc(base)) return true;
     for (const char* name : kSystemModules) {
         if (str_equal_nocase(base, name)) return true;
         // "libc.so" also matches "libc.so.6", not "libc.so_other" or "libcrypto.so".

@@ -114,7 +114,9 @@ struct CrashRecord {
     std::atomic<int> java_info_ready;        // java_thread_name and thread_state are written
     char java_thread_name[kNameCapacity];
     std::atomic<int> java_frame_count;       // -1 until published
+    std::atomic<int> java_note_ready;        // java_note is written
     char java_note[256];                     // why there is no Java stack, when there is none
+    char java_native_method[kNameCapacity * 2];  // from the Java stack; published with java_frame_count
     JavaFrame java_frames[kMaxJavaFrames];
     ListenerOutcome listeners[kMaxListeners];
 
@@ -125,6 +127,13 @@ struct CrashRecord {
 
 // Resets the record before it is filled. Async-signal-safe.
 void record_reset(CrashRecord* record);
+
+// The Java native method that entered the library: found from the native frames by the crashing
+// thread, else from the Java stack by the dispatcher; null when neither knows. Async-signal-safe.
+const char* record_native_method(const CrashRecord& record);
+
+// The dispatcher's note on the Java stack, once published; else null. Async-signal-safe.
+const char* record_java_note(const CrashRecord& record);
 
 // Index of the module containing address, or -1. Async-signal-safe.
 int record_find_module(const CrashRecord& record, uint64_t address);

@@ -113,4 +113,13 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
     return true;
 }
 
+void format_report_dir_error(const char* dir, const char* problem, char* error, size_t error_capacity) {
+    fail(ErrorOut{error, error_capacity}, "option 'dir': report directory '", dir, "' is not usable: ", problem);
+    StringSink sink{error, error_capacity, str_length(error)};
+    char buffer[128];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str("; give an existing writable directory, or leave dir out for the working directory");
+    w.flush();
+}
+
 }  // namespace crashagent

@@ -21,4 +21,7 @@ extern const char* const kOptionsHelp;
 // false and writes a message naming the option and its allowed values into error.
 bool parse_options(const char* text, Options* out, char* error, size_t error_capacity);
 
+// The message for a report directory that cannot be used, naming the option.
+void format_report_dir_error(const char* dir, const char* problem, char* error, size_t error_capacity);
+
 }  // namespace crashagent

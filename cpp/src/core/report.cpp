@@ -124,7 +124,7 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str("\n  }");
 
     w.str(",\n  \"native_method\": ");
-    w.json_string(or_null(r.native_method));
+    w.json_string(record_native_method(r));
 
     int java_count = r.java_frame_count.load(std::memory_order_acquire);
     w.str(",\n  \"java_stack\": ");
@@ -148,7 +148,7 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
         w.str(java_count ? "\n  ]" : "]");
     }
     w.str(",\n  \"java_stack_note\": ");
-    w.json_string(or_null(r.java_note));
+    w.json_string(record_java_note(r));
 
     w.str(",\n  \"native_frames\": [");
     for (int i = 0; i < r.frame_count; i++) {
@@ -224,10 +224,13 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
 
     int others = r.other_crash_count.load(std::memory_order_acquire);
     w.str(",\n  \"other_crashes\": [");
-    for (int i = 0; i < others && i < kMaxOtherCrashes; i++) {
-        w.str(i ? ", " : "");
+    int listed = 0;
+    for (int i = 0; i < kMaxOtherCrashes && listed < others; i++) {
+        uint64_t id = r.other_crashes[i].thread_id.load(std::memory_order_acquire);
+        if (id == 0) continue;  // claimed, not written yet
+        w.str(listed++ ? ", " : "");
         w.str("{\"thread_id\": ");
-        w.udec(r.other_crashes[i].thread_id.load(std::memory_order_relaxed));
+        w.udec(id);
         w.str(", \"code\": ");
         w.udec(r.other_crashes[i].code.load(std::memory_order_relaxed));
         w.ch('}');
@@ -346,11 +349,17 @@ void write_log_java(const CrashRecord& r, const char* dispatch_status, Writer& w
         w.str(", ");
         w.str(r.thread_state);
     }
+    if (!r.native_method[0] && record_native_method(r)) {
+        w.str("\nnative method: ");
+        w.str(record_native_method(r));
+        w.str(" (the top Java frame)");
+    }
     w.str("\njava stack:\n");
     int count = r.java_frame_count.load(std::memory_order_acquire);
     if (count < 0) {
         w.str("  (none: ");
-        w.str(r.java_note[0] ? r.java_note : "not collected");
+        const char* note = record_java_note(r);
+        w.str(note ? note : "not collected");
         w.str(")\n");
     }
     for (int i = 0; i < count && i < kMaxJavaFrames; i++) {
@@ -389,9 +398,11 @@ void write_log_java(const CrashRecord& r, const char* dispatch_status, Writer& w
     int others = r.other_crash_count.load(std::memory_order_acquire);
     if (others > 0) {
         w.str("\nother threads that crashed meanwhile:\n");
-        for (int i = 0; i < others && i < kMaxOtherCrashes; i++) {
+        for (int i = 0; i < kMaxOtherCrashes; i++) {
+            uint64_t id = r.other_crashes[i].thread_id.load(std::memory_order_acquire);
+            if (id == 0) continue;
             w.str("  thread ");
-            w.udec(r.other_crashes[i].thread_id.load(std::memory_order_relaxed));
+            w.udec(id);
             w.str(" code ");
             w.udec(r.other_crashes[i].code.load(std::memory_order_relaxed));
             w.ch('\n');

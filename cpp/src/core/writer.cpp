@@ -68,30 +68,90 @@ void Writer::hex(uint64_t v, int min_digits) {
     raw(tmp + sizeof(tmp) - n, static_cast<size_t>(n));
 }
 
-// Async-signal-safe. Escapes per RFC 8259; bytes >= 0x80 pass through (paths are UTF-8 or
-// treated as such), control characters become \u00XX.
+namespace {
+
+bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// Async-signal-safe. Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not valid:
+// overlong forms, surrogates, code points above U+10FFFF and cut sequences are all invalid.
+int utf8_sequence(const unsigned char* p) {
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) return continuation(p[1]) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && continuation(p[2]) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && continuation(p[2]) && continuation(p[3]) ? 4 : 0;
+    }
+    return 0;
+}
+
+// Async-signal-safe. A surrogate encoded on its own in three bytes (CESU-8, as JVMTI's modified
+// UTF-8 encodes characters above U+FFFF); returns the UTF-16 unit or 0.
+unsigned surrogate_unit(const unsigned char* p) {
+    if (p[0] != 0xED || p[1] < 0xA0 || p[1] > 0xBF || !continuation(p[2])) return 0;
+    return 0xD000u | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+}
+
+}  // namespace
+
+// Async-signal-safe. Escapes per RFC 8259 and always produces valid UTF-8: strings come from the
+// OS (any bytes), from JVMTI (modified UTF-8) or were cut at a buffer's end. Modified UTF-8's
+// two-byte NUL and surrogate pairs become \u escapes; any other invalid byte becomes U+FFFD.
 void Writer::json_string(const char* s) {
     if (!s) {
         str("null");
         return;
     }
     ch('"');
-    for (const unsigned char* p = reinterpret_cast<const unsigned char*>(s); *p; p++) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(s);
+    while (*p) {
         unsigned char c = *p;
-        switch (c) {
-            case '"': str("\\\""); break;
-            case '\\': str("\\\\"); break;
-            case '\n': str("\\n"); break;
-            case '\r': str("\\r"); break;
-            case '\t': str("\\t"); break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    str("\\u00");
-                    hex(c, 2);
-                } else {
-                    ch(static_cast<char>(c));
-                }
+        if (c < 0x80) {
+            switch (c) {
+                case '"': str("\\\""); break;
+                case '\\': str("\\\\"); break;
+                case '\n': str("\\n"); break;
+                case '\r': str("\\r"); break;
+                case '\t': str("\\t"); break;
+                default:
+                    if (c < 0x20 || c == 0x7f) {
+                        str("\\u00");
+                        hex(c, 2);
+                    } else {
+                        ch(static_cast<char>(c));
+                    }
+            }
+            p++;
+            continue;
         }
+        if (c == 0xC0 && p[1] == 0x80) {
+            str("\\u0000");
+            p += 2;
+            continue;
+        }
+        unsigned high = surrogate_unit(p);
+        if (high >= 0xD800 && high <= 0xDBFF) {
+            unsigned low = surrogate_unit(p + 3);
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                str("\\u");
+                hex(high, 4);
+                str("\\u");
+                hex(low, 4);
+                p += 6;
+                continue;
+            }
+        }
+        int n = utf8_sequence(p);
+        if (n == 0) {
+            str("\\ufffd");
+            p++;
+            continue;
+        }
+        raw(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+        p += n;
     }
     ch('"');
 }

@@ -135,6 +135,12 @@ int start(const char* options) {
     }
     g_agent.options = parsed;
     platform::resolve_report_dir(parsed.dir, g_agent.report_dir, sizeof(g_agent.report_dir));
+    if (strlen(g_agent.report_dir) > kPathCapacity - 64) {
+        // Report names must fit next to it: crashagent_pid<pid>_<n>.json.tmp.
+        fprintf(stderr, "crashagent: option 'dir': the directory path '%s' is longer than %zu characters\n",
+                g_agent.report_dir, kPathCapacity - 64);
+        return 2;
+    }
     if (!platform::dispatcher_channel_open(error, sizeof(error)) ||
         !platform::install_crash_handlers(parsed, error, sizeof(error))) {
         fprintf(stderr, "%s\n", error);
@@ -152,7 +158,9 @@ void stop() {
 
 jint load(JavaVM* vm, char* options, bool live) {
     platform::note_jvm_address(reinterpret_cast<const void*>(vm->functions->GetEnv));
+    bool already = g_started;
     if (start(options) != 0) return JNI_ERR;
+    if (already) return JNI_OK;  // a second -agentpath or attach: one JVMTI environment is enough
     platform::expected_hs_err_path(g_record.hs_err_path, sizeof(g_record.hs_err_path));
     return setup_jvmti(vm, live);
 }

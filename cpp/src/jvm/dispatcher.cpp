@@ -19,8 +19,13 @@ namespace jvm {
 
 namespace {
 
-std::atomic<jclass> g_api_class{nullptr};
-std::atomic<jmethodID> g_dispatch_method{nullptr};
+// The Java API class and its dispatch method, published together once and never released: the
+// dispatcher may be using them at any time.
+struct ApiEntry {
+    jclass api_class;
+    jmethodID dispatch;
+};
+std::atomic<ApiEntry*> g_api{nullptr};
 std::atomic<int> g_dispatcher_started{0};
 
 // Text/number slots of CrashAgent.dispatch(); NativeEventDecoder.java uses the same order.
@@ -29,6 +34,12 @@ enum NumberField { kCode, kFaultAddress, kPc, kModuleOffset, kTimestamp, kJavaTh
 
 void deallocate(void* p) {
     if (p) g_jvmti->Deallocate(static_cast<unsigned char*>(p));
+}
+
+// Writes the note, then publishes it: the crashing thread may read the record at any moment.
+void publish_java_note(CrashRecord* r, const char* note) {
+    str_copy(r->java_note, sizeof(r->java_note), note);
+    r->java_note_ready.store(1, std::memory_order_release);
 }
 
 void describe_state(jint state, char* out, size_t capacity) {
@@ -40,7 +51,7 @@ void describe_state(jint state, char* out, size_t capacity) {
     str_copy(out, capacity, s);
 }
 
-void fill_java_frame(jmethodID method, jlocation location, JavaFrame* f) {
+void fill_java_frame(JNIEnv* jni, jmethodID method, jlocation location, JavaFrame* f) {
     f->class_name[0] = f->method[0] = f->file[0] = '\0';
     f->line = -1;
     char* name = nullptr;
@@ -80,17 +91,20 @@ void fill_java_frame(jmethodID method, jlocation location, JavaFrame* f) {
     deallocate(name);
     deallocate(class_signature);
     deallocate(file);
+    if (holder) jni->DeleteLocalRef(holder);
 }
 
 // Reads the crashing thread's name, state and Java stack into the record. GetStackTrace on a
 // thread in native code is done by this thread (the requester) through a handshake; a thread
 // that faulted in Java or VM state would never complete it, so its stack is not asked for.
-void collect_java_side(CrashRecord* r, jthread thread) {
+void collect_java_side(JNIEnv* jni, CrashRecord* r, jthread thread) {
     jvmtiThreadInfo info;
     memset(&info, 0, sizeof(info));
-    if (g_jvmti->GetThreadInfo(thread, &info) == JVMTI_ERROR_NONE && info.name) {
-        str_copy(r->java_thread_name, sizeof(r->java_thread_name), info.name);
+    if (g_jvmti->GetThreadInfo(thread, &info) == JVMTI_ERROR_NONE) {
+        if (info.name) str_copy(r->java_thread_name, sizeof(r->java_thread_name), info.name);
         deallocate(info.name);
+        if (info.thread_group) jni->DeleteLocalRef(info.thread_group);
+        if (info.context_class_loader) jni->DeleteLocalRef(info.context_class_loader);
     }
     jint state = 0;
     g_jvmti->GetThreadState(thread, &state);
@@ -98,24 +112,23 @@ void collect_java_side(CrashRecord* r, jthread thread) {
     r->java_info_ready.store(1, std::memory_order_release);
 
     if (!(state & JVMTI_THREAD_STATE_IN_NATIVE)) {
-        str_copy(r->java_note, sizeof(r->java_note), "the thread was not in native code; its Java stack cannot be read safely");
+        publish_java_note(r, "the thread was not in native code; its Java stack cannot be read safely");
         return;
     }
     jvmtiFrameInfo frames[kMaxJavaFrames];
     jint count = 0;
     if (g_jvmti->GetStackTrace(thread, 0, kMaxJavaFrames, frames, &count) != JVMTI_ERROR_NONE) {
-        str_copy(r->java_note, sizeof(r->java_note), "GetStackTrace failed");
+        publish_java_note(r, "GetStackTrace failed");
         return;
     }
-    for (jint i = 0; i < count; i++) fill_java_frame(frames[i].method, frames[i].location, &r->java_frames[i]);
+    for (jint i = 0; i < count; i++) fill_java_frame(jni, frames[i].method, frames[i].location, &r->java_frames[i]);
     char* signature = nullptr;
     if (!r->native_method[0] && count > 0 && r->java_frames[0].line == -2 &&
         g_jvmti->GetMethodName(frames[0].method, nullptr, &signature, nullptr) == JVMTI_ERROR_NONE) {
         // The native frames did not reach the JNI entry (deep recursion, stripped library):
         // the top Java frame is the native method that entered the library.
-        char name[sizeof(r->native_method)];
-        snprintf(name, sizeof(name), "%s.%s%s", r->java_frames[0].class_name, r->java_frames[0].method, signature);
-        str_copy(r->native_method, sizeof(r->native_method), name);
+        snprintf(r->java_native_method, sizeof(r->java_native_method), "%s.%s%s", r->java_frames[0].class_name,
+                 r->java_frames[0].method, signature);
     }
     deallocate(signature);
     r->java_frame_count.store(count, std::memory_order_release);
@@ -126,6 +139,7 @@ jstring text_or_null(JNIEnv* jni, const char* s) { return (s && *s) ? jni->NewSt
 jobjectArray string_array(JNIEnv* jni, jclass string_class, int n) { return jni->NewObjectArray(n, string_class, nullptr); }
 
 void set_text(JNIEnv* jni, jobjectArray array, int index, const char* s) {
+    if (!array || jni->ExceptionCheck()) return;
     jstring v = text_or_null(jni, s);
     jni->SetObjectArrayElement(array, index, v);
     if (v) jni->DeleteLocalRef(v);
@@ -134,9 +148,10 @@ void set_text(JNIEnv* jni, jobjectArray array, int index, const char* s) {
 // Calls CrashAgent.dispatch(...), which runs every listener and reports each outcome back through
 // CrashAgent.nativeListenerOutcome.
 void run_listeners(JNIEnv* jni, const CrashRecord& r) {
-    jclass api = g_api_class.load(std::memory_order_acquire);
-    jmethodID dispatch = g_dispatch_method.load(std::memory_order_acquire);
-    if (!api || !dispatch) return;  // the application never used the Java API: no listeners
+    ApiEntry* entry = g_api.load(std::memory_order_acquire);
+    if (!entry) return;  // the application never used the Java API: no listeners
+    jclass api = entry->api_class;
+    jmethodID dispatch = entry->dispatch;
     if (jni->PushLocalFrame(64 + 4 * kMaxJavaFrames) != 0) return;
     jclass string_class = jni->FindClass("java/lang/String");
     if (!string_class) {
@@ -151,7 +166,7 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
     set_text(jni, text, kModule, module ? module->path : nullptr);
     set_text(jni, text, kSymbol, crash ? crash->symbol : nullptr);
     set_text(jni, text, kThreadName, r.java_thread_name[0] ? r.java_thread_name : r.thread_name);
-    set_text(jni, text, kNativeMethod, r.native_method);
+    set_text(jni, text, kNativeMethod, record_native_method(r));
     set_text(jni, text, kSignature, r.signature);
     set_text(jni, text, kReportFile, r.json_path);
 
@@ -163,7 +178,7 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
     numbers[kTimestamp] = static_cast<jlong>(r.timestamp_ms);
     numbers[kJavaThread] = r.java_thread == 1 ? 1 : 0;
     jlongArray number_array = jni->NewLongArray(kNumberCount);
-    jni->SetLongArrayRegion(number_array, 0, kNumberCount, numbers);
+    if (number_array) jni->SetLongArrayRegion(number_array, 0, kNumberCount, numbers);
 
     int java_count = r.java_frame_count.load(std::memory_order_acquire);
     if (java_count < 0) java_count = 0;
@@ -177,7 +192,7 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
         set_text(jni, methods, i, f.method[0] ? f.method : "?");
         set_text(jni, files, i, f.file);
         jint line = f.line;
-        jni->SetIntArrayRegion(lines, i, 1, &line);
+        if (lines) jni->SetIntArrayRegion(lines, i, 1, &line);
     }
     jobjectArray native_frames = string_array(jni, string_class, r.frame_count);
     for (int i = 0; i < r.frame_count; i++) {
@@ -189,7 +204,8 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
         w.flush();
         set_text(jni, native_frames, i, line);
     }
-    if (!jni->ExceptionCheck()) {
+    // Any failed allocation above left an exception pending and a null array: no call then.
+    if (!jni->ExceptionCheck() && text && number_array && classes && methods && files && lines && native_frames) {
         jni->CallStaticVoidMethod(api, dispatch, text, number_array, classes, methods, files, lines, native_frames);
     }
     if (jni->ExceptionCheck()) {
@@ -215,9 +231,9 @@ void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
     uint64_t crashing = g_agent.crashing_thread.load(std::memory_order_acquire);
     jthread thread = static_cast<jthread>(thread_registry_find(crashing));
     if (thread) {
-        collect_java_side(r, thread);
+        collect_java_side(jni, r, thread);
     } else {
-        str_copy(r->java_note, sizeof(r->java_note), "the crashing thread is not a Java thread");
+        publish_java_note(r, "the crashing thread is not a Java thread");
     }
     run_listeners(jni, *r);
     r->dispatch_state.store(static_cast<int>(DispatchState::kComplete), std::memory_order_release);
@@ -247,6 +263,14 @@ void stop_dispatcher() {
 }
 
 void set_api_class(JNIEnv* jni, jclass api_class) {
+    ApiEntry* current = g_api.load(std::memory_order_acquire);
+    if (current) {
+        if (!jni->IsSameObject(current->api_class, api_class)) {
+            fprintf(stderr, "crashagent: io.github.crashagent.CrashAgent was loaded by a second class loader; only the "
+                            "listeners of the first one will run\n");
+        }
+        return;
+    }
     jmethodID dispatch = jni->GetStaticMethodID(api_class, "dispatch",
         "([Ljava/lang/String;[J[Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/String;[I[Ljava/lang/String;)V");
     if (!dispatch) {
@@ -254,10 +278,12 @@ void set_api_class(JNIEnv* jni, jclass api_class) {
         fprintf(stderr, "crashagent: io.github.crashagent.CrashAgent has no matching dispatch method; the agent and API versions differ\n");
         return;
     }
-    jclass global = static_cast<jclass>(jni->NewGlobalRef(api_class));
-    g_dispatch_method.store(dispatch, std::memory_order_release);
-    jclass old = g_api_class.exchange(global, std::memory_order_acq_rel);
-    if (old) jni->DeleteGlobalRef(old);
+    ApiEntry* entry = new ApiEntry{static_cast<jclass>(jni->NewGlobalRef(api_class)), dispatch};
+    ApiEntry* expected = nullptr;
+    if (!g_api.compare_exchange_strong(expected, entry, std::memory_order_acq_rel)) {
+        jni->DeleteGlobalRef(entry->api_class);  // another thread connected first
+        delete entry;
+    }
 }
 
 }  // namespace jvm

@@ -99,15 +99,7 @@ bool check_report_dir(const char* dir, char* error, size_t capacity) {
         problem = strerror(errno);
     }
     if (!problem) return true;
-    StringSink sink{error, capacity, 0};
-    char buffer[128];
-    Writer w(buffer, sizeof(buffer), sink.sink());
-    w.str("crashagent: option 'dir': report directory '");
-    w.str(d);
-    w.str("' is not usable: ");
-    w.str(problem);
-    w.str("; give an existing writable directory, or leave dir out for the working directory");
-    w.flush();
+    format_report_dir_error(d, problem, error, capacity);
     return false;
 }
 
@@ -126,14 +118,41 @@ namespace {
 
 // Finds -XX:ErrorFile=... in a NUL- or space-separated argument list; the last one wins, as in
 // HotSpot's own parsing.
-const char* find_error_file(const char* begin, const char* end, char separator, char* out, size_t capacity) {
+// Launcher options whose value is the next argument; any other argument not starting with '-'
+// is the main class (or follows -jar / -m), after which come the application's own arguments.
+bool takes_value(const char* arg, size_t len) {
+    static const char* const kWithValue[] = {"-cp", "-classpath", "--class-path", "-p", "--module-path",
+                                             "--upgrade-module-path", "--add-modules", "--add-exports",
+                                             "--add-opens", "--add-reads", "--patch-module", "--limit-modules"};
+    for (const char* option : kWithValue) {
+        if (strlen(option) == len && memcmp(arg, option, len) == 0) return true;
+    }
+    return false;
+}
+
+const char* find_error_file(const char* begin, const char* end, char separator, bool command_line, char* out,
+                            size_t capacity) {
     static const char kFlag[] = "-XX:ErrorFile=";
     const char* found = nullptr;
     const char* p = begin;
+    bool first = command_line;  // argv[0] is the launcher itself
+    bool value_next = false;
     while (p < end) {
         const char* q = p;
         while (q < end && *q != separator && *q != '\0') q++;
         size_t len = static_cast<size_t>(q - p);
+        if (command_line && !first) {
+            if (value_next) {
+                value_next = false;
+            } else if (len == 0) {
+            } else if (p[0] != '-' || (len == 4 && memcmp(p, "-jar", 4) == 0) ||
+                       (len == 2 && memcmp(p, "-m", 2) == 0) || (len == 8 && memcmp(p, "--module", 8) == 0)) {
+                break;  // the application's arguments start here
+            } else if (takes_value(p, len)) {
+                value_next = true;
+            }
+        }
+        first = false;
         if (len > sizeof(kFlag) - 1 && memcmp(p, kFlag, sizeof(kFlag) - 1) == 0) {
             size_t n = len - (sizeof(kFlag) - 1);
             if (n >= capacity) n = capacity - 1;
@@ -151,17 +170,19 @@ const char* find_error_file(const char* begin, const char* end, char separator, 
 void expected_hs_err_path(char* out, size_t capacity) {
     char pattern[kPathCapacity] = {0};
     bool have = false;
-    for (const char* var : {"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"}) {
-        const char* v = getenv(var);
-        if (v && find_error_file(v, v + strlen(v), ' ', pattern, sizeof(pattern))) have = true;
-    }
+    // HotSpot reads JAVA_TOOL_OPTIONS, then the command line, then _JAVA_OPTIONS; the last wins.
+    // (JDK_JAVA_OPTIONS is expanded into the command line by the launcher.)
+    const char* tool = getenv("JAVA_TOOL_OPTIONS");
+    if (tool && find_error_file(tool, tool + strlen(tool), ' ', false, pattern, sizeof(pattern))) have = true;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         static char cmdline[64 * 1024];
         ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
         close(fd);
-        if (n > 0 && find_error_file(cmdline, cmdline + n, '\0', pattern, sizeof(pattern))) have = true;
+        if (n > 0 && find_error_file(cmdline, cmdline + n, '\0', true, pattern, sizeof(pattern))) have = true;
     }
+    const char* late = getenv("_JAVA_OPTIONS");
+    if (late && find_error_file(late, late + strlen(late), ' ', false, pattern, sizeof(pattern))) have = true;
     StringSink sink{out, capacity, 0};
     char buffer[128];
     Writer w(buffer, sizeof(buffer), sink.sink());

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -47,6 +49,7 @@ std::atomic<int> g_ours[NSIG];
 sigjmp_buf g_recover;
 std::atomic<int> g_recover_armed{0};
 
+uint64_t g_signal_frame_size = 8192;  // AT_MINSIGSTKSZ when the kernel tells it
 thread_local void* t_alt_stack = nullptr;
 constexpr size_t kAltStackSize = 256 * 1024;  // hs_err printing runs on it too
 
@@ -214,8 +217,11 @@ bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
 #else
     uint64_t sp = 0;
 #endif
+    // The kernel builds the signal frame below the 128-byte red zone; if the faulting page lies
+    // where that frame would go, delivery on the thread's own stack was impossible.
     uint64_t addr = reinterpret_cast<uint64_t>(info->si_addr);
-    return sp != 0 && addr + 65536 >= sp && addr < sp + 4096;
+    uint64_t frame = 128 + g_signal_frame_size + 4096;
+    return sp != 0 && addr < sp + 256 && addr + frame >= sp;
 }
 
 // Async-signal-safe. Fills the record from the signal and the context, then reports.
@@ -294,10 +300,19 @@ void chain_to_saved(int sig, siginfo_t* info, void* uc) {
 
 // Async-signal-safe. Decides who reports; everyone chains afterwards.
 void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
+    // A fault inside the crash path must reach this handler again (and its recovery point): a
+    // synchronous signal that arrives blocked kills the process outright. HotSpot's handler
+    // unblocks them on JDK 16+, but not the fallback path nor a non-JVM host.
+    sigset_t error_signals;
+    sigemptyset(&error_signals);
+    for (int s : kFaultSignals) sigaddset(&error_signals, s);
+    pthread_sigmask(SIG_UNBLOCK, &error_signals, nullptr);
+
     uint64_t self = current_thread_id();
     switch (claim_crash(self, static_cast<uint64_t>(sig))) {
         case CrashClaim::kFirst:
             capture_and_report(sig, info, uc, self);
+            mark_owner_chaining();
             break;
         case CrashClaim::kRecursive:
             if (g_recover_armed.load(std::memory_order_acquire)) siglongjmp(g_recover, 1);
@@ -305,10 +320,12 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
         case CrashClaim::kDispatcher:
             // A listener crashed: release the owner now instead of at the end of its budget.
             dispatcher_signal_done();
-            wait_for_crash_owner(2000);
+            if (wait_for_crash_owner(2000)) sleep_ms(200);
             break;
         case CrashClaim::kOther:
-            wait_for_crash_owner(2000);
+            // Let the owner reach the JVM's error handler first, so hs_err is about its crash;
+            // HotSpot then parks every later one.
+            if (wait_for_crash_owner(2000)) sleep_ms(200);
             break;
     }
     if (sig == SIGABRT && self != g_agent.crashing_thread.load(std::memory_order_acquire)) {
@@ -413,6 +430,14 @@ void find_libjvm() {
     }
 }
 
+// Normal context. True when the installed action is the JVM's own (its handler lives in libjvm).
+bool handled_by_jvm(const struct sigaction& action) {
+    if (!(action.sa_flags & SA_SIGINFO) || !action.sa_sigaction) return false;
+    Dl_info handler, jvm;
+    return dladdr(reinterpret_cast<const void*>(action.sa_sigaction), &handler) &&
+           dladdr(reinterpret_cast<const void*>(g_jvm_handler), &jvm) && handler.dli_fbase == jvm.dli_fbase;
+}
+
 // Async-signal-safe. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
 // loaded file holds (the code cache, stubs), belongs to the JVM.
 bool pc_belongs_to_jvm(uint64_t pc) {
@@ -433,6 +458,7 @@ bool install_crash_handlers(const Options&, char* error, size_t capacity) {
     (void)error;
     (void)capacity;
     find_libjvm();
+    if (unsigned long size = getauxval(AT_MINSIGSTKSZ)) g_signal_frame_size = size;
     g_chained_by_libjsig = g_jvm_handler && dlsym(RTLD_DEFAULT, "JVM_get_signal_action") != nullptr;
 
     struct sigaction ours;
@@ -445,6 +471,20 @@ bool install_crash_handlers(const Options&, char* error, size_t capacity) {
 
     ours.sa_sigaction = &fault_handler;
     for (int sig : kFaultSignals) {
+        struct sigaction current;
+        sigaction(sig, nullptr, &current);
+        if (!g_chained_by_libjsig && g_jvm_handler && !handled_by_jvm(current)) {
+            // Someone installed a handler on top of the JVM's (a late attach after a profiler or a
+            // runtime using guard pages). The JVM cannot judge that handler's faults, so the agent
+            // would report them: stay out of this signal instead.
+            Dl_info owner;
+            const void* handler = (current.sa_flags & SA_SIGINFO) ? reinterpret_cast<const void*>(current.sa_sigaction)
+                                                                  : reinterpret_cast<const void*>(current.sa_handler);
+            fprintf(stderr, "crashagent: %s is handled by %s, not by the JVM; the agent does not report %s crashes\n",
+                    signal_name(sig), dladdr(handler, &owner) && owner.dli_fname ? owner.dli_fname : "another handler",
+                    signal_name(sig));
+            continue;
+        }
         sigaction(sig, &ours, &g_saved[sig]);
         g_ours[sig].store(1, std::memory_order_release);
     }

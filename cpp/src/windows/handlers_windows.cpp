@@ -368,6 +368,7 @@ void on_crash(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds stac
     switch (claim) {
         case CrashClaim::kFirst:
             capture_for(pointers, thread_id, stack, note);
+            mark_owner_chaining();
             break;
         case CrashClaim::kRecursive:
             break;  // already reported (e.g. at first chance, now in the UEF): just pass it on

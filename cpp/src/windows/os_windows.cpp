@@ -288,15 +288,7 @@ bool check_report_dir(const char* dir, char* error, size_t capacity) {
         else CloseHandle(h);
     }
     if (!problem) return true;
-    StringSink sink{error, capacity, 0};
-    char buffer[128];
-    Writer w(buffer, sizeof(buffer), sink.sink());
-    w.str("crashagent: option 'dir': report directory '");
-    w.str(d);
-    w.str("' is not usable: ");
-    w.str(problem);
-    w.str("; give an existing writable directory, or leave dir out for the working directory");
-    w.flush();
+    format_report_dir_error(d, problem, error, capacity);
     return false;
 }
 

@@ -71,6 +71,21 @@ TEST_CASE("writer formats numbers and escapes JSON") {
     CHECK(render([](Writer& w) { w.json_string(nullptr); }) == "null");
 }
 
+TEST_CASE("JSON strings are always valid UTF-8") {
+    // Valid UTF-8 passes through unchanged.
+    CHECK(render([](Writer& w) { w.json_string("\xd0\x9e\xd0\xb1 \xe2\x82\xac \xf0\x9f\x98\x80"); }) ==
+          "\"\xd0\x9e\xd0\xb1 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    // A name cut in the middle of a character (comm names are cut at 15 bytes).
+    CHECK(render([](Writer& w) { w.json_string("ab\xd0"); }) == "\"ab\\ufffd\"");
+    CHECK(render([](Writer& w) { w.json_string("\xe2\x82"); }) == "\"\\ufffd\\ufffd\"");
+    // Bytes that are never UTF-8, overlong forms and lone surrogates.
+    CHECK(render([](Writer& w) { w.json_string("\xff\xc1\xbf"); }) == "\"\\ufffd\\ufffd\\ufffd\"");
+    CHECK(render([](Writer& w) { w.json_string("\xed\xa0\x80x"); }) == "\"\\ufffd\\ufffd\\ufffdx\"");
+    // JVMTI's modified UTF-8: the two-byte NUL and a surrogate pair (U+1F600).
+    CHECK(render([](Writer& w) { w.json_string("a\xc0\x80" "b"); }) == "\"a\\u0000b\"");
+    CHECK(render([](Writer& w) { w.json_string("\xed\xa0\xbd\xed\xb8\x80"); }) == "\"\\ud83d\\ude00\"");
+}
+
 TEST_CASE("string sink truncates and terminates") {
     char out[5];
     StringSink sink{out, sizeof(out), 0};
@@ -91,6 +106,10 @@ TEST_CASE("path helpers") {
     CHECK_FALSE(is_system_module("/opt/app/libcrashtest.so"));
     CHECK_FALSE(is_system_module("/usr/lib/libcrypto.so.3"));
     CHECK_FALSE(is_system_module("/opt/libc.so_other"));
+    CHECK(is_system_module("/lib/x86_64-linux-gnu/libc-2.31.so"));
+    CHECK(is_system_module("/lib64/ld-2.28.so"));
+    CHECK_FALSE(is_system_module("/opt/app/libcrashtest-2.so.1"));
+    CHECK_FALSE(is_system_module("/opt/app/ld-helper.so"));
 }
 
 TEST_CASE("options: defaults") {

@@ -105,8 +105,13 @@ public final class ChildJvm {
 
     /** Fails when a report does not match schema/crash-report.schema.json. */
     public static void assertMatchesSchema(JsonNode report, Object context) throws IOException {
-        Set<ValidationMessage> problems = schema().validate(report);
+        Set<ValidationMessage> problems = schemaProblems(report);
         assertTrue(problems.isEmpty(), () -> "report does not match the schema: " + problems + "\n" + context);
+    }
+
+    /** Every way a report breaks schema/crash-report.schema.json; empty when it matches. */
+    public static Set<ValidationMessage> schemaProblems(JsonNode report) throws IOException {
+        return schema().validate(report);
     }
 
     private static synchronized JsonSchema schema() throws IOException {

@@ -109,7 +109,7 @@ final class CrashZoo {
             problems.add(reports.size() + " reports");
         } else {
             JsonNode report = ChildJvm.JSON.readTree(reports.get(0).toFile());
-            problems.addAll(ReportSchema.problems(report));
+            ChildJvm.schemaProblems(report).forEach(m -> problems.add("schema: " + m));
             String log = r.text("crashagent_pid", ".log");
             String status = report.at("/dispatch/status").asText();
             complete = log.contains("end of crashagent report") && !status.equals("pending");

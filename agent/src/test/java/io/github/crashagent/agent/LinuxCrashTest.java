@@ -295,6 +295,20 @@ class LinuxCrashTest {
         assertCompleteHsErr(r);
     }
 
+    /** The report names the hs_err file HotSpot really writes, -XX:ErrorFile included. */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void theReportNamesTheHsErrFileOfXxErrorFile(Path jdk) throws Exception {
+        Path errors = Files.createDirectories(ChildJvm.WORK.resolve("errors-" + System.nanoTime())).toAbsolutePath();
+        // The application's own arguments may look like JVM flags; they are not.
+        Result r = ChildJvm.run(jdk, "error-file", "", Duration.ofSeconds(60),
+                List.of("-XX:ErrorFile=" + errors + "/crash_%p.log"), "null-write", "-XX:ErrorFile=/not/this/one");
+        JsonNode report = r.report();
+        Path expected = errors.resolve("crash_" + report.path("pid").asLong() + ".log");
+        assertEquals(expected.toString(), report.at("/jvm/hs_err").asText(), report::toPrettyString);
+        assertTrue(Files.exists(expected), () -> "HotSpot did not write " + expected + "\n" + r);
+    }
+
     private static Path onlyReport(Path dir) throws IOException {
         try (Stream<Path> list = Files.list(dir)) {
             List<Path> reports = list.filter(p -> p.getFileName().toString().endsWith(".json")).toList();
