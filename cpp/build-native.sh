@@ -63,6 +63,8 @@ test)
   ctest --test-dir "$out/cmake/linux-x86_64" --output-on-failure
   if windows_check; then
     need "Wine (runs the Windows tests)" "wine64 wine" command -v wine
+    need "python3-jsonschema (checks the Windows reports against the schema)" python3-jsonschema \
+      python3 -c "import jsonschema"
     ctest --test-dir "$out/cmake/windows-x86_64" --output-on-failure
   fi
   ;;
