@@ -74,6 +74,12 @@ LONG WINAPI host_filter(EXCEPTION_POINTERS*) {
 
 void java(const char* name) { g_java_call(symbol<Body>(g_crashlib, name), nullptr); }
 
+// Inside a "Java call": the yellow zone is already used, then the native code overflows.
+void use_yellow_zone_then_overflow(void*) {
+    symbol<void (*)()>(g_jvm, "jvm_yellow_zone_used")();
+    symbol<Body>(g_crashlib, "crash_stack_overflow")(nullptr);
+}
+
 DWORD WINAPI java_thread_crash(void*) {
     if (InterlockedIncrement(&g_ready) == g_crash_threads) SetEvent(g_all_ready);
     // Spin rather than wait on an event: waiters are released one by one, spinners at once.
@@ -175,6 +181,20 @@ void crash_with_heap_locked() {
     g_java_call(crash, nullptr);  // nothing between the lock and the crash allocates
 }
 
+// The application's own vectored handler, registered after the agent's: it resumes a fault at
+// crashlib's app_probe (once), the way a library that probes memory through a VEH would.
+LONG CALLBACK resume_app_probe(EXCEPTION_POINTERS* pointers) {
+    static volatile LONG resumed = 0;
+    auto fault = reinterpret_cast<DWORD64>(GetProcAddress(g_crashlib, "app_probe_fault"));
+    if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || pointers->ContextRecord->Rip != fault ||
+        InterlockedExchange(&resumed, 1)) {
+        return EXCEPTION_CONTINUE_SEARCH;
+    }
+    pointers->ContextRecord->Rip = reinterpret_cast<DWORD64>(GetProcAddress(g_crashlib, "app_probe_resume"));
+    pointers->ContextRecord->Rax = static_cast<DWORD64>(-1);
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,7 +276,17 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(test, "privileged_instruction") == 0) {
         java("crash_privileged_instruction");
     } else if (std::strcmp(test, "stack_overflow") == 0) {
-        java("crash_stack_overflow");
+        // Unbounded recursion: under HotSpot it passes the yellow zone (resumed) and ends in the
+        // red zone (fatal). Wine gives one overflow per stack, so this one is the red zone.
+        g_java_call(&use_yellow_zone_then_overflow, nullptr);
+    } else if (std::strcmp(test, "deep_recursion") == 0) {
+        java("recurse_past_overflow");
+    } else if (std::strcmp(test, "overflow_then_crash") == 0) {
+        java("recurse_past_overflow");
+        java("crash_av_write");
+    } else if (std::strcmp(test, "resumed_then_crash") == 0) {
+        AddVectoredExceptionHandler(0, &resume_app_probe);
+        java("probe_then_crash");
     } else if (std::strcmp(test, "stop_then_crash") == 0) {
         if (stop) stop();
         java("crash_av_write");

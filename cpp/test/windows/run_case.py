@@ -292,6 +292,8 @@ FIRST_CHANCE = {
     "memcpy_null": (AV, "crash_memcpy_null", "write", lambda run: 0),
     "nested_java": (AV, "crash_av_write", "write", lambda run: 0x10),
     "heap_locked": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
+    "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
     "divide_by_zero": ((0xC0000094, "EXCEPTION_INT_DIVIDE_BY_ZERO"), "crash_divide_by_zero", None, None),
     "privileged_instruction": ((0xC0000096, "EXCEPTION_PRIV_INSTRUCTION"), "crash_privileged_instruction", None,
@@ -311,10 +313,12 @@ QUIET = {
     "jvm_fault_storm": "jvm_probe resumed 10000 of 10000 faults\n",
     "throw_storm": "C++ caught 10000 throws, sum 420000\n",
     "seh_catch_storm": "SEH caught 10000 of 10000 faults\n",
+    "deep_recursion": "recursion returned past a stack overflow\n",
 }
 
 CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
-                                                       "declined_java", "declined_thread", "minidump"]
+                                                       "declined_java", "declined_thread", "minidump",
+                                                       "resumed_then_crash"]
 CASES = CRASH_CASES + list(QUIET)
 
 
@@ -351,6 +355,8 @@ def run_case(c):
             jvm = [i for i, f in enumerate(frames) if basename(f["module"]) == "jvm.dll"]
             check(len(jvm) >= 2 and jvm[0] < symbols.index("nested_java_call") < jvm[1],
                   f"frames are not JNI -> Java -> JNI: {symbols}")
+        elif case == "overflow_then_crash":
+            check("recursion returned past a stack overflow" in run.out, "the recursion did not return")
         elif case == "heap_locked":
             check("report_under_heap_lock=1" in run.read("heap_lock.txt"),
                   "the report was not complete while another thread held the process heap lock")
@@ -412,6 +418,25 @@ def run_case(c):
         check(run.rc == 5, f"exit status {run.rc}")
         check("unhandled-exception filter" in (r["note"] or ""), f"note {r['note']}")
         check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
+    elif case == "resumed_then_crash":
+        # The host's own VEH, after the agent's, resumes the first fault: the agent has reported it
+        # already (its VEH runs first and cannot know). The thread goes on and really crashes: that
+        # crash must get its own complete, first-chance report, with nothing left of the first.
+        base = c.baseline()
+        run = c.go()
+        check("app_probe returned -1" in run.out, f"the first fault was not resumed: {run.out!r}")
+        check(len(run.reports) == 2 and len(run.logs) == 2,
+              f"expected two reports (the resumed fault, then the crash), found {len(run.reports)}")
+        first, last = run.reports, run.logs
+        run.reports, run.logs = [p for p in first if p.endswith("_1.json")], [p for p in last if p.endswith("_1.log")]
+        r = c.crash_report(run, *AV, "crash_av_write", "write")
+        run.reports, run.logs = first, last
+        c.as_without_agent(run, base)
+        check(run.rc == 1, f"exit status {run.rc}")
+        check(int(r["crash"]["fault_address"], 16) == 0x10, f"fault address {r['crash']['fault_address']}")
+        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
+        check(r["other_crashes"] == [], f"other crashes {r['other_crashes']}")
+        check(r["note"] is None, f"note {r['note']}")
     elif case == "minidump":
         base = c.baseline(name="av_java")
         run = c.go(name="av_java", options="dir=.,minidump=true", bound=30)
