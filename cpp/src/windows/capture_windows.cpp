@@ -18,7 +18,7 @@ KnownModules g_known = {0, 0};
 
 namespace {
 
-constexpr int kMaxJudgedFrames = 96;
+constexpr int kMaxJudgedFrames = 4096;
 constexpr int kMaxLoaderEntries = 4096;  // bounds a loader list that changes under the walk
 constexpr size_t kMaxNameChars = 512;
 
@@ -363,6 +363,24 @@ const char* access_kind(ULONG_PTR operation) {
     return nullptr;
 }
 
+// Crash context. Exceptions in native code that HotSpot's filter resumes (see judge_exception).
+bool jvm_may_resume(DWORD code, const CONTEXT* context) {
+    constexpr DWORD kStandardMxcsr = 0x1F80;  // INITIAL_MXCSR: all exceptions masked
+    switch (code) {
+        case EXCEPTION_STACK_OVERFLOW:
+            return true;
+        case EXCEPTION_FLT_DENORMAL_OPERAND:
+        case EXCEPTION_FLT_DIVIDE_BY_ZERO:
+        case EXCEPTION_FLT_INEXACT_RESULT:
+        case EXCEPTION_FLT_INVALID_OPERATION:
+        case EXCEPTION_FLT_OVERFLOW:
+        case EXCEPTION_FLT_STACK_CHECK:
+        case EXCEPTION_FLT_UNDERFLOW:
+            return context->MxCsr != kStandardMxcsr;
+    }
+    return false;
+}
+
 }  // namespace
 
 // Crash context.
@@ -445,16 +463,29 @@ bool module_base_name(uint64_t base, char* out, size_t capacity) {
 //    JVM frame has an exception handler, that handler may catch the fault (JNA's protected mode,
 //    a library's own __try): the verdict is kHandled. On a thread with no JVM frame (created by
 //    native code), the OS and C runtime frames at the base of the stack are the thread-start
-//    wrappers whose handlers lead to the unhandled-exception filter, so they do not count.
+//    wrappers whose handlers lead to the unhandled-exception filter, so they do not count;
+//  - some exceptions HotSpot's own filter resumes for a thread in native code, so under a JVM frame
+//    they are kHandled too (reported only if they turn out fatal):
+//    - a stack overflow: the first one on a thread hits the yellow zone, which HotSpot disables,
+//      and it resumes the thread "and hopes for the best" (os_windows.cpp,
+//      topLevelExceptionFilter). Only an overflow into the red zone is fatal, and the two look
+//      the same from here;
+//    - a floating-point exception with a non-standard MXCSR: HotSpot restores MXCSR to 0x1F80
+//      and resumes (Handle_FLT_Exception), so the instruction runs again with exceptions masked.
 Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, StackBounds stack) {
     if (is_ignored_code(record->ExceptionCode)) return Verdict::kNotOurs;
     CONTEXT c = *context;
-    CodeKind kinds[kMaxJudgedFrames];
-    bool handlers[kMaxJudgedFrames];
     KindCache cache;
     int count = 0;
     bool reached_jvm = false;
     bool reached_end = false;
+    CodeKind first_kind = CodeKind::kUnknown;  // the first frame that is neither system nor a wild pc
+    bool have_first = false;
+    // Handlers of the frames walked so far, except those of system frames after the last frame
+    // that is not one: those count only if the walk does not end at the base of a native thread.
+    bool handler = false;
+    bool trailing_system_handler = false;
+    // Deep enough for a stack overflow (hundreds of recursive frames) to reach the JVM frame.
     while (count < kMaxJudgedFrames) {
         CodeKind kind = classify_cached(c.Rip, &cache);
         if (kind == CodeKind::kJitCode || kind == CodeKind::kJvm) {
@@ -462,46 +493,49 @@ Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, 
             break;
         }
         if (kind == CodeKind::kUnknown && count > 0) break;  // no way to unwind unknown code
-        bool handler = false;
-        bool more = unwind_step(&c, stack, count == 0, &handler);
-        kinds[count] = kind;
-        handlers[count] = handler;
+        if (!have_first && kind != CodeKind::kSystem && !(count == 0 && kind == CodeKind::kUnknown)) {
+            first_kind = kind;
+            have_first = true;
+        }
+        bool frame_handler = false;
+        bool more = unwind_step(&c, stack, count == 0, &frame_handler);
+        if (kind == CodeKind::kSystem) {
+            trailing_system_handler = trailing_system_handler || frame_handler;
+        } else {
+            handler = handler || frame_handler || trailing_system_handler;
+            trailing_system_handler = false;
+        }
         count++;
         if (!more) {
             reached_end = c.Rip == 0;
             break;
         }
     }
+    if (!have_first || first_kind != CodeKind::kOther) return Verdict::kNotOurs;
+    if (reached_jvm && jvm_may_resume(record->ExceptionCode, context)) return Verdict::kHandled;
+    // A walk that stopped short (too deep, or at code it cannot unwind) may have missed a JVM frame.
+    if (!reached_jvm && !reached_end && record->ExceptionCode == EXCEPTION_STACK_OVERFLOW) return Verdict::kHandled;
 
-    int first = -1;
-    for (int i = 0; i < count; i++) {
-        if (kinds[i] == CodeKind::kSystem || (i == 0 && kinds[i] == CodeKind::kUnknown)) continue;
-        first = i;
-        break;
-    }
-    if (first < 0 || kinds[first] != CodeKind::kOther) return Verdict::kNotOurs;
+    if (reached_jvm || !reached_end) handler = handler || trailing_system_handler;
+    return handler ? Verdict::kHandled : Verdict::kCrash;
+}
 
-    int last = count - 1;
-    if (!reached_jvm && reached_end) {
-        while (last > first && kinds[last] == CodeKind::kSystem) last--;
+// Crash context.
+bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault_rip, uint64_t fault_rsp) {
+    CONTEXT c = *from;
+    for (int i = 0; i < kMaxJudgedFrames; i++) {
+        if (c.Rip == fault_rip && c.Rsp == fault_rsp) return true;
+        bool handler = false;
+        if (!unwind_step(&c, stack, i == 0, &handler)) return false;
     }
-    for (int i = 0; i <= last; i++) {
-        if (handlers[i]) return Verdict::kHandled;
-    }
-    return Verdict::kCrash;
+    return false;
 }
 
 // Crash context.
 bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp) {
     CONTEXT c;
     RtlCaptureContext(&c);
-    StackBounds stack = current_stack_bounds();
-    for (int i = 0; i < 512; i++) {
-        if (c.Rip == fault_rip && c.Rsp == fault_rsp) return true;
-        bool handler = false;
-        if (!unwind_step(&c, stack, i == 0, &handler)) return false;
-    }
-    return false;
+    return fault_frame_on_stack(&c, current_stack_bounds(), fault_rip, fault_rsp);
 }
 
 // Crash context.

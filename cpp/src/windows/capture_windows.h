@@ -70,6 +70,9 @@ Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, 
 // process exit runs on top of it). Crash context.
 bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp);
 
+// The same, walking up from a context captured on the thread whose stack that is. Crash context.
+bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault_rip, uint64_t fault_rsp);
+
 // Fills the record: exception, registers, modules, native frames with export names. The thread
 // whose context this is may be another one (the helper thread captures for the faulting one).
 // Crash context.
