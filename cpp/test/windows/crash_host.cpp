@@ -279,6 +279,8 @@ int main(int argc, char** argv) {
         // Unbounded recursion: under HotSpot it passes the yellow zone (resumed) and ends in the
         // red zone (fatal). Wine gives one overflow per stack, so this one is the red zone.
         g_java_call(&use_yellow_zone_then_overflow, nullptr);
+    } else if (std::strcmp(test, "cpp_try") == 0) {
+        java("crash_in_cpp_try");
     } else if (std::strcmp(test, "deep_recursion") == 0) {
         java("recurse_past_overflow");
     } else if (std::strcmp(test, "overflow_then_crash") == 0) {

@@ -338,3 +338,22 @@ EXPORT void probe_then_crash(void*) {
     void (*volatile crash)(void*) = &crash_av_write;  // a call, not inlined: the report names crash_av_write
     crash(nullptr);
 }
+
+// --- Frames with language handlers that do not catch an access violation ---------------------------
+// A C++ try/catch(...) with a destructor in scope: GCC gives the function __gxx_personality_seh0
+// as its exception handler, which only ever handles GCC's own exception codes.
+namespace {
+struct Cleanup {
+    ~Cleanup() { std::printf("cleanup ran\n"); }
+};
+}  // namespace
+
+EXPORT void crash_in_cpp_try(void*) {
+    try {
+        Cleanup cleanup;
+        void (*volatile crash)(void*) = &crash_av_write;
+        crash(nullptr);
+    } catch (...) {
+        std::printf("C++ catch(...) caught the fault\n");
+    }
+}

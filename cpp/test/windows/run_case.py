@@ -292,6 +292,9 @@ FIRST_CHANCE = {
     "memcpy_null": (AV, "crash_memcpy_null", "write", lambda run: 0),
     "nested_java": (AV, "crash_av_write", "write", lambda run: 0x10),
     "heap_locked": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # Under a frame whose handler is GCC's C++ personality (a try/catch(...) with a destructor),
+    # which never catches an access violation: reported at first chance all the same.
+    "cpp_try": (AV, "crash_av_write", "write", lambda run: 0x10),
     # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
     "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
@@ -355,6 +358,11 @@ def run_case(c):
             outer = symbols.index("nested_java_call")
             check(any(j < outer for j in jvm) and any(j > outer for j in jvm),
                   f"frames are not JNI -> Java -> JNI: {symbols}")
+        elif case == "cpp_try":
+            check("caught the fault" not in run.out and "caught the fault" not in c.baseline().out,
+                  "mingw's catch(...) caught an access violation")
+            symbols = [f.get("symbol") for f in frames]
+            check("crash_in_cpp_try" in symbols, f"the frame with the C++ handler is not on the stack: {symbols}")
         elif case == "overflow_then_crash":
             check("recursion returned past a stack overflow" in run.out, "the recursion did not return")
         elif case == "heap_locked":
