@@ -41,6 +41,11 @@ struct StackBounds {
 // Crash context.
 StackBounds current_stack_bounds();
 
+// Normal context, at install: notes where the runtime DLLs loaded now have their language handlers
+// (__C_specific_handler, __CxxFrameHandler3/4, GCC's personalities), so that frames using them
+// can be judged by what those handlers can catch. Modules loaded later are read at crash time.
+void note_runtime_handlers();
+
 // Exception codes no handler of ours looks at: success, informational and warning classes
 // (thread naming, debug print, guard page, breakpoint, single step) and the language exceptions
 // of C++ (MSVC, GCC) and the CLR, which their runtimes raise and catch as normal control flow.

@@ -599,6 +599,7 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
     }
     if (!jvm) jvm = GetModuleHandleW(L"jvm.dll");
     win::g_known.jvm_base = reinterpret_cast<uint64_t>(jvm);
+    win::note_runtime_handlers();
 
     prepare_current_thread();
     if (!start_helper(&g_capture, &capture_main)) {
