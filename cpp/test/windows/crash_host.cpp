@@ -279,6 +279,8 @@ int main(int argc, char** argv) {
         // Unbounded recursion: under HotSpot it passes the yellow zone (resumed) and ends in the
         // red zone (fatal). Wine gives one overflow per stack, so this one is the red zone.
         g_java_call(&use_yellow_zone_then_overflow, nullptr);
+    } else if (std::strcmp(test, "seh_finally") == 0) {
+        java("crash_in_seh_finally");
     } else if (std::strcmp(test, "cpp_try") == 0) {
         java("crash_in_cpp_try");
     } else if (std::strcmp(test, "deep_recursion") == 0) {

@@ -9,6 +9,8 @@
 extern "C" {
 EXPORT int guarded_call(void (*fn)(void*), void* arg);
 EXPORT int declining_call(void (*fn)(void*), void* arg);
+EXPORT int finally_call(void (*fn)(void*), void* arg);
+void finally_block(unsigned char abnormal, void* frame);
 EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 void guarded_call_resume();
@@ -58,10 +60,36 @@ declining_call:
     ret
     .seh_endproc
 
+    # finally_call(fn, arg): fn(arg) inside a __try/__finally scope of __C_specific_handler (the
+    # scope's JumpTarget is 0): the handler runs finally_block during an unwind, and catches nothing.
+    .globl finally_call
+    .def finally_call; .scl 2; .type 32; .endef
+    .seh_proc finally_call
+finally_call:
+    sub $40, %rsp
+    .seh_stackalloc 40
+    .seh_endprologue
+    .seh_handler __C_specific_handler, @except, @unwind
+    mov %rcx, %rax
+    mov %rdx, %rcx
+.Lfinally_begin:
+    call *%rax
+    nop
+.Lfinally_end:
+    add $40, %rsp
+    ret
+    .seh_handlerdata
+    .long 1
+    .rva .Lfinally_begin, .Lfinally_end + 1, finally_block
+    .long 0
+    .text
+    .seh_endproc
+
     # Functions defined here are exported through the linker directives section.
     .section .drectve
     .ascii " -export:guarded_call"
     .ascii " -export:declining_call"
+    .ascii " -export:finally_call"
     .text
 )");
 
@@ -76,6 +104,8 @@ extern "C" EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD* record, voi
 extern "C" EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*) {
     return ExceptionContinueSearch;
 }
+
+extern "C" void finally_block(unsigned char, void*) { std::printf("finally ran\n"); }
 
 volatile int g_zero = 0;
 volatile int g_forever = 1;
@@ -357,3 +387,6 @@ EXPORT void crash_in_cpp_try(void*) {
         std::printf("C++ catch(...) caught the fault\n");
     }
 }
+
+// A fault under a __try/__finally frame (__C_specific_handler with a termination scope only).
+EXPORT void crash_in_seh_finally(void*) { finally_call(&crash_av_write, nullptr); }

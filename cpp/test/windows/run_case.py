@@ -295,6 +295,8 @@ FIRST_CHANCE = {
     # Under a frame whose handler is GCC's C++ personality (a try/catch(...) with a destructor),
     # which never catches an access violation: reported at first chance all the same.
     "cpp_try": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # Under a __try/__finally frame of __C_specific_handler, which catches nothing.
+    "seh_finally": (AV, "crash_av_write", "write", lambda run: 0x10),
     # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
     "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
