@@ -4,6 +4,7 @@
 //   crash_host <crashagent.dll | none> <case> [agent options]
 #include <windows.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -195,6 +196,76 @@ LONG CALLBACK resume_app_probe(EXCEPTION_POINTERS* pointers) {
     return EXCEPTION_CONTINUE_EXECUTION;
 }
 
+// --- How much stack the agent's VEH takes ---------------------------------------------------------
+// A vectored handler registered before the agent's paints the stack below itself; one registered
+// after it finds the lowest word the agent's handler changed, and prints the distance from the
+// faulting rsp: what exception dispatch plus the agent's VEH need below a fault. That is what the
+// stack guarantee must leave after a stack overflow.
+constexpr uint64_t kPaint = 0x5AFE5AFE5AFE5AFEull;
+constexpr uint64_t kPaintDepth = 96 * 1024;
+uint64_t g_paint_low = 0;
+uint64_t g_paint_high = 0;
+
+__attribute__((noinline)) uint64_t current_sp() {
+    return reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+}
+
+LONG CALLBACK paint_below(EXCEPTION_POINTERS* pointers) {
+    if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || g_paint_high) {
+        return EXCEPTION_CONTINUE_SEARCH;
+    }
+    g_paint_high = (current_sp() - 1024) & ~static_cast<uint64_t>(7);
+    g_paint_low = pointers->ContextRecord->Rsp - kPaintDepth;
+    // From the top down, so that the stack grows page by page as it would.
+    for (uint64_t at = g_paint_high; at >= g_paint_low; at -= 8) *reinterpret_cast<volatile uint64_t*>(at) = kPaint;
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+LONG CALLBACK measure_above(EXCEPTION_POINTERS* pointers) {
+    static volatile LONG done = 0;
+    if (!g_paint_high || InterlockedExchange(&done, 1)) return EXCEPTION_CONTINUE_SEARCH;
+    uint64_t lowest = g_paint_high;
+    for (uint64_t at = g_paint_low; at < g_paint_high; at += 8) {
+        if (*reinterpret_cast<volatile uint64_t*>(at) != kPaint) {
+            lowest = at;
+            break;
+        }
+    }
+    std::printf("stack below the fault: %llu bytes\n",
+                static_cast<unsigned long long>(pointers->ContextRecord->Rsp - lowest));
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+// The stack guarantee of threads created after the agent started (DLL_THREAD_ATTACH), read from the
+// TEB (GuaranteedStackBytes), for a small and a usual stack reserve.
+DWORD WINAPI print_guarantee(void* reserve) {
+    uint64_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));
+    uint64_t stack_base = *reinterpret_cast<const uint64_t*>(teb + 0x08);
+    uint64_t deallocation_stack = *reinterpret_cast<const uint64_t*>(teb + 0x1478);
+    std::printf("reserve %llu KB (actual %llu KB): stack guarantee %lu bytes\n",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(reserve) / 1024),
+                static_cast<unsigned long long>((stack_base - deallocation_stack) / 1024),
+                *reinterpret_cast<const ULONG*>(teb + 0x1748));
+    return 0;
+}
+
+void print_thread_guarantees() {
+    const SIZE_T reserves[] = {128 * 1024, 1024 * 1024};
+    for (SIZE_T reserve : reserves) {
+        HANDLE thread = CreateThread(nullptr, reserve, &print_guarantee, reinterpret_cast<void*>(reserve),
+                                     STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
+        WaitForSingleObject(thread, INFINITE);
+        CloseHandle(thread);
+    }
+}
+
+void measure_stack_use(const char* body) {
+    AddVectoredExceptionHandler(1, &paint_below);     // before the agent's
+    AddVectoredExceptionHandler(0, &measure_above);   // after it
+    java(body);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +350,12 @@ int main(int argc, char** argv) {
         // Unbounded recursion: under HotSpot it passes the yellow zone (resumed) and ends in the
         // red zone (fatal). Wine gives one overflow per stack, so this one is the red zone.
         g_java_call(&use_yellow_zone_then_overflow, nullptr);
+    } else if (std::strcmp(test, "thread_guarantee") == 0) {
+        print_thread_guarantees();
+    } else if (std::strcmp(test, "stack_use") == 0) {
+        measure_stack_use("crash_av_write");
+    } else if (std::strcmp(test, "stack_use_pending") == 0) {
+        measure_stack_use("crash_declined");
     } else if (std::strcmp(test, "seh_finally") == 0) {
         java("crash_in_seh_finally");
     } else if (std::strcmp(test, "cpp_try") == 0) {

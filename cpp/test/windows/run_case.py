@@ -305,6 +305,8 @@ FIRST_CHANCE = {
                                None),
 }
 
+STACK_GUARANTEE = 16 * 1024  # kStackGuarantee in handlers_windows.cpp
+
 CONCURRENT = {"four_threads": 4, "eight_threads": 8}
 
 # No report may come: (output the run must show, or None)
@@ -322,8 +324,9 @@ QUIET = {
 
 CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
                                                        "declined_java", "declined_thread", "minidump",
-                                                       "resumed_then_crash", "stack_overflow"]
-CASES = CRASH_CASES + list(QUIET)
+                                                       "resumed_then_crash", "stack_overflow", "stack_use",
+                                                       "stack_use_pending"]
+CASES = CRASH_CASES + list(QUIET) + ["thread_guarantee"]
 
 
 def run_case(c):
@@ -428,6 +431,29 @@ def run_case(c):
         check(run.rc == 5, f"exit status {run.rc}")
         check("unhandled-exception filter" in (r["note"] or ""), f"note {r['note']}")
         check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
+    elif case in ("stack_use", "stack_use_pending"):
+        # The stack below the faulting rsp that exception dispatch and the agent's VEH use, painted
+        # and measured by the host's own handlers around the agent's: a crash reported at first
+        # chance (the capture runs on the helper thread) and one kept pending (a frame handler).
+        base = c.baseline()
+        run = c.go()
+        if case == "stack_use":
+            c.crash_report(run, *AV, "crash_av_write", "write")
+        else:
+            r = c.crash_report(run, *AV, "crash_av_write", "write")
+            check("process exited" in (r["note"] or ""), f"note {r['note']}")
+        c.as_without_agent(run, base)
+
+        def used(r):
+            for line in r.out.splitlines():
+                if line.startswith("stack below the fault: "):
+                    return int(line.split()[-2])
+            raise Failure("the host did not measure the stack")
+        total, dispatch = used(run), used(base)
+        print(f"stack below the faulting rsp: {total} bytes with the agent, {dispatch} without; "
+              f"the agent's VEH: {total - dispatch} bytes")
+        check(total <= STACK_GUARANTEE // 2,
+              f"{total} bytes below the fault: more than half the agent's stack guarantee ({STACK_GUARANTEE})")
     elif case == "stack_overflow":
         # Unbounded recursion on a "Java" thread, into the red zone: fatal for the JVM. A stack
         # overflow under a JVM frame is not reported at first chance (the JVM resumes the yellow
@@ -474,6 +500,21 @@ def run_case(c):
             check(f.read(4) == b"MDMP", "not a minidump")
         check("minidump:" in run.read("crashagent_pid*.log"), "the log does not name the minidump")
         print(f"minidump size: {size} bytes")
+    elif case == "thread_guarantee":
+        # The agent's stack guarantee on threads created after it started: 16 KB on a usual stack,
+        # none on a small one (where it would take too large a share).
+        base = c.baseline()
+        run = c.go()
+        check(run.rc == base.rc == 0, f"exit status {run.rc}")
+        check_no_report(run)
+        # Wine gives every thread at least a 1 MB reserve, so the small one is small on Windows only.
+        lines = [line for line in run.out.splitlines() if line.startswith("reserve ")]
+        check(len(lines) == 2, f"the host did not print both threads: {run.out!r}")
+        for line in lines:
+            actual_kb = int(line.split("actual ")[1].split()[0])
+            guarantee = int(line.split("stack guarantee ")[1].split()[0])
+            expected = STACK_GUARANTEE if actual_kb * 1024 >= 16 * STACK_GUARANTEE else 0
+            check(guarantee == expected, f"{line}: expected a guarantee of {expected} bytes")
     elif case in QUIET:
         base = c.baseline()
         run = c.go()
