@@ -487,28 +487,41 @@ HandlerKind identify_handler(uint64_t address) {
     return kind;
 }
 
+// Crash context. The identity of the loaded image at base, read in place: the caller knows the
+// image is mapped (the frame being judged runs in it), and VirtualQuery confirms it. Unlike
+// ReadProcessMemory, which is a wineserver round trip under Wine, this costs next to nothing.
+bool mapped_image_identity(uint64_t base, ImageIdentity* out) {
+    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return false;
+    const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return false;
+    uint64_t nt_address = base + static_cast<uint32_t>(dos->e_lfanew);
+    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return false;
+    const auto* nt = reinterpret_cast<const IMAGE_NT_HEADERS64*>(nt_address);
+    if (nt->Signature != IMAGE_NT_SIGNATURE) return false;
+    out->nt_offset = static_cast<uint32_t>(dos->e_lfanew);
+    out->time_stamp = nt->FileHeader.TimeDateStamp;
+    out->image_size = nt->OptionalHeader.SizeOfImage;
+    return true;
+}
+
 // Crash context. identify_handler, remembered across exceptions: the export-table search is the
 // costly part, and libraries that catch their own faults in a loop see the same handlers each time.
+// An entry counts only while the module holding the handler is the same image (time stamp, size).
 HandlerKind handler_kind(uint64_t address) {
     uint64_t base = image_base_of(address);
+    ImageIdentity identity;
+    if (!base || !mapped_image_identity(base, &identity)) return identify_handler(address);
     for (auto& slot : g_handler_kinds) {
         if (slot.address.load(std::memory_order_acquire) != address || !slot.ready.load(std::memory_order_acquire)) {
             continue;
         }
-        ImageIdentity now;
-        if (slot.module_base == base && read_image_identity(base, slot.nt_offset, &now) &&
-            now.time_stamp == slot.time_stamp && now.image_size == slot.image_size) {
+        if (slot.module_base == base && slot.time_stamp == identity.time_stamp &&
+            slot.image_size == identity.image_size) {
             return slot.kind;
         }
         break;
     }
     HandlerKind kind = identify_handler(address);
-    IMAGE_DOS_HEADER dos;
-    ImageIdentity identity;
-    if (!base || !safe_read(base, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE ||
-        !read_image_identity(base, static_cast<uint32_t>(dos.e_lfanew), &identity)) {
-        return kind;
-    }
     for (auto& slot : g_handler_kinds) {
         uint64_t expected = 0;
         if (!slot.address.compare_exchange_strong(expected, address, std::memory_order_acq_rel)) continue;
