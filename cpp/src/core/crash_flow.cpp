@@ -177,6 +177,17 @@ void report_crash(CrashRecord* r) {
 void mark_owner_chaining() { g_agent.owner_chaining.store(1, std::memory_order_release); }
 
 // Async-signal-safe.
+void release_crash_claim() {
+    for (auto& other : g_record.other_crashes) other.thread_id.store(0, std::memory_order_relaxed);
+    g_record.other_crash_count.store(0, std::memory_order_release);
+    g_other_crash_slots.store(0, std::memory_order_release);
+    g_agent.report_done.store(0, std::memory_order_release);
+    g_agent.owner_chaining.store(0, std::memory_order_release);
+    g_agent.claim_time_ms.store(0, std::memory_order_release);
+    g_agent.crashing_thread.store(0, std::memory_order_release);  // last: from here on a new claim may start
+}
+
+// Async-signal-safe.
 bool wait_for_crash_owner(uint32_t extra_ms) {
     // What the owner may take: reading modules and symbols, then the dispatch budget.
     constexpr uint64_t kCaptureAllowanceMs = 10000;

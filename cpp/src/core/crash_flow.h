@@ -43,6 +43,12 @@ void report_crash(CrashRecord* record);
 // Called by the owner right before it hands its crash to the JVM or the OS. Async-signal-safe.
 void mark_owner_chaining();
 
+// Gives up the claim of a crash that turned out not to be fatal: the owning thread went on after
+// its exception (a handler resumed it). Resets the claim and the shared parts of the record that
+// threads losing the claim write, so that a later crash gets a complete report of its own.
+// Async-signal-safe; call it only when the owner is known to be past its crash handling.
+void release_crash_claim();
+
 // For threads that lost the claim: waits until the owner hands its crash on, so the process dies
 // with the first crash and hs_err describes it. Bounded from the owner's claim by the capture
 // allowance, the dispatch budget and extra_ms. Returns true if the owner got that far.

@@ -219,25 +219,30 @@ void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
     platform::prepare_current_thread();
     g_agent.dispatcher_thread.store(platform::current_thread_id(), std::memory_order_release);
     g_agent.dispatcher_ready.store(1, std::memory_order_release);
-    if (!platform::dispatcher_wait_for_crash()) {
-        // VM death: leave native code so HotSpot's exit does not wait for this thread.
-        g_agent.dispatcher_ready.store(0, std::memory_order_release);
-        platform::dispatcher_signal_done();
-        return;
-    }
+    // Usually one crash ends the process. On Windows a claimed crash may turn out not to be fatal
+    // (a handler after the agent's resumed it); the claim is then released, and the next crash
+    // needs the dispatcher again. So it waits for crashes until the VM dies.
+    for (;;) {
+        if (!platform::dispatcher_wait_for_crash()) {
+            // VM death: leave native code so HotSpot's exit does not wait for this thread.
+            g_agent.dispatcher_ready.store(0, std::memory_order_release);
+            platform::dispatcher_signal_done();
+            return;
+        }
 
-    CrashRecord* r = &g_record;
-    r->dispatch_state.store(static_cast<int>(DispatchState::kRunning), std::memory_order_release);
-    uint64_t crashing = g_agent.crashing_thread.load(std::memory_order_acquire);
-    jthread thread = static_cast<jthread>(thread_registry_find(crashing));
-    if (thread) {
-        collect_java_side(jni, r, thread);
-    } else {
-        publish_java_note(r, "the crashing thread is not a Java thread");
+        CrashRecord* r = &g_record;
+        r->dispatch_state.store(static_cast<int>(DispatchState::kRunning), std::memory_order_release);
+        uint64_t crashing = g_agent.crashing_thread.load(std::memory_order_acquire);
+        jthread thread = static_cast<jthread>(thread_registry_find(crashing));
+        if (thread) {
+            collect_java_side(jni, r, thread);
+        } else {
+            publish_java_note(r, "the crashing thread is not a Java thread");
+        }
+        run_listeners(jni, *r);
+        r->dispatch_state.store(static_cast<int>(DispatchState::kComplete), std::memory_order_release);
+        platform::dispatcher_signal_done();
     }
-    run_listeners(jni, *r);
-    r->dispatch_state.store(static_cast<int>(DispatchState::kComplete), std::memory_order_release);
-    platform::dispatcher_signal_done();
 }
 
 }  // namespace

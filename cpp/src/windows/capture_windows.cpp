@@ -18,7 +18,7 @@ KnownModules g_known = {0, 0};
 
 namespace {
 
-constexpr int kMaxJudgedFrames = 96;
+constexpr int kMaxJudgedFrames = 4096;
 constexpr int kMaxLoaderEntries = 4096;  // bounds a loader list that changes under the walk
 constexpr size_t kMaxNameChars = 512;
 
@@ -256,19 +256,31 @@ CodeKind classify_cached(uint64_t pc, KindCache* cache) {
     return kind;
 }
 
+// What RtlVirtualUnwind says about a frame's language-specific exception handler.
+struct FrameHandler {
+    uint64_t routine;     // 0: none
+    const void* data;     // the language-specific handler data
+    uint64_t image_base;
+    uint64_t pc;          // the frame's pc: the fault pc, or the return address
+};
+
 // One step up the stack. Returns false when the walk cannot go on (end of stack, a frame outside
-// the stack, or code without unwind data above the fault frame). handler receives whether the
-// frame has an exception handler that dispatch would call. Crash context.
-bool unwind_step(CONTEXT* c, StackBounds stack, bool first_frame, bool* handler) {
+// the stack, or code without unwind data above the fault frame). handler receives the frame's
+// exception handler, the one dispatch would call. Crash context.
+bool unwind_step(CONTEXT* c, StackBounds stack, bool first_frame, FrameHandler* handler) {
     uint64_t old_sp = c->Rsp;
     DWORD64 image_base = 0;
     PRUNTIME_FUNCTION entry = RtlLookupFunctionEntry(c->Rip, &image_base, nullptr);
-    *handler = false;
+    handler->routine = 0;
+    handler->data = nullptr;
+    handler->image_base = image_base;
+    handler->pc = c->Rip;
     if (entry) {
         void* handler_data = nullptr;
         DWORD64 establisher = 0;
-        *handler = RtlVirtualUnwind(UNW_FLAG_EHANDLER, image_base, c->Rip, entry, c, &handler_data, &establisher,
-                                    nullptr) != nullptr;
+        handler->routine = reinterpret_cast<uint64_t>(RtlVirtualUnwind(
+            UNW_FLAG_EHANDLER, image_base, c->Rip, entry, c, &handler_data, &establisher, nullptr));
+        handler->data = handler_data;
     } else {
         // Leaf function (no frame, return address on top), or a wild pc reached by a call: in
         // both cases [rsp] is the return address. Anywhere else it would be a guess.
@@ -285,6 +297,310 @@ bool unwind_step(CONTEXT* c, StackBounds stack, bool first_frame, bool* handler)
     }
     if (c->Rip == 0) return false;
     return c->Rsp > old_sp && c->Rsp >= stack.low && c->Rsp < stack.high;
+}
+
+// --- Language handlers that never catch an access violation ----------------------------------------
+// UNW_FLAG_EHANDLER is set for far more functions than those with a __try/__except: MSVC sets it
+// for every function with a /GS cookie (__GSHandlerCheck*) and every /EHsc function with a
+// destructor (__CxxFrameHandler3/4), GCC for every function with a cleanup or a try
+// (__gxx_personality_seh0). Counting all of them as "may catch" would defer most crash reports to
+// the process exit, after hs_err and without listeners. So the handler is identified, and only
+// handlers that can catch the fault count.
+
+enum class HandlerKind : int {
+    kUnknown = 0,       // anything else: it may catch
+    kCSpecific,         // __C_specific_handler: __try/__except and __try/__finally scopes
+    kGsCheck,           // __GSHandlerCheck: checks the cookie, never handles
+    kGsCheckSeh,        // __GSHandlerCheck_SEH: the cookie, then __C_specific_handler
+    kGsCheckEh3,        // __GSHandlerCheck_EH: the cookie, then __CxxFrameHandler3
+    kGsCheckEh4,        // __GSHandlerCheck_EH4: the cookie, then __CxxFrameHandler4
+    kCxx3,              // __CxxFrameHandler3
+    kCxx4,              // __CxxFrameHandler4
+    kGcc,               // GCC's SEH personalities (libgcc's _GCC_specific_handler)
+};
+
+struct NamedHandler {
+    const char* name;
+    HandlerKind kind;
+};
+constexpr NamedHandler kNamedHandlers[] = {
+    {"__C_specific_handler", HandlerKind::kCSpecific},
+    {"__GSHandlerCheck", HandlerKind::kGsCheck},
+    {"__GSHandlerCheck_SEH", HandlerKind::kGsCheckSeh},
+    {"__GSHandlerCheck_EH", HandlerKind::kGsCheckEh3},
+    {"__GSHandlerCheck_EH4", HandlerKind::kGsCheckEh4},
+    {"__CxxFrameHandler3", HandlerKind::kCxx3},
+    {"__CxxFrameHandler4", HandlerKind::kCxx4},
+    {"__gxx_personality_seh0", HandlerKind::kGcc},
+    {"__gcc_personality_seh0", HandlerKind::kGcc},
+    {"_GCC_specific_handler", HandlerKind::kGcc},
+};
+constexpr int kNamedHandlerCount = sizeof(kNamedHandlers) / sizeof(kNamedHandlers[0]);
+
+// Addresses of those functions in the runtime DLLs loaded at start (GetProcAddress, normal context).
+constexpr int kKnownHandlerSlots = 64;
+uint64_t g_known_handler_address[kKnownHandlerSlots];
+HandlerKind g_known_handler_kind[kKnownHandlerSlots];
+int g_known_handler_count = 0;
+
+// Handlers identified during earlier exceptions, by address, validated by their module's identity.
+constexpr int kHandlerKindSlots = 64;
+struct HandlerKindSlot {
+    std::atomic<uint64_t> address;
+    std::atomic<int> ready;
+    uint64_t module_base;
+    uint32_t nt_offset;
+    uint32_t time_stamp;
+    uint32_t image_size;
+    HandlerKind kind;
+};
+HandlerKindSlot g_handler_kinds[kHandlerKindSlots];
+
+// Crash context. True if [address, address + size) is committed, readable memory of a loaded image.
+bool image_readable(uint64_t address, size_t size) {
+    while (size > 0) {
+        MEMORY_BASIC_INFORMATION info;
+        if (VirtualQuery(reinterpret_cast<const void*>(address), &info, sizeof(info)) == 0) return false;
+        if (info.State != MEM_COMMIT || info.Type != MEM_IMAGE || (info.Protect & (PAGE_NOACCESS | PAGE_GUARD))) {
+            return false;
+        }
+        uint64_t end = reinterpret_cast<uint64_t>(info.BaseAddress) + info.RegionSize;
+        if (end - address >= size) return true;
+        size -= end - address;
+        address = end;
+    }
+    return true;
+}
+
+// Crash context. The image base of the loaded module that contains address, or 0.
+uint64_t image_base_of(uint64_t address) {
+    MEMORY_BASIC_INFORMATION info;
+    if (VirtualQuery(reinterpret_cast<const void*>(address), &info, sizeof(info)) == 0 || info.Type != MEM_IMAGE) {
+        return 0;
+    }
+    return reinterpret_cast<uint64_t>(info.AllocationBase);
+}
+
+// Crash context. The kind of the handler that module `base` exports exactly at address.
+HandlerKind exported_handler_kind(uint64_t base, uint64_t address) {
+    IMAGE_DOS_HEADER dos;
+    IMAGE_NT_HEADERS64 nt;
+    if (!safe_read(base, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE) return HandlerKind::kUnknown;
+    if (!safe_read(base + static_cast<uint32_t>(dos.e_lfanew), &nt, sizeof(nt)) || nt.Signature != IMAGE_NT_SIGNATURE ||
+        nt.OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
+        nt.OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_EXPORT) {
+        return HandlerKind::kUnknown;
+    }
+    const IMAGE_DATA_DIRECTORY& dir = nt.OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT];
+    uint32_t image_size = nt.OptionalHeader.SizeOfImage;
+    if (!dir.VirtualAddress || dir.Size < sizeof(IMAGE_EXPORT_DIRECTORY) || dir.VirtualAddress >= image_size ||
+        !image_readable(base + dir.VirtualAddress, sizeof(IMAGE_EXPORT_DIRECTORY))) {
+        return HandlerKind::kUnknown;
+    }
+    const auto* exports = reinterpret_cast<const IMAGE_EXPORT_DIRECTORY*>(base + dir.VirtualAddress);
+    uint32_t names_count = exports->NumberOfNames;
+    uint32_t functions_count = exports->NumberOfFunctions;
+    if (names_count > 65536 || functions_count > 65536 ||
+        !image_readable(base + exports->AddressOfFunctions, functions_count * 4ull) ||
+        !image_readable(base + exports->AddressOfNames, names_count * 4ull) ||
+        !image_readable(base + exports->AddressOfNameOrdinals, names_count * 2ull)) {
+        return HandlerKind::kUnknown;
+    }
+    const auto* functions = reinterpret_cast<const uint32_t*>(base + exports->AddressOfFunctions);
+    const auto* names = reinterpret_cast<const uint32_t*>(base + exports->AddressOfNames);
+    const auto* ordinals = reinterpret_cast<const uint16_t*>(base + exports->AddressOfNameOrdinals);
+    uint64_t rva = address - base;
+    for (uint32_t i = 0; i < names_count; i++) {
+        uint16_t ordinal = ordinals[i];
+        if (ordinal >= functions_count || functions[ordinal] != rva) continue;
+        uint32_t name_rva = names[i];
+        if (name_rva >= image_size || !image_readable(base + name_rva, 32)) continue;
+        const char* name = reinterpret_cast<const char*>(base + name_rva);
+        for (const auto& known : kNamedHandlers) {
+            if (str_equal(name, known.name)) return known.kind;
+        }
+    }
+    return HandlerKind::kUnknown;
+}
+
+// Crash context. True if code at address starts like GCC's SEH personality routines
+// (__gxx_personality_seh0, __gcc_personality_seh0, and the like of other GCC languages built the
+// same way): they pass their four arguments on, with their language's personality as a fifth,
+// to libgcc's _GCC_specific_handler:
+//     [sub $n, %rsp]  lea p(%rip), %rax  mov %rax, m(%rsp)  call/jmp _GCC_specific_handler
+// and _GCC_specific_handler compares the exception code with GCC's three codes (STATUS_GCC_THROW,
+// _UNWIND, _FORCED; 0x2x474343) near its start. That is how a personality linked statically into
+// a module, which no export table names, is recognised. GNAT's personality does more before the
+// call (it turns access violations into Ada exceptions) and does not match.
+bool looks_like_gcc_personality(uint64_t address) {
+    uint8_t code[24];
+    if (!image_readable(address, sizeof(code)) || !safe_read(address, code, sizeof(code))) return false;
+    size_t i = 0;
+    if (code[0] == 0x48 && code[1] == 0x83 && code[2] == 0xEC) i = 4;                       // sub $imm8, %rsp
+    if (!(code[i] == 0x48 && code[i + 1] == 0x8D && code[i + 2] == 0x05)) return false;     // lea rel32(%rip), %rax
+    i += 7;
+    if (!(code[i] == 0x48 && code[i + 1] == 0x89 && code[i + 2] == 0x44 && code[i + 3] == 0x24)) return false;
+    i += 5;                                                                                // mov %rax, imm8(%rsp)
+    if (code[i] != 0xE8 && code[i] != 0xE9) return false;                                  // call/jmp rel32
+    int32_t rel = 0;
+    __builtin_memcpy(&rel, code + i + 1, 4);
+    uint64_t target = address + i + 5 + static_cast<int64_t>(rel);
+    uint8_t body[256];
+    if (image_base_of(target) != image_base_of(address) || !image_readable(target, sizeof(body)) ||
+        !safe_read(target, body, sizeof(body))) {
+        return false;
+    }
+    int found = 0;
+    for (uint8_t type = 0; type < 3; type++) {
+        for (size_t k = 0; k + 4 <= sizeof(body); k++) {
+            if (body[k] == 0x43 && body[k + 1] == 0x43 && body[k + 2] == 0x47 && body[k + 3] == 0x20 + type) {
+                found++;
+                break;
+            }
+        }
+    }
+    return found == 3;
+}
+
+// Crash context. What the handler routine at address is. Follows an import thunk
+// (jmp *__imp_x(%rip)) to the function it jumps to, then looks the address up among the runtime
+// functions found at start, in the export table of the module it is in, and finally by shape.
+HandlerKind identify_handler(uint64_t address) {
+    uint8_t thunk[7];
+    if (image_readable(address, sizeof(thunk)) && safe_read(address, thunk, sizeof(thunk))) {
+        size_t at = thunk[0] == 0x48 ? 1 : 0;  // rex.W jmp
+        if (thunk[at] == 0xFF && thunk[at + 1] == 0x25) {
+            int32_t rel = 0;
+            __builtin_memcpy(&rel, thunk + at + 2, 4);
+            uint64_t slot = address + at + 6 + static_cast<int64_t>(rel);
+            uint64_t target = 0;
+            if (safe_read(slot, &target, sizeof(target)) && target) address = target;
+        }
+    }
+    for (int i = 0; i < g_known_handler_count; i++) {
+        if (g_known_handler_address[i] == address) return g_known_handler_kind[i];
+    }
+    uint64_t base = image_base_of(address);
+    if (!base) return HandlerKind::kUnknown;
+    HandlerKind kind = exported_handler_kind(base, address);
+    if (kind == HandlerKind::kUnknown && looks_like_gcc_personality(address)) kind = HandlerKind::kGcc;
+    return kind;
+}
+
+// Crash context. The identity of the loaded image at base, read in place: the caller knows the
+// image is mapped (the frame being judged runs in it), and VirtualQuery confirms it. Unlike
+// ReadProcessMemory, which is a wineserver round trip under Wine, this costs next to nothing.
+bool mapped_image_identity(uint64_t base, ImageIdentity* out) {
+    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return false;
+    const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return false;
+    uint64_t nt_address = base + static_cast<uint32_t>(dos->e_lfanew);
+    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return false;
+    const auto* nt = reinterpret_cast<const IMAGE_NT_HEADERS64*>(nt_address);
+    if (nt->Signature != IMAGE_NT_SIGNATURE) return false;
+    out->nt_offset = static_cast<uint32_t>(dos->e_lfanew);
+    out->time_stamp = nt->FileHeader.TimeDateStamp;
+    out->image_size = nt->OptionalHeader.SizeOfImage;
+    return true;
+}
+
+// Crash context. identify_handler, remembered across exceptions: the export-table search is the
+// costly part, and libraries that catch their own faults in a loop see the same handlers each time.
+// An entry counts only while the module holding the handler is the same image (time stamp, size).
+HandlerKind handler_kind(uint64_t address) {
+    uint64_t base = image_base_of(address);
+    ImageIdentity identity;
+    if (!base || !mapped_image_identity(base, &identity)) return identify_handler(address);
+    for (auto& slot : g_handler_kinds) {
+        if (slot.address.load(std::memory_order_acquire) != address || !slot.ready.load(std::memory_order_acquire)) {
+            continue;
+        }
+        if (slot.module_base == base && slot.time_stamp == identity.time_stamp &&
+            slot.image_size == identity.image_size) {
+            return slot.kind;
+        }
+        break;
+    }
+    HandlerKind kind = identify_handler(address);
+    for (auto& slot : g_handler_kinds) {
+        uint64_t expected = 0;
+        if (!slot.address.compare_exchange_strong(expected, address, std::memory_order_acq_rel)) continue;
+        slot.module_base = base;
+        slot.nt_offset = identity.nt_offset;
+        slot.time_stamp = identity.time_stamp;
+        slot.image_size = identity.image_size;
+        slot.kind = kind;
+        slot.ready.store(1, std::memory_order_release);
+        break;
+    }
+    return kind;
+}
+
+// Crash context. A C_SCOPE_TABLE (ULONG Count; {BeginAddress, EndAddress, HandlerAddress,
+// JumpTarget} RVAs): a scope catches only if it covers the frame's pc and is a __try/__except
+// (JumpTarget != 0; a __try/__finally has JumpTarget 0 and only runs during the unwind).
+bool scope_table_may_catch(const FrameHandler& h, const void* table) {
+    uint32_t count = 0;
+    uint64_t at = reinterpret_cast<uint64_t>(table);
+    if (!safe_read(at, &count, sizeof(count)) || count > 4096) return true;
+    uint64_t rva = h.pc - h.image_base;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t scope[4];
+        if (!safe_read(at + 4 + 16ull * i, scope, sizeof(scope))) return true;
+        if (rva >= scope[0] && rva < scope[1] && scope[3] != 0) return true;
+    }
+    return false;
+}
+
+// Crash context. MSVC's C++ handlers: a function can catch an SEH exception only if it has try
+// blocks and was not compiled with /EHs (synchronous exceptions: catch(...) then catches C++
+// exceptions only). /EHa code with a catch(...) does catch an access violation.
+bool cxx_may_catch(const FrameHandler& h, bool fh4) {
+    uint32_t func_info_rva = 0;
+    if (!safe_read(reinterpret_cast<uint64_t>(h.data), &func_info_rva, sizeof(func_info_rva))) return true;
+    uint64_t func_info = h.image_base + func_info_rva;
+    if (fh4) {
+        // FuncInfo4 starts with a header byte: 0x08 unwind map, 0x10 try-block map, 0x20 /EHs.
+        uint8_t header = 0;
+        if (!safe_read(func_info, &header, 1)) return true;
+        return (header & 0x10) && !(header & 0x20);
+    }
+    // FuncInfo: magic (low 29 bits), maxState, dispUnwindMap, nTryBlocks, dispTryBlockMap,
+    // nIPMapEntries, dispIPToStateMap, dispUwindHelp, dispESTypeList, EHFlags (magic >= ...522).
+    uint32_t f[10];
+    if (!safe_read(func_info, f, sizeof(f))) return true;
+    uint32_t magic = f[0] & 0x1FFFFFFF;
+    if (magic < 0x19930520 || magic > 0x19930522) return true;
+    if (f[3] == 0) return false;                      // no try blocks: destructors only
+    return !(magic >= 0x19930522 && (f[9] & 1));      // FI_EHS_FLAG
+}
+
+// Crash context. True if the frame's handler might catch the exception, so the fault cannot be
+// called a crash yet.
+bool handler_may_catch(const FrameHandler& h) {
+    if (!h.routine) return false;
+    switch (handler_kind(h.routine)) {
+        case HandlerKind::kUnknown:
+            return true;
+        case HandlerKind::kGsCheck:
+            return false;
+        case HandlerKind::kCSpecific:
+        case HandlerKind::kGsCheckSeh:
+            return scope_table_may_catch(h, h.data);
+        case HandlerKind::kCxx3:
+        case HandlerKind::kGsCheckEh3:
+            return cxx_may_catch(h, false);
+        case HandlerKind::kCxx4:
+        case HandlerKind::kGsCheckEh4:
+            return cxx_may_catch(h, true);
+        case HandlerKind::kGcc:
+            // libgcc's _GCC_specific_handler returns ExceptionContinueSearch for every exception
+            // code but GCC's own (STATUS_GCC_THROW/_UNWIND/_FORCED): "TODO: handling non-gcc
+            // user-defined exceptions as foreign". So a mingw C++ catch(...) never catches an
+            // access violation; the crashlib test (crash_in_cpp_try) shows it under Wine.
+            return false;
+    }
+    return true;
 }
 
 // Crash context. Name of the export of module `base` that is closest below pc.
@@ -363,7 +679,43 @@ const char* access_kind(ULONG_PTR operation) {
     return nullptr;
 }
 
+// Crash context. Exceptions in native code that HotSpot's filter resumes (see judge_exception).
+bool jvm_may_resume(DWORD code, const CONTEXT* context) {
+    constexpr DWORD kStandardMxcsr = 0x1F80;  // INITIAL_MXCSR: all exceptions masked
+    switch (code) {
+        case EXCEPTION_STACK_OVERFLOW:
+            return true;
+        case EXCEPTION_FLT_DENORMAL_OPERAND:
+        case EXCEPTION_FLT_DIVIDE_BY_ZERO:
+        case EXCEPTION_FLT_INEXACT_RESULT:
+        case EXCEPTION_FLT_INVALID_OPERATION:
+        case EXCEPTION_FLT_OVERFLOW:
+        case EXCEPTION_FLT_STACK_CHECK:
+        case EXCEPTION_FLT_UNDERFLOW:
+            return context->MxCsr != kStandardMxcsr;
+    }
+    return false;
+}
+
 }  // namespace
+
+// Normal context (install). The known handlers' addresses in the runtime DLLs loaded now.
+void note_runtime_handlers() {
+    g_known_handler_count = 0;
+    const wchar_t* modules[] = {L"ntdll.dll", L"msvcrt.dll", L"ucrtbase.dll", L"vcruntime140.dll",
+                                L"vcruntime140_1.dll", L"libstdc++-6.dll", L"libgcc_s_seh-1.dll"};
+    for (const wchar_t* name : modules) {
+        HMODULE module = GetModuleHandleW(name);
+        if (!module) continue;
+        for (const auto& known : kNamedHandlers) {
+            auto address = reinterpret_cast<uint64_t>(reinterpret_cast<void*>(GetProcAddress(module, known.name)));
+            if (!address || g_known_handler_count >= kKnownHandlerSlots) continue;
+            g_known_handler_address[g_known_handler_count] = address;
+            g_known_handler_kind[g_known_handler_count] = known.kind;
+            g_known_handler_count++;
+        }
+    }
+}
 
 // Crash context.
 StackBounds current_stack_bounds() {
@@ -445,16 +797,29 @@ bool module_base_name(uint64_t base, char* out, size_t capacity) {
 //    JVM frame has an exception handler, that handler may catch the fault (JNA's protected mode,
 //    a library's own __try): the verdict is kHandled. On a thread with no JVM frame (created by
 //    native code), the OS and C runtime frames at the base of the stack are the thread-start
-//    wrappers whose handlers lead to the unhandled-exception filter, so they do not count.
+//    wrappers whose handlers lead to the unhandled-exception filter, so they do not count;
+//  - some exceptions HotSpot's own filter resumes for a thread in native code, so under a JVM frame
+//    they are kHandled too (reported only if they turn out fatal):
+//    - a stack overflow: the first one on a thread hits the yellow zone, which HotSpot disables,
+//      and it resumes the thread "and hopes for the best" (os_windows.cpp,
+//      topLevelExceptionFilter). Only an overflow into the red zone is fatal, and the two look
+//      the same from here;
+//    - a floating-point exception with a non-standard MXCSR: HotSpot restores MXCSR to 0x1F80
+//      and resumes (Handle_FLT_Exception), so the instruction runs again with exceptions masked.
 Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, StackBounds stack) {
     if (is_ignored_code(record->ExceptionCode)) return Verdict::kNotOurs;
     CONTEXT c = *context;
-    CodeKind kinds[kMaxJudgedFrames];
-    bool handlers[kMaxJudgedFrames];
     KindCache cache;
     int count = 0;
     bool reached_jvm = false;
     bool reached_end = false;
+    CodeKind first_kind = CodeKind::kUnknown;  // the first frame that is neither system nor a wild pc
+    bool have_first = false;
+    // Handlers of the frames walked so far, except those of system frames after the last frame
+    // that is not one: those count only if the walk does not end at the base of a native thread.
+    bool handler = false;
+    bool trailing_system_handler = false;
+    // Deep enough for a stack overflow (hundreds of recursive frames) to reach the JVM frame.
     while (count < kMaxJudgedFrames) {
         CodeKind kind = classify_cached(c.Rip, &cache);
         if (kind == CodeKind::kJitCode || kind == CodeKind::kJvm) {
@@ -462,46 +827,50 @@ Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, 
             break;
         }
         if (kind == CodeKind::kUnknown && count > 0) break;  // no way to unwind unknown code
-        bool handler = false;
-        bool more = unwind_step(&c, stack, count == 0, &handler);
-        kinds[count] = kind;
-        handlers[count] = handler;
+        if (!have_first && kind != CodeKind::kSystem && !(count == 0 && kind == CodeKind::kUnknown)) {
+            first_kind = kind;
+            have_first = true;
+        }
+        FrameHandler fh;
+        bool more = unwind_step(&c, stack, count == 0, &fh);
+        bool frame_handler = handler_may_catch(fh);
+        if (kind == CodeKind::kSystem) {
+            trailing_system_handler = trailing_system_handler || frame_handler;
+        } else {
+            handler = handler || frame_handler || trailing_system_handler;
+            trailing_system_handler = false;
+        }
         count++;
         if (!more) {
             reached_end = c.Rip == 0;
             break;
         }
     }
+    if (!have_first || first_kind != CodeKind::kOther) return Verdict::kNotOurs;
+    if (reached_jvm && jvm_may_resume(record->ExceptionCode, context)) return Verdict::kHandled;
+    // A walk that stopped short (too deep, or at code it cannot unwind) may have missed a JVM frame.
+    if (!reached_jvm && !reached_end && record->ExceptionCode == EXCEPTION_STACK_OVERFLOW) return Verdict::kHandled;
 
-    int first = -1;
-    for (int i = 0; i < count; i++) {
-        if (kinds[i] == CodeKind::kSystem || (i == 0 && kinds[i] == CodeKind::kUnknown)) continue;
-        first = i;
-        break;
-    }
-    if (first < 0 || kinds[first] != CodeKind::kOther) return Verdict::kNotOurs;
+    if (reached_jvm || !reached_end) handler = handler || trailing_system_handler;
+    return handler ? Verdict::kHandled : Verdict::kCrash;
+}
 
-    int last = count - 1;
-    if (!reached_jvm && reached_end) {
-        while (last > first && kinds[last] == CodeKind::kSystem) last--;
+// Crash context.
+bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault_rip, uint64_t fault_rsp) {
+    CONTEXT c = *from;
+    for (int i = 0; i < kMaxJudgedFrames; i++) {
+        if (c.Rip == fault_rip && c.Rsp == fault_rsp) return true;
+        FrameHandler handler;
+        if (!unwind_step(&c, stack, i == 0, &handler)) return false;
     }
-    for (int i = 0; i <= last; i++) {
-        if (handlers[i]) return Verdict::kHandled;
-    }
-    return Verdict::kCrash;
+    return false;
 }
 
 // Crash context.
 bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp) {
     CONTEXT c;
     RtlCaptureContext(&c);
-    StackBounds stack = current_stack_bounds();
-    for (int i = 0; i < 512; i++) {
-        if (c.Rip == fault_rip && c.Rsp == fault_rsp) return true;
-        bool handler = false;
-        if (!unwind_step(&c, stack, i == 0, &handler)) return false;
-    }
-    return false;
+    return fault_frame_on_stack(&c, current_stack_bounds(), fault_rip, fault_rsp);
 }
 
 // Crash context.
@@ -537,7 +906,7 @@ void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const 
         // The code cache's registered unwind data only routes exceptions to HotSpot; it cannot
         // unwind a frame. The Java part of the stack comes from the dispatcher instead.
         if (kind == CodeKind::kJitCode || (kind == CodeKind::kUnknown && r->frame_count > 1)) break;
-        bool handler = false;
+        FrameHandler handler;
         if (!unwind_step(&c, stack, r->frame_count == 1, &handler)) break;
     }
 

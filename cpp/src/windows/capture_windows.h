@@ -41,6 +41,11 @@ struct StackBounds {
 // Crash context.
 StackBounds current_stack_bounds();
 
+// Normal context, at install: notes where the runtime DLLs loaded now have their language handlers
+// (__C_specific_handler, __CxxFrameHandler3/4, GCC's personalities), so that frames using them
+// can be judged by what those handlers can catch. Modules loaded later are read at crash time.
+void note_runtime_handlers();
+
 // Exception codes no handler of ours looks at: success, informational and warning classes
 // (thread naming, debug print, guard page, breakpoint, single step) and the language exceptions
 // of C++ (MSVC, GCC) and the CLR, which their runtimes raise and catch as normal control flow.
@@ -69,6 +74,9 @@ Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, 
 // this context, i.e. the exception is still being dispatched on this thread (a filter or the
 // process exit runs on top of it). Crash context.
 bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp);
+
+// The same, walking up from a context captured on the thread whose stack that is. Crash context.
+bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault_rip, uint64_t fault_rsp);
 
 // Fills the record: exception, registers, modules, native frames with export names. The thread
 // whose context this is may be another one (the helper thread captures for the faulting one).

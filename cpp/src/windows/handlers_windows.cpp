@@ -37,9 +37,16 @@ namespace {
 using win::StackBounds;
 using win::Verdict;
 
-// Stack kept free for the handlers on every thread the agent knows about. The default guarantee
-// on x64 leaves too little for a handler after a stack overflow; the helper thread does the rest.
-constexpr ULONG kStackGuarantee = 64 * 1024;
+// Stack kept free for exception handling on every thread the agent knows about
+// (SetThreadStackGuarantee): after a stack overflow, that is all the handlers have. The heavy work
+// runs on the helper thread (capture, report, minidump) or, at process exit, on a stack of the
+// agent's own, so the faulting thread needs room only for the exception dispatch and the agent's
+// VEH: the stack_use tests measure 5.1 KB below the faulting rsp under Wine 8, of which the agent's
+// VEH takes about 1.9 KB (the rest is Wine's dispatch, whose context record is smaller than
+// Windows' with AVX-512 state). 16 KB leaves room for that. The guarantee is taken from the
+// thread's own stack, so threads with a small reserve keep the system's default instead.
+constexpr ULONG kStackGuarantee = 16 * 1024;
+constexpr uint64_t kMinReserveForGuarantee = 16 * kStackGuarantee;  // 256 KB: at most 1/16 of the stack
 constexpr DWORD kHelperStackSize = 1024 * 1024;
 constexpr uint32_t kMinidumpBudgetMs = 20000;  // bound for MiniDumpWriteDump
 constexpr uint32_t kHelperSlackMs = 10000;     // capture and files, beyond the listener budget
@@ -48,6 +55,7 @@ constexpr uint32_t kConcurrentCrashWaitMs = 500;  // for threads still judging t
 constexpr uint32_t kConcurrentCrashQuietMs = 20;  // ... until none has been for this long
 
 PVOID g_veh = nullptr;
+PVOID g_continue_handler = nullptr;
 LPTOP_LEVEL_EXCEPTION_FILTER g_previous_filter = nullptr;
 std::atomic<int> g_filter_installed{0};
 const void* g_jvm_hint = nullptr;
@@ -91,6 +99,42 @@ public:
 private:
     std::atomic<uint64_t>* slot_ = nullptr;
 };
+
+// --- A claimed crash that was not fatal ---------------------------------------------------------
+// The exception a claimed crash came from, so that the claim can be given up if the owning thread
+// goes on after it: a vectored handler registered after the agent's, or HotSpot's filter for an
+// exception the agent could not foresee, may resume it. Kept: the faulting frame (rip, rsp) and
+// the EXCEPTION_RECORD's address for this dispatch.
+std::atomic<uint64_t> g_claim_rip{0};
+std::atomic<uint64_t> g_claim_rsp{0};
+std::atomic<uint64_t> g_claim_record{0};
+
+// Crash context. Called on the owning thread: if the claimed exception's faulting frame is no
+// longer on this thread's stack, the thread went on after it and the crash was not fatal.
+void release_claim_if_resumed(uint64_t self) {
+    if (g_agent.crashing_thread.load(std::memory_order_acquire) != self) return;
+    if (!g_agent.owner_chaining.load(std::memory_order_acquire)) return;  // still handling it
+    if (win::fault_frame_on_current_stack(g_claim_rip.load(std::memory_order_acquire),
+                                          g_claim_rsp.load(std::memory_order_acquire))) {
+        return;  // still being dispatched (a nested exception, or the UEF)
+    }
+    g_claim_record.store(0, std::memory_order_release);
+    release_crash_claim();
+}
+
+// Crash context. Windows calls vectored continue handlers when a handler resumes an exception
+// (EXCEPTION_CONTINUE_EXECUTION). Wine never calls them; there the owner's next exception, or its
+// exit, releases the claim (release_claim_if_resumed, release_current_thread).
+LONG CALLBACK continue_handler(EXCEPTION_POINTERS* pointers) {
+    uint64_t self = GetCurrentThreadId();
+    if (g_agent.crashing_thread.load(std::memory_order_acquire) == self &&
+        g_agent.owner_chaining.load(std::memory_order_acquire) &&
+        g_claim_record.load(std::memory_order_acquire) == reinterpret_cast<uint64_t>(pointers->ExceptionRecord)) {
+        g_claim_record.store(0, std::memory_order_release);
+        release_crash_claim();
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
 
 // --- Faults a frame handler may still catch ------------------------------------------------------
 // When a frame handler sits between the fault and the JVM, the fault is remembered, not reported.
@@ -367,6 +411,9 @@ void on_crash(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds stac
     if (judging) g_judging.fetch_sub(1, std::memory_order_acq_rel);
     switch (claim) {
         case CrashClaim::kFirst:
+            g_claim_rip.store(pointers->ContextRecord->Rip, std::memory_order_release);
+            g_claim_rsp.store(pointers->ContextRecord->Rsp, std::memory_order_release);
+            g_claim_record.store(reinterpret_cast<uint64_t>(pointers->ExceptionRecord), std::memory_order_release);
             capture_for(pointers, thread_id, stack, note);
             mark_owner_chaining();
             break;
@@ -397,6 +444,7 @@ LONG CALLBACK vectored_handler(EXCEPTION_POINTERS* pointers) {
 
     HandlerGuard guard(self);
     if (!guard.entered()) return EXCEPTION_CONTINUE_SEARCH;
+    release_claim_if_resumed(self);
 
     // The JVM's own faults leave here, before any walk: implicit null checks, polls and stack
     // banging in the code cache, SafeFetch and the like in jvm.dll.
@@ -444,6 +492,7 @@ LONG WINAPI unhandled_filter(EXCEPTION_POINTERS* pointers) {
     if (g_agent.installed.load(std::memory_order_acquire) && pointers && pointers->ExceptionRecord) {
         HandlerGuard guard(self);
         if (guard.entered()) {
+            release_claim_if_resumed(self);
             const char* note = find_pending(self)
                                    ? "a frame handler on the stack let the exception pass; reported by the "
                                      "unhandled-exception filter"
@@ -455,15 +504,46 @@ LONG WINAPI unhandled_filter(EXCEPTION_POINTERS* pointers) {
     return call_previous_filter(pointers);
 }
 
-// Crash context (DLL_PROCESS_DETACH at process exit, loader lock held, other threads gone).
-// Reports a remembered fault if the process is exiting while that exception is still being
-// dispatched on this thread: a frame handler did not take it and HotSpot's filter (or another
-// one) ended the process. A fault that was caught is no longer on the stack and is not reported.
-void report_pending_at_exit() {
+// --- The report at process exit ------------------------------------------------------------------
+// It runs on the exiting thread, which is often the one whose exception is pending: after a stack
+// overflow, a few KB of its stack are left (Wine 8 leaves about 7.5 KB whatever the guarantee), and
+// the exception dispatch, the JVM's fatal-error code and the exit have used most of them. So the
+// report runs on a stack of its own, like a signal handler on an alternate stack: the agent
+// switches rsp to g_exit_stack, and the TEB's stack bounds with it, for the report's duration.
+alignas(16) char g_exit_stack[256 * 1024];
+CONTEXT g_exit_context;        // where the exiting thread was when it switched
+StackBounds g_exit_thread_stack;
+PendingFault* g_exit_slot = nullptr;
+
+extern "C" void crashagent_call_on_stack(void (*fn)(), void* top);
+// crashagent_call_on_stack(fn, top): calls fn() with rsp at top; rbp keeps the caller's rsp, and
+// the unwind data says so, so a walk (or a dispatch) from fn still finds the caller's frames.
+asm(R"(
+    .text
+    .globl crashagent_call_on_stack
+    .def crashagent_call_on_stack; .scl 2; .type 32; .endef
+    .seh_proc crashagent_call_on_stack
+crashagent_call_on_stack:
+    push %rbp
+    .seh_pushreg %rbp
+    mov %rsp, %rbp
+    .seh_setframe %rbp, 0
+    .seh_endprologue
+    mov %rdx, %rsp
+    sub $32, %rsp
+    call *%rcx
+    nop
+    mov %rbp, %rsp
+    pop %rbp
+    ret
+    .seh_endproc
+)");
+
+// Crash context, on g_exit_stack (see report_pending_at_exit).
+void report_pending_on_exit_stack() {
     uint64_t self = GetCurrentThreadId();
-    PendingFault* slot = find_pending(self);
-    if (!slot || !slot->ready.load(std::memory_order_acquire)) return;
-    if (!win::fault_frame_on_current_stack(slot->rip, slot->rsp)) return;
+    PendingFault* slot = g_exit_slot;
+    if (!win::fault_frame_on_stack(&g_exit_context, g_exit_thread_stack, slot->rip, slot->rsp)) return;
     auto* record = reinterpret_cast<EXCEPTION_RECORD*>(slot->record);
     auto* context = reinterpret_cast<CONTEXT*>(slot->context);
     if (record->ExceptionCode != slot->code || context->Rip != slot->rip || context->Rsp != slot->rsp) return;
@@ -472,11 +552,40 @@ void report_pending_at_exit() {
     g_capture.thread_id.store(0, std::memory_order_release);
     g_minidump_write = nullptr;
     EXCEPTION_POINTERS pointers{record, context};
-    StackBounds stack = win::current_stack_bounds();
-    on_crash(&pointers, self, stack,
-             "a frame handler on the stack could have caught the fault, so it was not reported at first chance; "
-             "reported when the process exited while the exception was still being dispatched",
+    on_crash(&pointers, self, g_exit_thread_stack,
+             record->ExceptionCode == EXCEPTION_STACK_OVERFLOW
+                 ? "a stack overflow in native code under a JVM frame, which the JVM resumes the first time (yellow "
+                   "zone), so it was not reported at first chance; reported when the process exited while the "
+                   "exception was still being dispatched"
+                 : "a frame handler on the stack could have caught the fault, so it was not reported at first "
+                   "chance; reported when the process exited while the exception was still being dispatched",
              false);
+}
+
+// Crash context (DLL_PROCESS_DETACH at process exit, loader lock held, other threads gone).
+// Reports a remembered fault if the process is exiting while that exception is still being
+// dispatched on this thread: a frame handler did not take it and HotSpot's filter (or another
+// one) ended the process. A fault that was caught is no longer on the stack and is not reported.
+void report_pending_at_exit() {
+    uint64_t self = GetCurrentThreadId();
+    PendingFault* slot = find_pending(self);
+    if (!slot || !slot->ready.load(std::memory_order_acquire)) return;
+    HandlerGuard guard(self);
+    if (!guard.entered()) return;
+    g_exit_slot = slot;
+    g_exit_thread_stack = win::current_stack_bounds();
+    RtlCaptureContext(&g_exit_context);
+    uint64_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));  // NtCurrentTeb(), without gcc 12's false bounds warning
+    auto* tib = reinterpret_cast<NT_TIB*>(teb);
+    void* base = tib->StackBase;
+    void* limit = tib->StackLimit;
+    char* top = g_exit_stack + sizeof(g_exit_stack);
+    tib->StackBase = top;
+    tib->StackLimit = g_exit_stack;
+    crashagent_call_on_stack(&report_pending_on_exit_stack, top);
+    tib->StackLimit = limit;
+    tib->StackBase = base;
 }
 
 }  // namespace
@@ -497,6 +606,7 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
     }
     if (!jvm) jvm = GetModuleHandleW(L"jvm.dll");
     win::g_known.jvm_base = reinterpret_cast<uint64_t>(jvm);
+    win::note_runtime_handlers();
 
     prepare_current_thread();
     if (!start_helper(&g_capture, &capture_main)) {
@@ -522,6 +632,7 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
         str_copy(error, capacity, "crashagent: AddVectoredExceptionHandler failed");
         return false;
     }
+    g_continue_handler = AddVectoredContinueHandler(1, &continue_handler);
     g_previous_filter = SetUnhandledExceptionFilter(&unhandled_filter);
     g_filter_installed.store(1, std::memory_order_release);
     g_agent.installed.store(1, std::memory_order_release);
@@ -533,6 +644,8 @@ void uninstall_crash_handlers() {
     // The VEH first: from here on no new crash handling starts.
     if (g_veh) RemoveVectoredExceptionHandler(g_veh);
     g_veh = nullptr;
+    if (g_continue_handler) RemoveVectoredContinueHandler(g_continue_handler);
+    g_continue_handler = nullptr;
     if (g_filter_installed.exchange(0, std::memory_order_acq_rel)) {
         // Put the previous filter back only if ours is still the current one; whoever installed
         // a filter on top of ours keeps theirs (and may still chain to ours: the DLL is pinned).
@@ -542,11 +655,25 @@ void uninstall_crash_handlers() {
 }
 
 void prepare_current_thread() {
+    uint64_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));  // NtCurrentTeb(), without gcc 12's false bounds warning
+    uint64_t deallocation_stack = *reinterpret_cast<const uint64_t*>(teb + 0x1478);  // TEB.DeallocationStack (x64)
+    uint64_t base = win::current_stack_bounds().high;
+    if (deallocation_stack == 0 || base - deallocation_stack < kMinReserveForGuarantee) return;
     ULONG guarantee = kStackGuarantee;
     SetThreadStackGuarantee(&guarantee);
 }
 
-void release_current_thread() { forget_pending(GetCurrentThreadId()); }
+void release_current_thread() {
+    uint64_t self = GetCurrentThreadId();
+    forget_pending(self);
+    // A thread that owns a crash and ends normally went on after it: the crash was not fatal.
+    if (g_agent.crashing_thread.load(std::memory_order_acquire) == self &&
+        g_agent.owner_chaining.load(std::memory_order_acquire)) {
+        g_claim_record.store(0, std::memory_order_release);
+        release_crash_claim();
+    }
+}
 
 }  // namespace platform
 }  // namespace crashagent

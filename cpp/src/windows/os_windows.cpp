@@ -244,8 +244,12 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
     return false;
 }
 
-// Crash context.
-void dispatcher_wake() { SetEvent(g_wake_event); }
+// Crash context. A "done" left over from a dispatch that the previous (released) crash stopped
+// waiting for must not end the wait for this one.
+void dispatcher_wake() {
+    ResetEvent(g_done_event);
+    SetEvent(g_wake_event);
+}
 
 // Crash context.
 bool dispatcher_wait_done(uint32_t timeout_ms) { return WaitForSingleObject(g_done_event, timeout_ms) == WAIT_OBJECT_0; }

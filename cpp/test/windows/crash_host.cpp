@@ -4,6 +4,7 @@
 //   crash_host <crashagent.dll | none> <case> [agent options]
 #include <windows.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -73,6 +74,12 @@ LONG WINAPI host_filter(EXCEPTION_POINTERS*) {
 }
 
 void java(const char* name) { g_java_call(symbol<Body>(g_crashlib, name), nullptr); }
+
+// Inside a "Java call": the yellow zone is already used, then the native code overflows.
+void use_yellow_zone_then_overflow(void*) {
+    symbol<void (*)()>(g_jvm, "jvm_yellow_zone_used")();
+    symbol<Body>(g_crashlib, "crash_stack_overflow")(nullptr);
+}
 
 DWORD WINAPI java_thread_crash(void*) {
     if (InterlockedIncrement(&g_ready) == g_crash_threads) SetEvent(g_all_ready);
@@ -175,6 +182,90 @@ void crash_with_heap_locked() {
     g_java_call(crash, nullptr);  // nothing between the lock and the crash allocates
 }
 
+// The application's own vectored handler, registered after the agent's: it resumes a fault at
+// crashlib's app_probe (once), the way a library that probes memory through a VEH would.
+LONG CALLBACK resume_app_probe(EXCEPTION_POINTERS* pointers) {
+    static volatile LONG resumed = 0;
+    auto fault = reinterpret_cast<DWORD64>(GetProcAddress(g_crashlib, "app_probe_fault"));
+    if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || pointers->ContextRecord->Rip != fault ||
+        InterlockedExchange(&resumed, 1)) {
+        return EXCEPTION_CONTINUE_SEARCH;
+    }
+    pointers->ContextRecord->Rip = reinterpret_cast<DWORD64>(GetProcAddress(g_crashlib, "app_probe_resume"));
+    pointers->ContextRecord->Rax = static_cast<DWORD64>(-1);
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+// --- How much stack the agent's VEH takes ---------------------------------------------------------
+// A vectored handler registered before the agent's paints the stack below itself; one registered
+// after it finds the lowest word the agent's handler changed, and prints the distance from the
+// faulting rsp: what exception dispatch plus the agent's VEH need below a fault. That is what the
+// stack guarantee must leave after a stack overflow.
+constexpr uint64_t kPaint = 0x5AFE5AFE5AFE5AFEull;
+constexpr uint64_t kPaintDepth = 96 * 1024;
+uint64_t g_paint_low = 0;
+uint64_t g_paint_high = 0;
+
+__attribute__((noinline)) uint64_t current_sp() {
+    return reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+}
+
+LONG CALLBACK paint_below(EXCEPTION_POINTERS* pointers) {
+    if (pointers->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || g_paint_high) {
+        return EXCEPTION_CONTINUE_SEARCH;
+    }
+    g_paint_high = (current_sp() - 1024) & ~static_cast<uint64_t>(7);
+    g_paint_low = pointers->ContextRecord->Rsp - kPaintDepth;
+    // From the top down, so that the stack grows page by page as it would.
+    for (uint64_t at = g_paint_high; at >= g_paint_low; at -= 8) *reinterpret_cast<volatile uint64_t*>(at) = kPaint;
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+LONG CALLBACK measure_above(EXCEPTION_POINTERS* pointers) {
+    static volatile LONG done = 0;
+    if (!g_paint_high || InterlockedExchange(&done, 1)) return EXCEPTION_CONTINUE_SEARCH;
+    uint64_t lowest = g_paint_high;
+    for (uint64_t at = g_paint_low; at < g_paint_high; at += 8) {
+        if (*reinterpret_cast<volatile uint64_t*>(at) != kPaint) {
+            lowest = at;
+            break;
+        }
+    }
+    std::printf("stack below the fault: %llu bytes\n",
+                static_cast<unsigned long long>(pointers->ContextRecord->Rsp - lowest));
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+// The stack guarantee of threads created after the agent started (DLL_THREAD_ATTACH), read from the
+// TEB (GuaranteedStackBytes), for a small and a usual stack reserve.
+DWORD WINAPI print_guarantee(void* reserve) {
+    uint64_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));
+    uint64_t stack_base = *reinterpret_cast<const uint64_t*>(teb + 0x08);
+    uint64_t deallocation_stack = *reinterpret_cast<const uint64_t*>(teb + 0x1478);
+    std::printf("reserve %llu KB (actual %llu KB): stack guarantee %lu bytes\n",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(reserve) / 1024),
+                static_cast<unsigned long long>((stack_base - deallocation_stack) / 1024),
+                *reinterpret_cast<const ULONG*>(teb + 0x1748));
+    return 0;
+}
+
+void print_thread_guarantees() {
+    const SIZE_T reserves[] = {128 * 1024, 1024 * 1024};
+    for (SIZE_T reserve : reserves) {
+        HANDLE thread = CreateThread(nullptr, reserve, &print_guarantee, reinterpret_cast<void*>(reserve),
+                                     STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
+        WaitForSingleObject(thread, INFINITE);
+        CloseHandle(thread);
+    }
+}
+
+void measure_stack_use(const char* body) {
+    AddVectoredExceptionHandler(1, &paint_below);     // before the agent's
+    AddVectoredExceptionHandler(0, &measure_above);   // after it
+    java(body);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,7 +347,27 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(test, "privileged_instruction") == 0) {
         java("crash_privileged_instruction");
     } else if (std::strcmp(test, "stack_overflow") == 0) {
-        java("crash_stack_overflow");
+        // Unbounded recursion: under HotSpot it passes the yellow zone (resumed) and ends in the
+        // red zone (fatal). Wine gives one overflow per stack, so this one is the red zone.
+        g_java_call(&use_yellow_zone_then_overflow, nullptr);
+    } else if (std::strcmp(test, "thread_guarantee") == 0) {
+        print_thread_guarantees();
+    } else if (std::strcmp(test, "stack_use") == 0) {
+        measure_stack_use("crash_av_write");
+    } else if (std::strcmp(test, "stack_use_pending") == 0) {
+        measure_stack_use("crash_declined");
+    } else if (std::strcmp(test, "seh_finally") == 0) {
+        java("crash_in_seh_finally");
+    } else if (std::strcmp(test, "cpp_try") == 0) {
+        java("crash_in_cpp_try");
+    } else if (std::strcmp(test, "deep_recursion") == 0) {
+        java("recurse_past_overflow");
+    } else if (std::strcmp(test, "overflow_then_crash") == 0) {
+        java("recurse_past_overflow");
+        java("crash_av_write");
+    } else if (std::strcmp(test, "resumed_then_crash") == 0) {
+        AddVectoredExceptionHandler(0, &resume_app_probe);
+        java("probe_then_crash");
     } else if (std::strcmp(test, "stop_then_crash") == 0) {
         if (stop) stop();
         java("crash_av_write");

@@ -9,6 +9,8 @@
 extern "C" {
 EXPORT int guarded_call(void (*fn)(void*), void* arg);
 EXPORT int declining_call(void (*fn)(void*), void* arg);
+EXPORT int finally_call(void (*fn)(void*), void* arg);
+void finally_block(unsigned char abnormal, void* frame);
 EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 void guarded_call_resume();
@@ -58,10 +60,36 @@ declining_call:
     ret
     .seh_endproc
 
+    # finally_call(fn, arg): fn(arg) inside a __try/__finally scope of __C_specific_handler (the
+    # scope's JumpTarget is 0): the handler runs finally_block during an unwind, and catches nothing.
+    .globl finally_call
+    .def finally_call; .scl 2; .type 32; .endef
+    .seh_proc finally_call
+finally_call:
+    sub $40, %rsp
+    .seh_stackalloc 40
+    .seh_endprologue
+    .seh_handler __C_specific_handler, @except, @unwind
+    mov %rcx, %rax
+    mov %rdx, %rcx
+.Lfinally_begin:
+    call *%rax
+    nop
+.Lfinally_end:
+    add $40, %rsp
+    ret
+    .seh_handlerdata
+    .long 1
+    .rva .Lfinally_begin, .Lfinally_end + 1, finally_block
+    .long 0
+    .text
+    .seh_endproc
+
     # Functions defined here are exported through the linker directives section.
     .section .drectve
     .ascii " -export:guarded_call"
     .ascii " -export:declining_call"
+    .ascii " -export:finally_call"
     .text
 )");
 
@@ -76,6 +104,8 @@ extern "C" EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD* record, voi
 extern "C" EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*) {
     return ExceptionContinueSearch;
 }
+
+extern "C" void finally_block(unsigned char, void*) { std::printf("finally ran\n"); }
 
 volatile int g_zero = 0;
 volatile int g_forever = 1;
@@ -268,3 +298,95 @@ EXPORT void seh_catch_storm(void*) {
     for (int i = 0; i < kStorm; i++) caught += guarded_call(&crash_av_write, nullptr);
     std::printf("SEH caught %d of %d faults\n", caught, kStorm);
 }
+
+// --- Stack overflows the JVM resumes ------------------------------------------------------------
+// Recurses until the stack overflows (the thread's stack limit then drops to the page above the
+// reservation's last one), goes a few small frames deeper, and returns. Under HotSpot (and the
+// test jvm.dll) the overflow hits the yellow zone, which is resumed for a thread in native code:
+// a deep but finite recursion is no crash. Wine 8 raises the overflow with about 7.5 KB of stack
+// left whatever the thread's stack guarantee, so the frames after it are small.
+namespace {
+bool stack_overflowed() {
+    uintptr_t teb_address;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb_address));  // NtCurrentTeb(), without gcc 12's false bounds warning
+    auto* teb = reinterpret_cast<const uint8_t*>(teb_address);
+    auto* tib = reinterpret_cast<const NT_TIB*>(teb);
+    uintptr_t deallocation_stack = 0;
+    __builtin_memcpy(&deallocation_stack, teb + 0x1478, sizeof(deallocation_stack));  // TEB.DeallocationStack (x64)
+    return reinterpret_cast<uintptr_t>(tib->StackLimit) < deallocation_stack + 2 * 4096;
+}
+
+__attribute__((noinline)) int small_frames(int count) {
+    volatile char frame[256];
+    frame[0] = static_cast<char>(count);
+    int depth = count > 0 ? small_frames(count - 1) : 0;
+    return depth + frame[0] * 0 + 1;  // keeps the call from becoming a jump
+}
+
+__attribute__((noinline)) int recurse_until_overflow(int depth) {
+    volatile char frame[4096];
+    frame[0] = static_cast<char>(depth);
+    int more = stack_overflowed() ? small_frames(4) : recurse_until_overflow(depth + 1);
+    return more + frame[0] * 0 + 1;
+}
+}  // namespace
+
+EXPORT void recurse_past_overflow(void*) {
+    recurse_until_overflow(0);
+    std::printf("recursion returned past a stack overflow\n");
+}
+
+// --- A fault that some other handler resumes ------------------------------------------------------
+// app_probe(address) reads an int; the host's own vectored handler, registered after the agent's,
+// resumes a fault there at app_probe_resume with -1 (like a library that probes memory through a
+// VEH). The agent's VEH runs first and cannot know that.
+extern "C" {
+EXPORT int app_probe(const volatile int* address);
+}
+asm(R"(
+    .text
+    .globl app_probe
+    .def app_probe; .scl 2; .type 32; .endef
+app_probe:
+    .globl app_probe_fault
+app_probe_fault:
+    movl (%rcx), %eax
+    .globl app_probe_resume
+app_probe_resume:
+    ret
+    .section .drectve
+    .ascii " -export:app_probe"
+    .ascii " -export:app_probe_fault"
+    .ascii " -export:app_probe_resume"
+    .text
+)");
+
+// A fault that the host's handler resumes, then a real crash on the same thread.
+EXPORT void probe_then_crash(void*) {
+    int value = app_probe(reinterpret_cast<const volatile int*>(g_null + 32));
+    std::printf("app_probe returned %d\n", value);
+    void (*volatile crash)(void*) = &crash_av_write;  // a call, not inlined: the report names crash_av_write
+    crash(nullptr);
+}
+
+// --- Frames with language handlers that do not catch an access violation ---------------------------
+// A C++ try/catch(...) with a destructor in scope: GCC gives the function __gxx_personality_seh0
+// as its exception handler, which only ever handles GCC's own exception codes.
+namespace {
+struct Cleanup {
+    ~Cleanup() { std::printf("cleanup ran\n"); }
+};
+}  // namespace
+
+EXPORT void crash_in_cpp_try(void*) {
+    try {
+        Cleanup cleanup;
+        void (*volatile crash)(void*) = &crash_av_write;
+        crash(nullptr);
+    } catch (...) {
+        std::printf("C++ catch(...) caught the fault\n");
+    }
+}
+
+// A fault under a __try/__finally frame (__C_specific_handler with a termination scope only).
+EXPORT void crash_in_seh_finally(void*) { finally_call(&crash_av_write, nullptr); }

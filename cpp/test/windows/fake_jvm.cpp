@@ -3,13 +3,24 @@
 // every "Java call" (os_exception_wrapper). The handler resumes faults it owns (a SafeFetch-like
 // probe), lets through what a debugger-less process ignores, and treats anything else as fatal:
 // it writes an hs_err marker and exits with 1, as VMError::report_and_die does.
+//
+// Stack overflow is handled as HotSpot's filter does for a thread in native code: the first
+// overflow is the yellow zone, which is disabled and the thread resumed ("return and hope for the
+// best"); an overflow while the yellow zone is disabled is the red zone, which is fatal. The zone
+// is enabled again when the native method returns to "Java" (java_call returns), as HotSpot's
+// native wrapper re-guards the stack. Wine 8 raises a stack overflow only at the end of the stack,
+// with about 7.5 KB left (whatever the stack guarantee), so it cannot model both zones on one
+// stack: a thread that recursed through its yellow zone into the red one is modelled with
+// jvm_yellow_zone_used(), which leaves the zone disabled for the next overflow.
 #include <windows.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 extern "C" {
 __declspec(dllexport) int java_call(void (*fn)(void*), void* arg);
+int java_call_guarded(void (*fn)(void*), void* arg);
 __declspec(dllexport) int jvm_probe(const volatile int* address);
 __declspec(dllexport) void jvm_probe_bad_address(void*);
 __declspec(dllexport) void jvm_internal_crash(void*);
@@ -18,14 +29,14 @@ void jvm_probe_fault();
 void jvm_probe_resume();
 }
 
-// java_call(fn, arg): calls fn(arg) inside a frame whose handler is hotspot_frame_handler.
+// java_call_guarded(fn, arg): calls fn(arg) inside a frame whose handler is hotspot_frame_handler.
 // jvm_probe(address): reads an int; -1 if the read faults (the handler resumes after the load).
 asm(R"(
     .text
-    .globl java_call
-    .def java_call; .scl 2; .type 32; .endef
-    .seh_proc java_call
-java_call:
+    .globl java_call_guarded
+    .def java_call_guarded; .scl 2; .type 32; .endef
+    .seh_proc java_call_guarded
+java_call_guarded:
     sub $40, %rsp
     .seh_stackalloc 40
     .seh_endprologue
@@ -51,12 +62,14 @@ jvm_probe_resume:
 
     # Functions defined here are exported through the linker directives section.
     .section .drectve
-    .ascii " -export:java_call"
     .ascii " -export:jvm_probe"
     .text
 )");
 
 namespace {
+
+// Per thread: 0 while the yellow zone is armed, 1 after it was disabled by a stack overflow.
+DWORD g_zone_tls = TLS_OUT_OF_INDEXES;
 
 bool agent_report_present() {
     WIN32_FIND_DATAA found;
@@ -86,6 +99,11 @@ extern "C" EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD* record,
                                                          DISPATCHER_CONTEXT*) {
     if (record->ExceptionFlags & (EXCEPTION_UNWINDING | EXCEPTION_EXIT_UNWIND)) return ExceptionContinueSearch;
     DWORD code = record->ExceptionCode;
+    if (code == EXCEPTION_STACK_OVERFLOW && g_zone_tls != TLS_OUT_OF_INDEXES && !TlsGetValue(g_zone_tls)) {
+        // Yellow zone: disable it and resume the thread.
+        TlsSetValue(g_zone_tls, reinterpret_cast<void*>(1));
+        return ExceptionContinueExecution;
+    }
     if (record->ExceptionAddress == reinterpret_cast<void*>(&jvm_probe_fault)) {
         context->Rip = reinterpret_cast<DWORD64>(&jvm_probe_resume);
         context->Rax = static_cast<DWORD64>(-1);
@@ -101,6 +119,22 @@ extern "C" EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD* record,
     if (InterlockedExchange(&reporting, 1)) Sleep(INFINITE);
     write_hs_err(code);
     std::exit(1);
+}
+
+extern "C" int java_call(void (*fn)(void*), void* arg) {
+    int result = java_call_guarded(fn, arg);
+    if (g_zone_tls != TLS_OUT_OF_INDEXES) TlsSetValue(g_zone_tls, nullptr);  // back in "Java": re-guard
+    return result;
+}
+
+extern "C" BOOL WINAPI DllMain(HINSTANCE, DWORD reason, LPVOID) {
+    if (reason == DLL_PROCESS_ATTACH) g_zone_tls = TlsAlloc();
+    return TRUE;
+}
+
+// The calling thread has used its yellow zone: its next stack overflow is the red zone.
+extern "C" __declspec(dllexport) void jvm_yellow_zone_used() {
+    if (g_zone_tls != TLS_OUT_OF_INDEXES) TlsSetValue(g_zone_tls, reinterpret_cast<void*>(1));
 }
 
 volatile uintptr_t g_null = 0;

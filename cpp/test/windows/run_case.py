@@ -292,12 +292,20 @@ FIRST_CHANCE = {
     "memcpy_null": (AV, "crash_memcpy_null", "write", lambda run: 0),
     "nested_java": (AV, "crash_av_write", "write", lambda run: 0x10),
     "heap_locked": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # Under a frame whose handler is GCC's C++ personality (a try/catch(...) with a destructor),
+    # which never catches an access violation: reported at first chance all the same.
+    "cpp_try": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # Under a __try/__finally frame of __C_specific_handler, which catches nothing.
+    "seh_finally": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
+    "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
     "divide_by_zero": ((0xC0000094, "EXCEPTION_INT_DIVIDE_BY_ZERO"), "crash_divide_by_zero", None, None),
     "privileged_instruction": ((0xC0000096, "EXCEPTION_PRIV_INSTRUCTION"), "crash_privileged_instruction", None,
                                None),
-    "stack_overflow": ((0xC00000FD, "EXCEPTION_STACK_OVERFLOW"), None, None, None),
 }
+
+STACK_GUARANTEE = 16 * 1024  # kStackGuarantee in handlers_windows.cpp
 
 CONCURRENT = {"four_threads": 4, "eight_threads": 8}
 
@@ -311,11 +319,14 @@ QUIET = {
     "jvm_fault_storm": "jvm_probe resumed 10000 of 10000 faults\n",
     "throw_storm": "C++ caught 10000 throws, sum 420000\n",
     "seh_catch_storm": "SEH caught 10000 of 10000 faults\n",
+    "deep_recursion": "recursion returned past a stack overflow\n",
 }
 
 CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
-                                                       "declined_java", "declined_thread", "minidump"]
-CASES = CRASH_CASES + list(QUIET)
+                                                       "declined_java", "declined_thread", "minidump",
+                                                       "resumed_then_crash", "stack_overflow", "stack_use",
+                                                       "stack_use_pending"]
+CASES = CRASH_CASES + list(QUIET) + ["thread_guarantee"]
 
 
 def run_case(c):
@@ -349,12 +360,20 @@ def run_case(c):
             symbols = [f.get("symbol") for f in frames]
             check("nested_java_call" in symbols, f"the outer native method is not on the stack: {symbols}")
             jvm = [i for i, f in enumerate(frames) if basename(f["module"]) == "jvm.dll"]
-            check(len(jvm) >= 2 and jvm[0] < symbols.index("nested_java_call") < jvm[1],
+            outer = symbols.index("nested_java_call")
+            check(any(j < outer for j in jvm) and any(j > outer for j in jvm),
                   f"frames are not JNI -> Java -> JNI: {symbols}")
+        elif case == "cpp_try":
+            check("caught the fault" not in run.out and "caught the fault" not in c.baseline().out,
+                  "mingw's catch(...) caught an access violation")
+            symbols = [f.get("symbol") for f in frames]
+            check("crash_in_cpp_try" in symbols, f"the frame with the C++ handler is not on the stack: {symbols}")
+        elif case == "overflow_then_crash":
+            check("recursion returned past a stack overflow" in run.out, "the recursion did not return")
         elif case == "heap_locked":
             check("report_under_heap_lock=1" in run.read("heap_lock.txt"),
                   "the report was not complete while another thread held the process heap lock")
-        if case not in ("execute_data", "memcpy_null", "stack_overflow"):
+        if case not in ("execute_data", "memcpy_null"):
             check(basename(frames[0]["module"]) == "crashlib.dll", f"first frame {frames[:1]}")
     elif case in CONCURRENT:
         count = CONCURRENT[case]
@@ -412,6 +431,61 @@ def run_case(c):
         check(run.rc == 5, f"exit status {run.rc}")
         check("unhandled-exception filter" in (r["note"] or ""), f"note {r['note']}")
         check(run.exists("host_uef_called.txt"), "the previous unhandled-exception filter was not called")
+    elif case in ("stack_use", "stack_use_pending"):
+        # The stack below the faulting rsp that exception dispatch and the agent's VEH use, painted
+        # and measured by the host's own handlers around the agent's: a crash reported at first
+        # chance (the capture runs on the helper thread) and one kept pending (a frame handler).
+        base = c.baseline()
+        run = c.go()
+        if case == "stack_use":
+            c.crash_report(run, *AV, "crash_av_write", "write")
+        else:
+            r = c.crash_report(run, *AV, "crash_av_write", "write")
+            check("process exited" in (r["note"] or ""), f"note {r['note']}")
+        c.as_without_agent(run, base)
+
+        def used(r):
+            for line in r.out.splitlines():
+                if line.startswith("stack below the fault: "):
+                    return int(line.split()[-2])
+            raise Failure("the host did not measure the stack")
+        total, dispatch = used(run), used(base)
+        print(f"stack below the faulting rsp: {total} bytes with the agent, {dispatch} without; "
+              f"the agent's VEH: {total - dispatch} bytes")
+        check(total <= STACK_GUARANTEE // 2,
+              f"{total} bytes below the fault: more than half the agent's stack guarantee ({STACK_GUARANTEE})")
+    elif case == "stack_overflow":
+        # Unbounded recursion on a "Java" thread, into the red zone: fatal for the JVM. A stack
+        # overflow under a JVM frame is not reported at first chance (the JVM resumes the yellow
+        # zone), so the report comes at the exit, after hs_err, written on the agent's own stack.
+        base = c.baseline()
+        run = c.go()
+        r = c.crash_report(run, 0xC00000FD, "EXCEPTION_STACK_OVERFLOW")
+        c.as_without_agent(run, base)
+        check(run.rc == 1, f"exit status {run.rc}")
+        check("agent_report_present=0" in hs_err(run), "reported at first chance, before the JVM's verdict")
+        check("stack overflow" in (r["note"] or ""), f"note {r['note']}")
+        check(basename(r["native_frames"][0]["module"]) == "crashlib.dll", "first frame")
+        check(len(r["native_frames"]) > 1, "only one native frame")
+    elif case == "resumed_then_crash":
+        # The host's own VEH, after the agent's, resumes the first fault: the agent has reported it
+        # already (its VEH runs first and cannot know). The thread goes on and really crashes: that
+        # crash must get its own complete, first-chance report, with nothing left of the first.
+        base = c.baseline()
+        run = c.go()
+        check("app_probe returned -1" in run.out, f"the first fault was not resumed: {run.out!r}")
+        check(len(run.reports) == 2 and len(run.logs) == 2,
+              f"expected two reports (the resumed fault, then the crash), found {len(run.reports)}")
+        first, last = run.reports, run.logs
+        run.reports, run.logs = [p for p in first if p.endswith("_1.json")], [p for p in last if p.endswith("_1.log")]
+        r = c.crash_report(run, *AV, "crash_av_write", "write")
+        run.reports, run.logs = first, last
+        c.as_without_agent(run, base)
+        check(run.rc == 1, f"exit status {run.rc}")
+        check(int(r["crash"]["fault_address"], 16) == 0x10, f"fault address {r['crash']['fault_address']}")
+        check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
+        check(r["other_crashes"] == [], f"other crashes {r['other_crashes']}")
+        check(r["note"] is None, f"note {r['note']}")
     elif case == "minidump":
         base = c.baseline(name="av_java")
         run = c.go(name="av_java", options="dir=.,minidump=true", bound=30)
@@ -426,6 +500,21 @@ def run_case(c):
             check(f.read(4) == b"MDMP", "not a minidump")
         check("minidump:" in run.read("crashagent_pid*.log"), "the log does not name the minidump")
         print(f"minidump size: {size} bytes")
+    elif case == "thread_guarantee":
+        # The agent's stack guarantee on threads created after it started: 16 KB on a usual stack,
+        # none on a small one (where it would take too large a share).
+        base = c.baseline()
+        run = c.go()
+        check(run.rc == base.rc == 0, f"exit status {run.rc}")
+        check_no_report(run)
+        # Wine gives every thread at least a 1 MB reserve, so the small one is small on Windows only.
+        lines = [line for line in run.out.splitlines() if line.startswith("reserve ")]
+        check(len(lines) == 2, f"the host did not print both threads: {run.out!r}")
+        for line in lines:
+            actual_kb = int(line.split("actual ")[1].split()[0])
+            guarantee = int(line.split("stack guarantee ")[1].split()[0])
+            expected = STACK_GUARANTEE if actual_kb * 1024 >= 16 * STACK_GUARANTEE else 0
+            check(guarantee == expected, f"{line}: expected a guarantee of {expected} bytes")
     elif case in QUIET:
         base = c.baseline()
         run = c.go()
