@@ -6,16 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-20}
-build="$root/target/soak-windows"
 tests="$root/cpp/test/windows"
-# The build needs the JNI headers of a JDK.
-if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then
-  export JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
-fi
-cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" >/dev/null
-cmake --build "$build" -j2 >/dev/null
-host="$build/cpp/test/windows/crash_host.exe"
-agent="$build/crashagent.dll"
+source "$root/bench/windows-build.sh"
 results="$build/soak-results.txt"
 : >"$results"
 failed=0

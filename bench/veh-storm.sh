@@ -8,14 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-7}
-build="$root/target/soak-windows"
-if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then
-  export JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
-fi
-cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" >/dev/null
-cmake --build "$build" -j2 >/dev/null
-host="$build/cpp/test/windows/crash_host.exe"
-agent="$build/crashagent.dll"
+source "$root/bench/windows-build.sh"
 run="$root/cpp/test/windows/wine-run.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
