@@ -70,6 +70,7 @@ void Writer::hex(uint64_t v, int min_digits) {
 
 namespace {
 
+// Async-signal-safe.
 bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
 // Async-signal-safe. Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not valid:
@@ -193,6 +194,7 @@ bool str_equal(const char* a, const char* b) {
     return *a == *b;
 }
 
+// Async-signal-safe.
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Async-signal-safe.
