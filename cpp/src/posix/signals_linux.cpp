@@ -454,9 +454,13 @@ bool pc_belongs_to_jvm(uint64_t pc) {
 
 void note_jvm_address(const void* address) { g_jvm_hint = address; }
 
-bool install_crash_handlers(const Options&, char* error, size_t capacity) {
+bool install_crash_handlers(const Options& options, char* error, size_t capacity) {
     (void)error;
     (void)capacity;
+    if (options.minidump) {
+        stderr_write("crashagent: minidump=true has no effect on Linux; the kernel's core dump covers it "
+                     "(ulimit -c, core_pattern)\n");
+    }
     find_libjvm();
     if (unsigned long size = getauxval(AT_MINSIGSTKSZ)) g_signal_frame_size = size;
     g_chained_by_libjsig = g_jvm_handler && dlsym(RTLD_DEFAULT, "JVM_get_signal_action") != nullptr;

@@ -14,6 +14,10 @@ start_stop)
   rc=$(run start "dir=$work,timeout=100")
   [ "$rc" = 0 ] || fail "exit $rc"
   [ -z "$(ls crashagent_pid* 2>/dev/null)" ] || fail "a report was written without a crash"
+  [ ! -s err.txt ] || fail "unexpected messages"
+  rc=$(run start "dir=$work,minidump=true")
+  [ "$rc" = 0 ] || fail "exit $rc with minidump=true"
+  grep -q "minidump=true has no effect on Linux" err.txt || fail "minidump=true is ignored silently"
   ;;
 bad_option)
   rc=$(run start "dir=$work,colour=red")
