@@ -42,6 +42,9 @@ bool dispatcher_channel_open(char* error, size_t error_capacity);
 // when the channel failed.
 bool dispatcher_wait_for_crash();
 void dispatcher_signal_done();
+// The dispatcher's answer to a stop request; its own channel, so a crash racing VM death still
+// gets its done signal.
+void dispatcher_signal_stopped();
 // Asks the dispatcher to return, and waits for it up to timeout_ms: HotSpot's exit waits up to
 // 300 ms for every thread still in native code, which a dispatcher blocked in a read would be.
 void dispatcher_request_stop(uint32_t timeout_ms);

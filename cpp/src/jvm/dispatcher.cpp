@@ -226,7 +226,7 @@ void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
         if (!platform::dispatcher_wait_for_crash()) {
             // VM death: leave native code so HotSpot's exit does not wait for this thread.
             g_agent.dispatcher_ready.store(0, std::memory_order_release);
-            platform::dispatcher_signal_done();
+            platform::dispatcher_signal_stopped();
             return;
         }
 

@@ -16,7 +16,8 @@ namespace platform {
 
 namespace {
 int g_wake[2] = {-1, -1};   // crashing thread -> dispatcher: kCrash or kStop
-int g_done[2] = {-1, -1};   // dispatcher -> crashing thread (or the stopper)
+int g_done[2] = {-1, -1};   // dispatcher -> crashing thread
+int g_stopped[2] = {-1, -1};  // dispatcher -> the thread that asked it to stop
 constexpr char kCrash = 1;
 constexpr char kStop = 2;
 
@@ -29,7 +30,7 @@ void send(int fd, char c) {
 
 bool dispatcher_channel_open(char* error, size_t capacity) {
     if (g_wake[0] >= 0) return true;
-    if (pipe2(g_wake, O_CLOEXEC) != 0 || pipe2(g_done, O_CLOEXEC) != 0) {
+    if (pipe2(g_wake, O_CLOEXEC) != 0 || pipe2(g_done, O_CLOEXEC) != 0 || pipe2(g_stopped, O_CLOEXEC) != 0) {
         StringSink sink{error, capacity, 0};
         char buffer[64];
         Writer w(buffer, sizeof(buffer), sink.sink());
@@ -44,22 +45,29 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
 // Async-signal-safe.
 void dispatcher_wake() { send(g_wake[1], kCrash); }
 
-// Async-signal-safe.
-bool dispatcher_wait_done(uint32_t timeout_ms) {
+namespace {
+
+// Async-signal-safe. Waits up to timeout_ms for one byte on fd.
+bool wait_byte(int fd, uint32_t timeout_ms) {
     uint64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
         uint64_t now = monotonic_ms();
         if (now >= deadline) return false;
-        struct pollfd p{g_done[0], POLLIN, 0};
+        struct pollfd p{fd, POLLIN, 0};
         int r = poll(&p, 1, static_cast<int>(deadline - now));
         if (r > 0) {
             char c;
-            return read(g_done[0], &c, 1) == 1;
+            return read(fd, &c, 1) == 1;
         }
         if (r == 0) return false;
         if (errno != EINTR) return false;
     }
 }
+
+}  // namespace
+
+// Async-signal-safe.
+bool dispatcher_wait_done(uint32_t timeout_ms) { return wait_byte(g_done[0], timeout_ms); }
 
 bool dispatcher_wait_for_crash() {
     char c;
@@ -73,10 +81,12 @@ bool dispatcher_wait_for_crash() {
 
 void dispatcher_signal_done() { send(g_done[1], kCrash); }
 
+void dispatcher_signal_stopped() { send(g_stopped[1], kStop); }
+
 void dispatcher_request_stop(uint32_t timeout_ms) {
     if (g_wake[1] < 0) return;
     send(g_wake[1], kStop);
-    dispatcher_wait_done(timeout_ms);
+    wait_byte(g_stopped[0], timeout_ms);
 }
 
 }  // namespace platform

@@ -18,6 +18,7 @@ const char kPathSeparator = '\\';
 namespace {
 HANDLE g_wake_event = nullptr;   // crashing thread -> dispatcher
 HANDLE g_done_event = nullptr;   // dispatcher -> crashing thread (or the stopper)
+HANDLE g_stopped_event = nullptr;  // dispatcher -> the thread that asked it to stop
 std::atomic<int> g_stop_requested{0};
 }  // namespace
 
@@ -239,7 +240,8 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
     if (g_wake_event) return true;
     g_wake_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
     g_done_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
-    if (g_wake_event && g_done_event) return true;
+    g_stopped_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    if (g_wake_event && g_done_event && g_stopped_event) return true;
     str_copy(error, capacity, "crashagent: cannot create the dispatcher events");
     return false;
 }
@@ -260,11 +262,13 @@ bool dispatcher_wait_for_crash() {
 
 void dispatcher_signal_done() { SetEvent(g_done_event); }
 
+void dispatcher_signal_stopped() { SetEvent(g_stopped_event); }
+
 void dispatcher_request_stop(uint32_t timeout_ms) {
     if (!g_wake_event) return;
     g_stop_requested.store(1, std::memory_order_release);
     SetEvent(g_wake_event);
-    dispatcher_wait_done(timeout_ms);
+    WaitForSingleObject(g_stopped_event, timeout_ms);
 }
 
 bool check_report_dir(const char* dir, char* error, size_t capacity) {
