@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "seh_call_frame.h"
+
 #define EXPORT extern "C" __declspec(dllexport)
 
 extern "C" {
@@ -20,22 +22,7 @@ void guarded_call_resume();
 // declining_call(fn, arg): fn(arg) inside a frame whose handler looks and passes (returns
 // ExceptionContinueSearch), like a filter that does not recognise the fault.
 asm(R"(
-    .text
-    .globl guarded_call
-    .def guarded_call; .scl 2; .type 32; .endef
-    .seh_proc guarded_call
-guarded_call:
-    sub $40, %rsp
-    .seh_stackalloc 40
-    .seh_endprologue
-    .seh_handler catch_all_handler, @except
-    mov %rcx, %rax
-    mov %rdx, %rcx
-    call *%rax
-    nop
-    xor %eax, %eax
-    add $40, %rsp
-    ret
+    seh_call_frame guarded_call, catch_all_handler
     .globl guarded_call_resume
 guarded_call_resume:
     mov $1, %eax
@@ -43,21 +30,7 @@ guarded_call_resume:
     ret
     .seh_endproc
 
-    .globl declining_call
-    .def declining_call; .scl 2; .type 32; .endef
-    .seh_proc declining_call
-declining_call:
-    sub $40, %rsp
-    .seh_stackalloc 40
-    .seh_endprologue
-    .seh_handler declining_handler, @except
-    mov %rcx, %rax
-    mov %rdx, %rcx
-    call *%rax
-    nop
-    xor %eax, %eax
-    add $40, %rsp
-    ret
+    seh_call_frame declining_call, declining_handler
     .seh_endproc
 
     # finally_call(fn, arg): fn(arg) inside a __try/__finally scope of __C_specific_handler (the

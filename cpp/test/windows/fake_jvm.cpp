@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "seh_call_frame.h"
+
 extern "C" {
 __declspec(dllexport) int java_call(void (*fn)(void*), void* arg);
 int java_call_guarded(void (*fn)(void*), void* arg);
@@ -32,22 +34,7 @@ void jvm_probe_resume();
 // java_call_guarded(fn, arg): calls fn(arg) inside a frame whose handler is hotspot_frame_handler.
 // jvm_probe(address): reads an int; -1 if the read faults (the handler resumes after the load).
 asm(R"(
-    .text
-    .globl java_call_guarded
-    .def java_call_guarded; .scl 2; .type 32; .endef
-    .seh_proc java_call_guarded
-java_call_guarded:
-    sub $40, %rsp
-    .seh_stackalloc 40
-    .seh_endprologue
-    .seh_handler hotspot_frame_handler, @except
-    mov %rcx, %rax
-    mov %rdx, %rcx
-    call *%rax
-    nop
-    xor %eax, %eax
-    add $40, %rsp
-    ret
+    seh_call_frame java_call_guarded, hotspot_frame_handler
     .seh_endproc
 
     .globl jvm_probe
