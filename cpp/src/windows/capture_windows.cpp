@@ -146,23 +146,27 @@ void for_each_loaded_module(Visit visit) {
 // still match, so a different module loaded at the same base after an unload is walked afresh.
 // Lock-free: a slot is claimed with a compare-exchange on its base and published by `ready`.
 
-constexpr int kModuleKindSlots = 64;
-
-struct ModuleKindSlot {
-    std::atomic<uint64_t> base;
-    std::atomic<int> ready;
-    uint32_t nt_offset;
-    uint32_t time_stamp;
-    uint32_t image_size;
-    CodeKind kind;
-};
-ModuleKindSlot g_module_kinds[kModuleKindSlots];
-
+// What tells one image from another loaded later at the same base.
 struct ImageIdentity {
     uint32_t nt_offset;
     uint32_t time_stamp;
     uint32_t image_size;
 };
+
+// Crash context.
+bool same_image(const ImageIdentity& a, const ImageIdentity& b) {
+    return a.time_stamp == b.time_stamp && a.image_size == b.image_size;
+}
+
+constexpr int kModuleKindSlots = 64;
+
+struct ModuleKindSlot {
+    std::atomic<uint64_t> base;
+    std::atomic<int> ready;
+    ImageIdentity identity;
+    CodeKind kind;
+};
+ModuleKindSlot g_module_kinds[kModuleKindSlots];
 
 // Crash context. Reads the identity of the image at base, given where its NT headers are.
 bool read_image_identity(uint64_t base, uint32_t nt_offset, ImageIdentity* out) {
@@ -183,8 +187,7 @@ bool remembered_kind(uint64_t base, CodeKind* kind) {
     for (auto& slot : g_module_kinds) {
         if (slot.base.load(std::memory_order_acquire) != base || !slot.ready.load(std::memory_order_acquire)) continue;
         ImageIdentity now;
-        if (!read_image_identity(base, slot.nt_offset, &now)) return false;
-        if (now.time_stamp != slot.time_stamp || now.image_size != slot.image_size) return false;
+        if (!read_image_identity(base, slot.identity.nt_offset, &now) || !same_image(now, slot.identity)) return false;
         *kind = slot.kind;
         return true;
     }
@@ -202,9 +205,7 @@ void remember_kind(uint64_t base, CodeKind kind) {
     for (auto& slot : g_module_kinds) {
         uint64_t expected = 0;
         if (!slot.base.compare_exchange_strong(expected, base, std::memory_order_acq_rel)) continue;
-        slot.nt_offset = identity.nt_offset;
-        slot.time_stamp = identity.time_stamp;
-        slot.image_size = identity.image_size;
+        slot.identity = identity;
         slot.kind = kind;
         slot.ready.store(1, std::memory_order_release);
         return;
@@ -349,9 +350,7 @@ struct HandlerKindSlot {
     std::atomic<uint64_t> address;
     std::atomic<int> ready;
     uint64_t module_base;
-    uint32_t nt_offset;
-    uint32_t time_stamp;
-    uint32_t image_size;
+    ImageIdentity identity;
     HandlerKind kind;
 };
 HandlerKindSlot g_handler_kinds[kHandlerKindSlots];
@@ -515,8 +514,7 @@ HandlerKind handler_kind(uint64_t address) {
         if (slot.address.load(std::memory_order_acquire) != address || !slot.ready.load(std::memory_order_acquire)) {
             continue;
         }
-        if (slot.module_base == base && slot.time_stamp == identity.time_stamp &&
-            slot.image_size == identity.image_size) {
+        if (slot.module_base == base && same_image(slot.identity, identity)) {
             return slot.kind;
         }
         break;
@@ -526,9 +524,7 @@ HandlerKind handler_kind(uint64_t address) {
         uint64_t expected = 0;
         if (!slot.address.compare_exchange_strong(expected, address, std::memory_order_acq_rel)) continue;
         slot.module_base = base;
-        slot.nt_offset = identity.nt_offset;
-        slot.time_stamp = identity.time_stamp;
-        slot.image_size = identity.image_size;
+        slot.identity = identity;
         slot.kind = kind;
         slot.ready.store(1, std::memory_order_release);
         break;
