@@ -15,10 +15,10 @@ import org.junit.jupiter.api.condition.OS;
 
 /**
  * Lines logged through an AsyncAppender just before a JNI crash: lost without the integration,
- * on disk with it. The file appender is slowed down (LogThenCrash.SlowStorage, 50 ms per line),
- * so 21 lines need about a second to drain. Without the integration the JVM dies as soon as
- * HotSpot has written hs_err, which takes a fraction of that; with it, the listener waits for the
- * queue to drain.
+ * on disk with it. The file behind the AsyncAppender stalls until Log4j2 shuts down
+ * (LogThenCrash.StalledStorage), so the lines are still queued when the crash comes. Without the
+ * integration nothing shuts Log4j2 down before the JVM dies (HotSpot runs no shutdown hooks after
+ * a crash); with it, the listener stops Log4j2, which drains the queue.
  */
 @EnabledOnOs(OS.LINUX)
 class Log4j2FlushTest {

@@ -3,8 +3,7 @@ package io.github.crashagent.log4j2.testapp;
 import io.github.crashagent.CrashAgent;
 import io.github.crashagent.log4j2.Log4j2CrashListener;
 import io.github.crashagent.testapp.CrashNative;
-import java.time.Duration;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.CountDownLatch;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.core.Filter;
@@ -21,19 +20,32 @@ public final class LogThenCrash {
     private LogThenCrash() {}
 
     /**
-     * Simulated slow storage (a busy disk, a network file system): every write to the file takes
-     * this long, so the async queue is not empty when the crash comes, as in a busy application.
+     * Storage that has fallen behind (a busy disk, a network file system): writes to the file stall
+     * until Log4j2 shuts down, so the async queue is certainly not empty when the crash comes, as in
+     * a busy application. Whether those lines reach disk then depends only on whether somebody shuts
+     * Log4j2 down before the JVM dies, which is what the test compares.
      */
-    static final class SlowStorage extends AbstractFilter {
-        private final long nanos;
+    static final class StalledStorage extends AbstractFilter {
+        private final CountDownLatch shutdown = new CountDownLatch(1);
 
-        SlowStorage(Duration perWrite) {
-            this.nanos = perWrite.toNanos();
+        void shutdownStarted() {
+            shutdown.countDown();
         }
 
         @Override
         public Filter.Result filter(LogEvent event) {
-            LockSupport.parkNanos(nanos);
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    shutdown.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
             return Filter.Result.NEUTRAL;
         }
     }
@@ -42,8 +54,10 @@ public final class LogThenCrash {
         boolean integration = args[0].equals("with");
         int lines = Integer.parseInt(args[1]);
         LoggerContext context = (LoggerContext) LogManager.getContext(false);
-        ((AbstractFilterable) context.getConfiguration().getAppender("file"))
-                .addFilter(new SlowStorage(Duration.ofMillis(50)));
+        StalledStorage storage = new StalledStorage();
+        ((AbstractFilterable) context.getConfiguration().getAppender("file")).addFilter(storage);
+        // Stopping a LoggerContext swaps its configuration out before it drains the appenders.
+        context.addPropertyChangeListener(change -> storage.shutdownStarted());
         if (integration) {
             Log4j2CrashListener.install();
         }
