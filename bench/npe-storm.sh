@@ -2,7 +2,8 @@
 # Measures the agent's cost on the JVM's own SIGSEGVs: a C1-compiled implicit-NPE storm, run
 # alternately without and with the agent in one session, so both see the same machine state.
 #   bench/npe-storm.sh [rounds=7] [iterations=2000000]
-# Needs the agent built first (mvn -B -DskipTests -Dcrashagent.windows=false package).
+# The workload is the test app's NpeStorm, the same one the no-false-report tests run.
+# Needs the agent and its test classes built first (mvn -B -DskipTests -Dcrashagent.windows=false package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-7} iterations=${2:-2000000}
@@ -11,13 +12,14 @@ java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 [ -f "$agent" ] || { echo "no $agent: build it with: mvn -B -DskipTests -Dcrashagent.windows=false package" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-javac -d "$work" "$root/bench/NpeStorm.java"
-flags=(-XX:TieredStopAtLevel=1 -XX:-StackTraceInThrowable -Xshare:auto -cp "$work")
+classes="$root/agent/target/test-classes"
+[ -f "$classes/io/github/crashagent/testapp/NpeStorm.class" ] || { echo "no NpeStorm in $classes: build it with: mvn -B -DskipTests -Dcrashagent.windows=false package" >&2; exit 1; }
+flags=(-XX:TieredStopAtLevel=1 -XX:-StackTraceInThrowable -Xshare:auto -cp "$classes")
 
 run() {  # prints "<wall_ns> <loop_ns>"
   local start end out
   start=$(date +%s%N)
-  out=$(cd "$work" && "$java" "$@" "${flags[@]}" NpeStorm "$iterations")
+  out=$(cd "$work" && "$java" "$@" "${flags[@]}" io.github.crashagent.testapp.NpeStorm "$iterations")
   end=$(date +%s%N)
   echo "$((end - start)) $(sed -n 's/.*loop_ns=\([0-9]*\).*/\1/p' <<<"$out")"
 }

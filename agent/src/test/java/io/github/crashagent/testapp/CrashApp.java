@@ -99,7 +99,7 @@ public final class CrashApp {
                 System.out.println("pending after acknowledge: " + CrashAgent.pendingReports().size());
                 return;
             }
-            case "npe-storm" -> System.out.println("npe storm caught " + npeStorm(Integer.parseInt(args[1])));
+            case "npe-storm" -> System.out.println("npe storm caught " + NpeStorm.storm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
@@ -219,21 +219,6 @@ public final class CrashApp {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static Object nothing;
-
-    /** Each iteration dereferences null in compiled code: an implicit null check, a SIGSEGV. */
-    static long npeStorm(int iterations) {
-        long caught = 0;
-        for (int i = 0; i < iterations; i++) {
-            try {
-                caught += nothing.hashCode();
-            } catch (NullPointerException expected) {
-                caught++;
-            }
-        }
-        return caught;
     }
 
     static int recurseUntilOverflow() {

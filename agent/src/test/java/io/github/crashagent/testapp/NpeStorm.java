@@ -1,7 +1,10 @@
+package io.github.crashagent.testapp;
+
 /**
- * Benchmark workload: implicit null checks in C1-compiled code. Run with -XX:TieredStopAtLevel=1,
- * every NullPointerException below is a SIGSEGV that the JVM handles itself, so the agent's
- * signal fast path runs once per iteration. Prints the loop's own time, excluding JVM startup.
+ * Implicit null checks in compiled code, the workload of the no-false-report tests and of
+ * bench/npe-storm.sh. Run with -XX:TieredStopAtLevel=1, every NullPointerException below is a
+ * SIGSEGV that the JVM handles itself, so the agent's signal fast path runs once per iteration.
+ * As a program it prints the loop's own time, excluding JVM startup.
  */
 public final class NpeStorm {
     private static Object nothing;
@@ -15,7 +18,8 @@ public final class NpeStorm {
         System.out.println("iterations=" + iterations + " caught=" + caught + " loop_ns=" + nanos);
     }
 
-    static long storm(int iterations) {
+    /** Each iteration dereferences null in compiled code: an implicit null check, a SIGSEGV. */
+    public static long storm(int iterations) {
         long caught = 0;
         for (int i = 0; i < iterations; i++) {
             try {
