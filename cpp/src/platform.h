@@ -67,7 +67,9 @@ void release_current_thread();
 bool check_report_dir(const char* dir, char* error, size_t error_capacity);
 // Absolute form of the report directory, for reports and the Java API.
 void resolve_report_dir(const char* dir, char* out, size_t capacity);
-// A fallback directory (temp) for when the report directory fails at crash time.
+// A fallback directory for when the report directory fails at crash time: the temp directory
+// (POSIX: $TMPDIR when it is an absolute directory, else /tmp; Windows: GetTempPath), fixed at
+// resolve_report_dir so the crash path only reads it.
 const char* fallback_report_dir();
 
 // Default hs_err path of this process (-XX:ErrorFile honoured where it can be read).

@@ -124,6 +124,7 @@ void report_crash(CrashRecord* r) {
     record_compute_signature(r);
 
     const char* dir = g_agent.report_dir;
+    r->report_dir = dir;
     platform::FileHandle log = create_log(r, dir);
     if (log == platform::kInvalidFile) {
         // The configured directory failed at crash time (removed, full, permissions changed):

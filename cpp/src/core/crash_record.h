@@ -107,6 +107,7 @@ struct CrashRecord {
     char json_path[kPathCapacity];
     char log_path[kPathCapacity];
     char minidump_path[kPathCapacity];   // Windows minidump written for this crash, or empty
+    const char* report_dir;              // the configured directory, also when the files had to go elsewhere
     char note[512];                   // anything the reader should know (fallback dir, ...)
 
     // Java part, published by the dispatcher.

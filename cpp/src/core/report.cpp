@@ -237,7 +237,9 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     }
     w.str("]");
 
-    w.str(",\n  \"report\": {\"json\": ");
+    w.str(",\n  \"report\": {\"directory\": ");
+    w.json_string(or_null(r.report_dir));
+    w.str(", \"json\": ");
     w.json_string(r.json_path);
     w.str(", \"log\": ");
     w.json_string(r.log_path);

@@ -307,6 +307,10 @@ JNIEXPORT jstring JNICALL Java_io_github_crashagent_CrashAgent_nativeReportDirec
     return jni->NewStringUTF(g_agent.report_dir);
 }
 
+JNIEXPORT jstring JNICALL Java_io_github_crashagent_CrashAgent_nativeFallbackDirectory(JNIEnv* jni, jclass) {
+    return jni->NewStringUTF(platform::fallback_report_dir());
+}
+
 JNIEXPORT void JNICALL Java_io_github_crashagent_CrashAgent_nativeListenerOutcome(JNIEnv* jni, jclass, jint index,
                                                                                  jstring name, jstring outcome) {
     if (index < 0 || index >= kMaxListeners) return;

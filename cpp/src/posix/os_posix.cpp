@@ -110,9 +110,21 @@ void resolve_report_dir(const char* dir, char* out, size_t capacity) {
     free(resolved);
     size_t n = str_length(out);
     while (n > 1 && out[n - 1] == '/') out[--n] = '\0';
+    fallback_report_dir();  // fixed now: getenv and realpath are not for crash context
 }
 
-const char* fallback_report_dir() { return "/tmp"; }
+const char* fallback_report_dir() {
+    static char temp[kPathCapacity];
+    if (!temp[0]) {
+        const char* env = getenv("TMPDIR");
+        char* resolved = env && env[0] == '/' ? realpath(env, nullptr) : nullptr;
+        struct stat st;
+        bool usable = resolved && stat(resolved, &st) == 0 && S_ISDIR(st.st_mode) && str_length(resolved) < sizeof(temp);
+        str_copy(temp, sizeof(temp), usable ? resolved : "/tmp");
+        free(resolved);
+    }
+    return temp;
+}
 
 namespace {
 

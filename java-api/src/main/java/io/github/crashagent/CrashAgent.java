@@ -47,6 +47,11 @@ import java.util.regex.Pattern;
  * </ul>
  * A file that looks like a report but cannot be read is left alone, skipped and logged as a
  * warning through {@link System.Logger} (logger {@code io.github.crashagent}).
+ *
+ * <p>When the report directory is not writable at crash time (removed, full), the agent writes the
+ * report to the temp directory instead ({@code $TMPDIR} or {@code /tmp} on Linux, the Windows temp
+ * folder), with a note. {@link #pendingReports()} looks there too, for reports meant for this
+ * report directory.
  */
 public final class CrashAgent {
     /** Suffix of the marker file {@link #acknowledge} creates next to a report. */
@@ -56,6 +61,9 @@ public final class CrashAgent {
     // Linux derives a process's start time from the boot time in whole seconds.
     private static final Duration START_TIME_SLACK = Duration.ofSeconds(1);
     private static final System.Logger LOG = System.getLogger("io.github.crashagent");
+
+    private static final Comparator<CrashReport> OLDEST_FIRST =
+            Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString());
 
     private static final List<CrashListener> LISTENERS = new CopyOnWriteArrayList<>();
     private static final boolean ACTIVE = connect();
@@ -97,13 +105,53 @@ public final class CrashAgent {
 
     /**
      * Reports in {@link #reportDirectory()} whose process is gone and that nobody acknowledged,
-     * parsed, oldest first. Empty when the agent is not loaded.
+     * parsed, oldest first; also those that had to go to the temp directory because the report
+     * directory was not writable at crash time. Empty when the agent is not loaded.
      *
-     * @throws IOException when the directory cannot be listed
+     * @throws IOException when the report directory cannot be listed
      */
     public static List<CrashReport> pendingReports() throws IOException {
         Optional<Path> dir = reportDirectory();
-        return dir.isPresent() ? pendingReports(dir.get()) : List.of();
+        if (dir.isEmpty()) {
+            return List.of();
+        }
+        List<CrashReport> pending = new ArrayList<>(pendingReports(dir.get()));
+        Optional<Path> fallback = fallbackDirectory();
+        if (fallback.isPresent() && !sameDirectory(fallback.get(), dir.get())) {
+            try {
+                for (CrashReport report : pendingReports(fallback.get())) {
+                    if (report.reportDirectory() != null && sameDirectory(report.reportDirectory(), dir.get())) {
+                        pending.add(report);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot list the fallback report directory "
+                        + fallback.get() + ": " + e);
+            }
+        }
+        pending.sort(OLDEST_FIRST);
+        return List.copyOf(pending);
+    }
+
+    /** Where the agent writes reports when the report directory fails at crash time. */
+    static Optional<Path> fallbackDirectory() {
+        if (!ACTIVE) {
+            return Optional.empty();
+        }
+        try {
+            String dir = nativeFallbackDirectory();
+            return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
+        } catch (InvalidPathException | LinkageError e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean sameDirectory(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
     }
 
     /**
@@ -135,7 +183,7 @@ public final class CrashAgent {
                 }
             }
         }
-        pending.sort(Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString()));
+        pending.sort(OLDEST_FIRST);
         return List.copyOf(pending);
     }
 
@@ -218,6 +266,8 @@ public final class CrashAgent {
     private static native boolean nativeConnect();
 
     private static native String nativeReportDirectory();
+
+    private static native String nativeFallbackDirectory();
 
     private static native void nativeListenerOutcome(int index, String listener, String outcome);
 }

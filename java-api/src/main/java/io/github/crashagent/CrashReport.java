@@ -120,6 +120,7 @@ public final class CrashReport {
     private final List<OtherCrash> otherCrashes;
     private final Path logFile;
     private final Path minidumpFile;
+    private final Path reportDirectory;
     private final String note;
 
     private CrashReport(Fields f) throws InvalidCrashReportException {
@@ -233,6 +234,7 @@ public final class CrashReport {
         this.logFile = f.pathOrNull(root, "/report/log");
         // Absent in reports of agents that predate it: read as null.
         this.minidumpFile = root.at("/report/minidump").isMissingNode() ? null : f.pathOrNull(root, "/report/minidump");
+        this.reportDirectory = root.at("/report/directory").isMissingNode() ? null : f.pathOrNull(root, "/report/directory");
         this.note = f.textOrNull(root, "/note");
 
         // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
@@ -409,6 +411,12 @@ public final class CrashReport {
     public Path logFile() { return logFile; }
     /** Windows, with the agent option {@code minidump=true}: the minidump of the crash; otherwise null. */
     public Path minidumpFile() { return minidumpFile; }
+    /**
+     * The report directory the agent was configured with (option {@code dir}), or null for reports
+     * of agents that predate it. When that directory was not writable at crash time the files are
+     * in the temp directory instead, and {@link #note()} says so.
+     */
+    public Path reportDirectory() { return reportDirectory; }
     /** Anything the agent wants the reader to know (for example a fallback directory), or null. */
     public String note() { return note; }
 

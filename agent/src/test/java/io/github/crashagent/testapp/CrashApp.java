@@ -30,6 +30,12 @@ public final class CrashApp {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 crashInJni();
             }
+            case "report-dir-gone" -> {
+                // the report directory disappears (unmounted, cleaned up) before the crash
+                CrashAgent.addListener(CrashApp::writeMarker);
+                Files.delete(CrashAgent.reportDirectory().orElseThrow());
+                crashInJni();
+            }
             case "abort" -> {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 CrashNative.abortNow();
