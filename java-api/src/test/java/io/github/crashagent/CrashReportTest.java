@@ -118,7 +118,15 @@ class CrashReportTest {
         assertEquals("ok", report.listenerOutcomes().get(0).outcome());
         assertTrue(report.otherCrashes().isEmpty());
         assertEquals("crashagent_pid9894.log", report.logFile().getFileName().toString());
+        assertEquals(Path.of("/work/wt-java/agent/target/child-jvms/null-write-java-17-openjdk-amd64-789540586904"),
+                report.reportDirectory());
         assertNull(report.note());
+    }
+
+    @Test
+    void aReportWithoutItsDirectoryFromAnOlderAgentStillReads() throws Exception {
+        Path file = mutated(r -> ((ObjectNode) r.get("report")).remove("directory"));
+        assertNull(CrashReport.read(file).reportDirectory());
     }
 
     @Test
