@@ -96,6 +96,9 @@ jint setup_jvmti(JavaVM* vm, bool live) {
     jvmtiCapabilities caps;
     memset(&caps, 0, sizeof(caps));
     caps.can_generate_native_method_bind_events = 1;
+    // The JVM starts Reference Handler and Finalizer while still in the primordial phase unless
+    // the start phase begins early; only then do they get ThreadStart (Java info, altstack).
+    caps.can_generate_early_vmstart = 1;
     caps.can_get_source_file_name = 1;
     caps.can_get_line_numbers = 1;
     if (g_jvmti->AddCapabilities(&caps) != JVMTI_ERROR_NONE) {

@@ -64,6 +64,8 @@ final class CrashZoo {
                 fault("memcpy-null", "SIGSEGV", ZOO + ".memcpyToNull()V", true),
                 new CrashCase("library-thread", "", "SIGSEGV", lib, null, null, true, true, "fault", "library-thread"),
                 new CrashCase("attached-thread", "", "SIGSEGV", lib, null, null, true, true, "fault", "attached-thread"),
+                new CrashCase("finalizer-thread", "", "SIGSEGV", lib, NATIVE + ".nullWrite()V", "finalizeInJni", true, true,
+                        "fault", "finalizer-thread"),
                 new CrashCase("nested-jni", "", "SIGSEGV", lib, NATIVE + ".nullWrite()V", "fault", true, true,
                         "fault", "nested-jni"),
                 new CrashCase("eight-threads", "", "SIGSEGV", lib, NATIVE + ".nullWriteCounted()V", null, true, true,

@@ -139,6 +139,28 @@ class LinuxCrashTest {
         assertCompleteHsErr(r);
     }
 
+    /** The JVM starts "Finalizer" before VMInit: it is a Java thread all the same. */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void crashOnAJavaThreadTheJvmStartedBeforeTheAgentsEventsHasItsJavaStack(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "finalizer-plain", null, "fault", "finalizer-thread");
+        Result r = ChildJvm.run(jdk, "finalizer", "", "fault", "finalizer-thread");
+
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertEquals(134, r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertTrue(report.at("/thread/java").asBoolean(), report::toPrettyString);
+        assertEquals("Finalizer", report.at("/thread/name").asText(), report::toPrettyString);
+        assertEquals("in native", report.at("/thread/state").asText(), report::toPrettyString);
+        assertEquals(NATIVE_CLASS + ".nullWrite()V", report.path("native_method").asText());
+        assertTrue(hasFrame(report.path("java_stack"), APP_CLASS, "finalizeInJni"), report::toPrettyString);
+        String marker = Files.readString(r.dir().resolve("listener-marker.txt"));
+        assertContains(marker, "threadName=Finalizer", r);
+        assertContains(marker, "javaThread=true", r);
+        assertCompleteHsErr(r);
+    }
+
     @ParameterizedTest
     @MethodSource("jdks")
     void aListenerThatThrowsDoesNotStopTheOthersOrTheChain(Path jdk) throws Exception {

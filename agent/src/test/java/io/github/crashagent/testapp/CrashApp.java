@@ -164,8 +164,33 @@ public final class CrashApp {
             case "library-thread" -> CrashNative.crashOnOwnThread();
             case "attached-thread" -> Zoo.crashOnAttachedThread();
             case "nested-jni" -> Zoo.callJava(CrashNative::nullWrite);
+            case "finalizer-thread" -> crashOnFinalizerThread();
             default -> throw new IllegalArgumentException("unknown fault " + kind);
         }
+    }
+
+    /**
+     * Crashes in JNI on the JVM's "Finalizer" thread, one of the Java threads the JVM starts before
+     * an agent gets any thread events. Returns only if the finalizer never ran.
+     */
+    static void crashOnFinalizerThread() {
+        new CrashingFinalizer();
+        for (int i = 0; i < 1000; i++) {
+            System.gc();
+            System.runFinalization();
+        }
+    }
+
+    private static final class CrashingFinalizer {
+        @SuppressWarnings({"deprecation", "removal"})
+        @Override
+        protected void finalize() {
+            finalizeInJni();
+        }
+    }
+
+    static void finalizeInJni() {
+        CrashNative.nullWrite();
     }
 
     /** The Java frame the tests expect on the crashing thread's stack. */
