@@ -1,6 +1,7 @@
 #include "core/crash_flow.h"
 
 #include "core/report.h"
+#include "core/thread_registry.h"
 #include "core/writer.h"
 #include "platform.h"
 
@@ -115,6 +116,12 @@ CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {
     }
     if (thread_id == g_agent.dispatcher_thread.load(std::memory_order_acquire)) return CrashClaim::kDispatcher;
     return CrashClaim::kOther;
+}
+
+// Async-signal-safe.
+int classify_java_thread(uint64_t thread_id) {
+    if (thread_registry_find(thread_id)) return 1;
+    return g_agent.attached_late.load(std::memory_order_acquire) ? -1 : 0;
 }
 
 // Async-signal-safe.

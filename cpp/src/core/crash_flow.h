@@ -20,6 +20,7 @@ struct AgentState {
     std::atomic<int> dispatcher_ready{0};         // dispatcher is waiting for a crash
     std::atomic<uint64_t> claim_time_ms{0};       // monotonic time the owner claimed the crash
     std::atomic<int> owner_chaining{0};           // the owner is handing its crash to the JVM
+    std::atomic<int> attached_late{0};            // threads older than the agent are not registered
 };
 
 extern AgentState g_agent;
@@ -34,6 +35,10 @@ enum class CrashClaim {
 
 // Async-signal-safe.
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
+
+// 1 if the thread is a registered Java thread, 0 if it is not a Java thread, -1 if that is unknown
+// (the agent was attached late and the thread may be an older Java thread). Async-signal-safe.
+int classify_java_thread(uint64_t thread_id);
 
 // Called by the owning thread after the platform filled the record (kind, addresses, thread,
 // registers, modules, frames). Computes the signature, writes the native report, runs the

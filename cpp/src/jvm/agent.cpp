@@ -88,22 +88,37 @@ void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID 
     if (class_signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(class_signature));
 }
 
+void add_capability(const jvmtiCapabilities& caps, const char* name, const char* consequence) {
+    jvmtiError error = g_jvmti->AddCapabilities(&caps);
+    if (error != JVMTI_ERROR_NONE) {
+        fprintf(stderr, "crashagent: JVMTI capability %s unavailable (error %d): %s\n", name, static_cast<int>(error),
+                consequence);
+    }
+}
+
 jint setup_jvmti(JavaVM* vm, bool live) {
     if (vm->GetEnv(reinterpret_cast<void**>(&g_jvmti), JVMTI_VERSION_1_2) != JNI_OK || !g_jvmti) {
         fprintf(stderr, "crashagent: this JVM offers no JVMTI 1.2 environment; the agent is not loaded\n");
         return JNI_ERR;
     }
+    // Each capability on its own, so one the JVM refuses does not cost the others; reports still
+    // work without any of them.
     jvmtiCapabilities caps;
     memset(&caps, 0, sizeof(caps));
     caps.can_generate_native_method_bind_events = 1;
-    // The JVM starts Reference Handler and Finalizer while still in the primordial phase unless
-    // the start phase begins early; only then do they get ThreadStart (Java info, altstack).
-    caps.can_generate_early_vmstart = 1;
+    add_capability(caps, "can_generate_native_method_bind_events", "reports will not name the Java native method");
+    memset(&caps, 0, sizeof(caps));
     caps.can_get_source_file_name = 1;
     caps.can_get_line_numbers = 1;
-    if (g_jvmti->AddCapabilities(&caps) != JVMTI_ERROR_NONE) {
-        // Reports still work without names of native methods or source lines.
-        fprintf(stderr, "crashagent: some JVMTI capabilities are unavailable; reports may lack native method names and line numbers\n");
+    add_capability(caps, "can_get_source_file_name/can_get_line_numbers", "Java frames will lack file and line");
+    if (!live) {
+        // The JVM starts Reference Handler and Finalizer while still in the primordial phase
+        // unless the start phase begins early; only then do they get ThreadStart (Java info,
+        // altstack). Only to be had at OnLoad.
+        memset(&caps, 0, sizeof(caps));
+        caps.can_generate_early_vmstart = 1;
+        add_capability(caps, "can_generate_early_vmstart",
+                       "crashes on threads the JVM starts before VMInit (Finalizer) will lack Java details");
     }
     jvmtiEventCallbacks callbacks;
     memset(&callbacks, 0, sizeof(callbacks));
@@ -159,9 +174,37 @@ void stop() {
     g_started = false;
 }
 
+}  // namespace
+
+void adopt_initialized_api_class(JNIEnv* jni) {
+    jint count = 0;
+    jclass* classes = nullptr;
+    if (g_jvmti->GetLoadedClasses(&count, &classes) != JVMTI_ERROR_NONE) return;
+    for (jint i = 0; i < count; i++) {
+        char* signature = nullptr;
+        jint status = 0;
+        // Only initialized ones: initializing the class connects it by itself, and initializing
+        // it from here would run application class loading on the attach thread.
+        if (g_jvmti->GetClassSignature(classes[i], &signature, nullptr) == JVMTI_ERROR_NONE &&
+            strcmp(signature, "Lio/github/crashagent/CrashAgent;") == 0 &&
+            g_jvmti->GetClassStatus(classes[i], &status) == JVMTI_ERROR_NONE &&
+            (status & JVMTI_CLASS_STATUS_INITIALIZED)) {
+            set_api_class(jni, classes[i]);
+        }
+        if (signature) g_jvmti->Deallocate(reinterpret_cast<unsigned char*>(signature));
+        jni->DeleteLocalRef(classes[i]);
+    }
+    g_jvmti->Deallocate(reinterpret_cast<unsigned char*>(classes));
+}
+
+namespace {
+
 jint load(JavaVM* vm, char* options, bool live) {
     platform::note_jvm_address(reinterpret_cast<const void*>(vm->functions->GetEnv));
     bool already = g_started;
+    // Threads of a running JVM get no ThreadStart: a crash on one of them cannot be told apart
+    // from one on a thread the JVM does not know. Set before the handlers go in.
+    if (live && !already) g_agent.attached_late.store(1, std::memory_order_release);
     if (start(options) != 0) return JNI_ERR;
     if (already) return JNI_OK;  // a second -agentpath or attach: one JVMTI environment is enough
     platform::expected_hs_err_path(g_record.hs_err_path, sizeof(g_record.hs_err_path));
@@ -187,7 +230,10 @@ JNIEXPORT jint JNICALL Agent_OnAttach(JavaVM* vm, char* options, void*) {
     jint rc = jvm::load(vm, options, true);
     if (rc != JNI_OK) return rc;
     JNIEnv* jni = nullptr;
-    if (vm->GetEnv(reinterpret_cast<void**>(&jni), JNI_VERSION_1_6) == JNI_OK) jvm::start_dispatcher(jni);
+    if (vm->GetEnv(reinterpret_cast<void**>(&jni), JNI_VERSION_1_6) == JNI_OK) {
+        jvm::adopt_initialized_api_class(jni);
+        jvm::start_dispatcher(jni);
+    }
     return JNI_OK;
 }
 

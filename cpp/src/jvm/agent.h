@@ -19,5 +19,9 @@ void stop_dispatcher();
 // Called by CrashAgent.nativeConnect: the class whose static dispatch() runs the listeners.
 void set_api_class(JNIEnv* jni, jclass api_class);
 
+// On attach to a running JVM: an API class initialized before the agent came could not connect
+// (its natives were missing then); adopt it, so the listeners it already holds run.
+void adopt_initialized_api_class(JNIEnv* jni);
+
 }  // namespace jvm
 }  // namespace crashagent

@@ -237,7 +237,10 @@ void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
         if (thread) {
             collect_java_side(jni, r, thread);
         } else {
-            publish_java_note(r, "the crashing thread is not a Java thread");
+            publish_java_note(r, r->java_thread < 0
+                                     ? "the crashing thread is older than the agent, which was attached to a running "
+                                       "JVM; whether it is a Java thread is unknown"
+                                     : "the crashing thread is not a Java thread");
         }
         run_listeners(jni, *r);
         r->dispatch_state.store(static_cast<int>(DispatchState::kComplete), std::memory_order_release);

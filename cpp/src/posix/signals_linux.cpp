@@ -22,7 +22,6 @@
 
 #include "core/crash_flow.h"
 #include "core/native_methods.h"
-#include "core/thread_registry.h"
 #include "core/writer.h"
 #include "platform.h"
 #include "posix/modules_linux.h"
@@ -234,7 +233,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     r->code = static_cast<uint64_t>(sig);
     r->fault_address = info ? reinterpret_cast<uint64_t>(info->si_addr) : 0;
     r->thread_id = thread_id;
-    r->java_thread = thread_registry_find(thread_id) ? 1 : 0;
+    r->java_thread = classify_java_thread(thread_id);
     if (uc) {
         r->pc = context_pc(uc);
         read_registers(r, uc);

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstddef>
 
+#include "core/crash_flow.h"
 #include "core/native_methods.h"
-#include "core/thread_registry.h"
 #include "core/writer.h"
 
 namespace crashagent {
@@ -886,7 +886,7 @@ void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const 
     r->sp = context->Rsp;
     read_registers(r, context);
     r->thread_id = thread_id;
-    r->java_thread = thread_registry_find(thread_id) ? 1 : 0;
+    r->java_thread = classify_java_thread(thread_id);
     read_modules(r);
 
     CONTEXT c = *context;

@@ -66,13 +66,18 @@ public final class CrashAgent {
             Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString());
 
     private static final List<CrashListener> LISTENERS = new CopyOnWriteArrayList<>();
-    private static final boolean ACTIVE = connect();
+    // Set once the natives answer; asked again while false, because the agent can be attached
+    // to the running JVM (jcmd JVMTI.agent_load) after this class was initialized.
+    private static volatile boolean active = connect();
 
     private CrashAgent() {}
 
     /** True when the native agent is loaded in this JVM and will report crashes. */
     public static boolean isActive() {
-        return ACTIVE;
+        if (!active) {
+            active = connect();
+        }
+        return active;
     }
 
     /**
@@ -92,7 +97,7 @@ public final class CrashAgent {
 
     /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
-        if (!ACTIVE) {
+        if (!isActive()) {
             return Optional.empty();
         }
         try {
@@ -135,7 +140,7 @@ public final class CrashAgent {
 
     /** Where the agent writes reports when the report directory fails at crash time. */
     static Optional<Path> fallbackDirectory() {
-        if (!ACTIVE) {
+        if (!isActive()) {
             return Optional.empty();
         }
         try {

@@ -161,6 +161,52 @@ class LinuxCrashTest {
         assertCompleteHsErr(r);
     }
 
+    /**
+     * The agent attached to a running JVM (jcmd JVMTI.agent_load): the API class initialized
+     * before it still gets its listeners run; a crash on a thread started after the attach is a
+     * Java crash as usual, and one on an older thread says it cannot tell.
+     */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void anAgentAttachedToARunningJvmReportsCrashes(Path jdk) throws Exception {
+        List<String> selfAttach = List.of("-Djdk.attach.allowAttachSelf=true");
+        String agent = ChildJvm.agentLibrary().toAbsolutePath().toString();
+        Result plain = ChildJvm.run(jdk, "late-attach-plain", null, Duration.ofSeconds(60), selfAttach,
+                "late-attach", "none", "main");
+        assertFalse(plain.stdout().contains("listener"), plain::toString);
+        assertTrue(plain.files("crashagent_pid", "").isEmpty(), plain::toString);
+
+        Result older = ChildJvm.run(jdk, "late-attach-main", null, Duration.ofSeconds(60), selfAttach,
+                "late-attach", agent, "main");
+        assertEquals(plain.exitCode(), older.exitCode(), older::toString);
+        assertContains(older.stdout(), "agent active: false", older);
+        assertContains(older.stdout(), "listener: agent active: true", older);
+        assertFalse(older.stderr().contains("capability"), older::toString);
+        JsonNode report = older.report();
+        ChildJvm.assertMatchesSchema(report, older);
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertEquals(NATIVE_CLASS + ".nullWrite()V", report.path("native_method").asText(), report::toPrettyString);
+        assertTrue(report.at("/thread/java").isNull(), report::toPrettyString);
+        assertTrue(report.path("java_stack").isNull(), report::toPrettyString);
+        assertContains(report.path("java_stack_note").asText(), "older than the agent", report);
+        assertEquals("complete", report.at("/dispatch/status").asText());
+        assertEquals(2, report.path("listeners").size(), report::toPrettyString);
+        assertEquals("ok", report.at("/listeners/0/outcome").asText(), report::toPrettyString);
+        assertEquals("ok", report.at("/listeners/1/outcome").asText(), report::toPrettyString);
+        assertContains(Files.readString(older.dir().resolve("listener-marker.txt")), "kind=SIGSEGV", older);
+        assertCompleteHsErr(older);
+
+        Result newer = ChildJvm.run(jdk, "late-attach-new-thread", null, Duration.ofSeconds(60), selfAttach,
+                "late-attach", agent, "new-thread");
+        assertEquals(plain.exitCode(), newer.exitCode(), newer::toString);
+        report = newer.report();
+        assertTrue(report.at("/thread/java").asBoolean(), report::toPrettyString);
+        assertEquals("started after attach", report.at("/thread/name").asText());
+        assertTrue(hasFrame(report.path("java_stack"), APP_CLASS, "crashInJni"), report::toPrettyString);
+        assertContains(Files.readString(newer.dir().resolve("listener-marker.txt")), "threadName=started after attach", newer);
+        assertCompleteHsErr(newer);
+    }
+
     @ParameterizedTest
     @MethodSource("jdks")
     void aListenerThatThrowsDoesNotStopTheOthersOrTheChain(Path jdk) throws Exception {

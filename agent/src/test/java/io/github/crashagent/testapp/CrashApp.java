@@ -1,5 +1,6 @@
 package io.github.crashagent.testapp;
 
+import com.sun.tools.attach.VirtualMachine;
 import io.github.crashagent.CrashAgent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -30,6 +31,7 @@ public final class CrashApp {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 crashInJni();
             }
+            case "late-attach" -> lateAttach(args[1], args[2]);
             case "report-dir-gone" -> {
                 // the report directory disappears (unmounted, cleaned up) before the crash
                 CrashAgent.addListener(CrashApp::writeMarker);
@@ -166,6 +168,32 @@ public final class CrashApp {
             case "nested-jni" -> Zoo.callJava(CrashNative::nullWrite);
             case "finalizer-thread" -> crashOnFinalizerThread();
             default -> throw new IllegalArgumentException("unknown fault " + kind);
+        }
+    }
+
+    /**
+     * Registers a listener, loads the agent into this running JVM as {@code jcmd <pid>
+     * JVMTI.agent_load} does (unless agent is "none"), then crashes on the main thread, which is
+     * older than the agent, or on a thread started after it ({@code where}: main or new-thread).
+     */
+    static void lateAttach(String agent, String where) throws Exception {
+        CrashAgent.addListener(CrashApp::writeMarker);
+        CrashAgent.addListener(event -> System.out.println("listener: agent active: " + CrashAgent.isActive()));
+        if (!agent.equals("none")) {
+            VirtualMachine vm = VirtualMachine.attach(Long.toString(ProcessHandle.current().pid()));
+            try {
+                vm.loadAgentPath(agent, "");
+            } finally {
+                vm.detach();
+            }
+        }
+        // No CrashAgent call until the crash: the agent has to find the API class by itself.
+        if (where.equals("main")) {
+            crashInJni();
+        } else {
+            Thread thread = new Thread(CrashApp::crashInJni, "started after attach");
+            thread.start();
+            thread.join();
         }
     }
 
