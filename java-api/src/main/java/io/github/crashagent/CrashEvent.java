@@ -64,7 +64,10 @@ public final class CrashEvent {
     public String symbol() { return symbol; }
     /** Java name of the crashing thread, or its native name for a thread the JVM does not know. */
     public String threadName() { return threadName; }
-    /** True when the crashing thread is a Java thread. */
+    /**
+     * True when the crashing thread is a Java thread; false when it is not, or when the agent,
+     * attached to a running JVM, cannot tell (see {@link CrashReport#javaThread()}).
+     */
     public boolean javaThread() { return javaThread; }
     /** The Java native method that entered the crashing library, as {@code Class.method(signature)}, or null. */
     public String nativeMethod() { return nativeMethod; }
