@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -97,15 +98,7 @@ public final class CrashAgent {
 
     /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
-        if (!isActive()) {
-            return Optional.empty();
-        }
-        try {
-            String dir = nativeReportDirectory();
-            return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
-        } catch (InvalidPathException | LinkageError e) {
-            return Optional.empty();
-        }
+        return agentPath(CrashAgent::nativeReportDirectory);
     }
 
     /**
@@ -140,11 +133,16 @@ public final class CrashAgent {
 
     /** Where the agent writes reports when the report directory fails at crash time. */
     static Optional<Path> fallbackDirectory() {
+        return agentPath(CrashAgent::nativeFallbackDirectory);
+    }
+
+    /** A path the agent reports, or empty when there is no agent or no usable path. */
+    private static Optional<Path> agentPath(Supplier<String> nativeQuery) {
         if (!isActive()) {
             return Optional.empty();
         }
         try {
-            String dir = nativeFallbackDirectory();
+            String dir = nativeQuery.get();
             return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
         } catch (InvalidPathException | LinkageError e) {
             return Optional.empty();
