@@ -257,12 +257,17 @@ CodeKind classify_cached(uint64_t pc, KindCache* cache) {
     return kind;
 }
 
+bool image_readable(uint64_t address, size_t size);
+
 // What RtlVirtualUnwind says about a frame's language-specific exception handler.
 struct FrameHandler {
     uint64_t routine;     // 0: none
     const void* data;     // the language-specific handler data
     uint64_t image_base;
     uint64_t pc;          // the frame's pc: the fault pc, or the return address
+    uint64_t establisher; // the frame's establisher frame (its rsp, or frame register - offset)
+    uint64_t frame_pointer_offset;  // UNWIND_INFO FrameOffset * 16 when it has a frame register
+    StackBounds stack;
 };
 
 // One step up the stack. Returns false when the walk cannot go on (end of stack, a frame outside
@@ -276,12 +281,21 @@ bool unwind_step(CONTEXT* c, StackBounds stack, bool first_frame, FrameHandler* 
     handler->data = nullptr;
     handler->image_base = image_base;
     handler->pc = c->Rip;
+    handler->establisher = 0;
+    handler->frame_pointer_offset = 0;
+    handler->stack = stack;
     if (entry) {
         void* handler_data = nullptr;
         DWORD64 establisher = 0;
+        // UNWIND_INFO byte 3: FrameRegister (low nibble), FrameOffset (high nibble, in 16 bytes).
+        uint8_t frame_byte = 0;
+        uint64_t unwind_info = image_base + entry->UnwindData;
+        if (image_readable(unwind_info + 3, 1)) frame_byte = *reinterpret_cast<const uint8_t*>(unwind_info + 3);
         handler->routine = reinterpret_cast<uint64_t>(RtlVirtualUnwind(
             UNW_FLAG_EHANDLER, image_base, c->Rip, entry, c, &handler_data, &establisher, nullptr));
         handler->data = handler_data;
+        handler->establisher = establisher;
+        if (frame_byte & 0x0F) handler->frame_pointer_offset = (frame_byte >> 4) * 16ull;
     } else {
         // Leaf function (no frame, return address on top), or a wild pc reached by a call: in
         // both cases [rsp] is the return address. Anywhere else it would be a guess.
@@ -571,13 +585,69 @@ bool cxx_may_catch(const FrameHandler& h, bool fh4) {
     return !(magic >= 0x19930522 && (f[9] & 1));      // FI_EHS_FLAG
 }
 
+// Crash context. The value of the /GS security cookie of the image at base, found through its load
+// configuration directory (SecurityCookie, the address the loader randomises the cookie at), or 0
+// when the image has none.
+uint64_t image_security_cookie(uint64_t base) {
+    IMAGE_DOS_HEADER dos;
+    IMAGE_NT_HEADERS64 nt;
+    if (!safe_read(base, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE) return 0;
+    if (!safe_read(base + static_cast<uint32_t>(dos.e_lfanew), &nt, sizeof(nt)) || nt.Signature != IMAGE_NT_SIGNATURE ||
+        nt.OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
+        nt.OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG) {
+        return 0;
+    }
+    const IMAGE_DATA_DIRECTORY& dir = nt.OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG];
+    uint64_t image_size = nt.OptionalHeader.SizeOfImage;
+    constexpr uint32_t kCookieEnd = offsetof(IMAGE_LOAD_CONFIG_DIRECTORY64, SecurityCookie) + 8;
+    IMAGE_LOAD_CONFIG_DIRECTORY64 config;
+    if (!dir.VirtualAddress || dir.Size < kCookieEnd || dir.VirtualAddress + static_cast<uint64_t>(kCookieEnd) > image_size ||
+        !safe_read(base + dir.VirtualAddress, &config, kCookieEnd) || config.Size < kCookieEnd) {
+        return 0;
+    }
+    uint64_t address = config.SecurityCookie;
+    uint64_t cookie = 0;
+    if (address < base || address + 8 > base + image_size || !safe_read(address, &cookie, sizeof(cookie))) return 0;
+    return cookie;
+}
+
+// Crash context. True if the frame's handler data is a /GS cookie record (GS_HANDLER_DATA) that
+// matches the frame: the frame's cookie slot, XORed with its frame pointer, holds its image's
+// security cookie. That is how MSVC's __GSHandlerCheck checks it, and how it is recognised: it is
+// always linked into the image whose cookie it needs, so no export table names it. It only checks
+// the cookie (a mismatch ends the process by fail-fast) and never catches. The variants with a
+// __try or C++ handler behind the cookie (__GSHandlerCheck_SEH/_EH) put their scope table or
+// FuncInfo first, which does not pass as a cookie record.
+bool gs_cookie_frame(const FrameHandler& h) {
+    if (!h.data || !h.establisher || image_base_of(h.routine) != h.image_base) return false;
+    int32_t gs[3];  // CookieOffset with 3 flag bits below it, AlignedBaseOffset, Alignment
+    uint64_t data = reinterpret_cast<uint64_t>(h.data);
+    if (!safe_read(data, gs, sizeof(gs[0]))) return false;
+    constexpr int32_t kHasAlignment = 4;
+    int32_t cookie_offset = gs[0] & ~7;
+    // The cookie sits above the callee's 32-byte home area: the function calls the cookie check.
+    if (cookie_offset < 32) return false;
+    uint64_t frame_base = h.establisher;
+    if (gs[0] & kHasAlignment) {
+        if (!safe_read(data + 4, gs + 1, 2 * sizeof(gs[0]))) return false;
+        int64_t alignment = gs[2];
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) return false;
+        frame_base = (h.establisher + static_cast<int64_t>(gs[1])) & ~static_cast<uint64_t>(alignment - 1);
+    }
+    uint64_t slot = frame_base + static_cast<uint64_t>(cookie_offset);
+    if (slot < h.stack.low || slot + 8 > h.stack.high) return false;
+    uint64_t stored = *reinterpret_cast<const uint64_t*>(slot);
+    uint64_t cookie = image_security_cookie(h.image_base);
+    return cookie != 0 && (stored ^ (h.establisher + h.frame_pointer_offset)) == cookie;
+}
+
 // Crash context. True if the frame's handler might catch the exception, so the fault cannot be
 // called a crash yet.
 bool handler_may_catch(const FrameHandler& h) {
     if (!h.routine) return false;
     switch (handler_kind(h.routine)) {
         case HandlerKind::kUnknown:
-            return true;
+            return !gs_cookie_frame(h);
         case HandlerKind::kGsCheck:
             return false;
         case HandlerKind::kCSpecific:

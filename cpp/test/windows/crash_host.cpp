@@ -372,6 +372,10 @@ int main(int argc, char** argv) {
         java("crash_in_seh_finally");
     } else if (std::strcmp(test, "cpp_try") == 0) {
         java("crash_in_cpp_try");
+    } else if (std::strcmp(test, "gs_cookie") == 0) {
+        java("crash_in_gs_frame");
+    } else if (std::strcmp(test, "gs_cookie_mismatch") == 0) {
+        java("crash_in_gs_frame_tampered");
     } else if (std::strcmp(test, "deep_recursion") == 0) {
         java("recurse_past_overflow");
     } else if (std::strcmp(test, "overflow_then_crash") == 0) {

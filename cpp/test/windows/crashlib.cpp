@@ -1,6 +1,7 @@
 // A "JNI-like" library that crashes in the ways the Windows tests need.
 #include <windows.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 
@@ -12,6 +13,7 @@ extern "C" {
 EXPORT int guarded_call(void (*fn)(void*), void* arg);
 EXPORT int declining_call(void (*fn)(void*), void* arg);
 EXPORT int finally_call(void (*fn)(void*), void* arg);
+EXPORT int gs_cookie_call(void (*fn)(void*), void* arg, uint64_t tamper);
 void finally_block(unsigned char abnormal, void* frame);
 EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
@@ -58,13 +60,60 @@ finally_call:
     .text
     .seh_endproc
 
+    # gs_cookie_call(fn, arg, tamper): fn(arg) in a frame laid out like an MSVC /GS function's:
+    # the image's security cookie XOR rsp (then XOR tamper) at 40(%rsp), and as exception handler a
+    # routine no export names, with GS_HANDLER_DATA {CookieOffset = 40} as its data, which is what
+    # MSVC emits for __GSHandlerCheck. The routine is declining_handler: like __GSHandlerCheck after
+    # a good cookie check, it returns ExceptionContinueSearch.
+    .globl gs_cookie_call
+    .def gs_cookie_call; .scl 2; .type 32; .endef
+    .seh_proc gs_cookie_call
+gs_cookie_call:
+    sub $56, %rsp
+    .seh_stackalloc 56
+    .seh_endprologue
+    .seh_handler declining_handler, @except, @unwind
+    mov crashlib_security_cookie(%rip), %rax
+    xor %rsp, %rax
+    xor %r8, %rax
+    mov %rax, 40(%rsp)
+    mov %rcx, %rax
+    mov %rdx, %rcx
+    call *%rax
+    nop
+    xor %eax, %eax
+    add $56, %rsp
+    ret
+    .seh_handlerdata
+    .long 40
+    .text
+    .seh_endproc
+
+    # The load configuration, as MSVC's CRT provides it; only SecurityCookie is filled in. The
+    # build points the image's load-config data directory here (set_load_config.py).
+    .section .rdata,"dr"
+    .p2align 3
+    .globl _load_config_used
+_load_config_used:
+    .long 96                        # Size: up to and including SecurityCookie
+    .zero 84
+    .quad crashlib_security_cookie  # SecurityCookie
+
     # Functions defined here are exported through the linker directives section.
     .section .drectve
     .ascii " -export:guarded_call"
     .ascii " -export:declining_call"
     .ascii " -export:finally_call"
+    .ascii " -export:gs_cookie_call"
+    .ascii " -export:_load_config_used,data"
     .text
 )");
+static_assert(offsetof(IMAGE_LOAD_CONFIG_DIRECTORY64, SecurityCookie) == 88, "_load_config_used layout");
+
+// The /GS cookie, at MSVC's default value, which the loader replaces with a random one.
+extern "C" {
+uint64_t crashlib_security_cookie = 0x00002B992DDFA232ull;
+}
 
 extern "C" EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD* record, void* frame, CONTEXT*,
                                                      DISPATCHER_CONTEXT* dispatch) {
@@ -363,3 +412,8 @@ EXPORT void crash_in_cpp_try(void*) {
 
 // A fault under a __try/__finally frame (__C_specific_handler with a termination scope only).
 EXPORT void crash_in_seh_finally(void*) { finally_call(&crash_av_write, nullptr); }
+
+// A fault under a /GS frame, whose handler only checks the cookie; and the same frame with a
+// cookie that does not match, which the agent cannot tell from a frame that may catch the fault.
+EXPORT void crash_in_gs_frame(void*) { gs_cookie_call(&crash_av_write, nullptr, 0); }
+EXPORT void crash_in_gs_frame_tampered(void*) { gs_cookie_call(&crash_av_write, nullptr, 1); }

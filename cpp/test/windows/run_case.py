@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from pe_file import pe_exports
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 SCHEMA_PATH = os.path.normpath(os.path.join(ROOT, "..", "..", "..", "schema", "crash-report.schema.json"))
 
@@ -59,39 +61,6 @@ def load_validator():
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
-
-
-def pe_exports(path):
-    """{name: rva} of a PE file's exported functions, read from its export directory."""
-    with open(path, "rb") as f:
-        data = f.read()
-    pe = struct.unpack_from("<I", data, 0x3C)[0]
-    sections = struct.unpack_from("<H", data, pe + 6)[0]
-    optional_size = struct.unpack_from("<H", data, pe + 20)[0]
-    optional = pe + 24
-    export_rva = struct.unpack_from("<I", data, optional + 112)[0]  # PE32+ data directory 0
-    table = optional + optional_size
-
-    def offset(rva):
-        for i in range(sections):
-            s = table + 40 * i
-            size, address, raw_size, raw = struct.unpack_from("<IIII", data, s + 8)
-            if address <= rva < address + max(size, raw_size):
-                return rva - address + raw
-        raise ValueError(f"rva {rva:#x} is in no section")
-
-    def cstring(rva):
-        o = offset(rva)
-        return data[o:data.index(b"\0", o)].decode()
-
-    d = offset(export_rva)
-    count_functions, count_names, functions, names, ordinals = struct.unpack_from("<IIIII", data, d + 20)
-    result = {}
-    for i in range(count_names):
-        name = cstring(struct.unpack_from("<I", data, offset(names) + 4 * i)[0])
-        ordinal = struct.unpack_from("<H", data, offset(ordinals) + 2 * i)[0]
-        result[name] = struct.unpack_from("<I", data, offset(functions) + 4 * ordinal)[0]
-    return result
 
 
 class Run:
@@ -297,6 +266,8 @@ FIRST_CHANCE = {
     "cpp_try": (AV, "crash_av_write", "write", lambda run: 0x10),
     # Under a __try/__finally frame of __C_specific_handler, which catches nothing.
     "seh_finally": (AV, "crash_av_write", "write", lambda run: 0x10),
+    # Under an MSVC-style /GS frame, whose statically linked handler only checks the cookie.
+    "gs_cookie": (AV, "crash_av_write", "write", lambda run: 0x10),
     # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
     "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
@@ -323,7 +294,8 @@ QUIET = {
 }
 
 CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
-                                                       "declined_java", "declined_thread", "minidump",
+                                                       "declined_java", "gs_cookie_mismatch",
+                                                       "declined_thread", "minidump",
                                                        "resumed_then_crash", "stack_overflow", "stack_use",
                                                        "stack_use_pending"]
 CASES = CRASH_CASES + list(QUIET) + ["thread_guarantee"]
@@ -368,6 +340,9 @@ def run_case(c):
                   "mingw's catch(...) caught an access violation")
             symbols = [f.get("symbol") for f in frames]
             check("crash_in_cpp_try" in symbols, f"the frame with the C++ handler is not on the stack: {symbols}")
+        elif case == "gs_cookie":
+            symbols = [f.get("symbol") for f in frames]
+            check("gs_cookie_call" in symbols, f"the /GS frame is not on the stack: {symbols}")
         elif case == "overflow_then_crash":
             check("recursion returned past a stack overflow" in run.out, "the recursion did not return")
         elif case == "heap_locked":
@@ -415,7 +390,9 @@ def run_case(c):
         check("capture faulted" in (r["note"] or ""), f"note {r['note']}")
         check(basename(r["native_frames"][1]["module"]) == "jvm.dll", "frames after the fault lost their modules")
         check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
-    elif case == "declined_java":
+    elif case in ("declined_java", "gs_cookie_mismatch"):
+        # A frame whose handler may catch the fault (one that declines it; a /GS frame whose cookie
+        # does not match, so it cannot be told from one): the report waits for the process exit.
         base = c.baseline()
         run = c.go()
         c.crash_report(run, *AV, "crash_av_write")
