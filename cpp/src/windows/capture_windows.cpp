@@ -587,28 +587,32 @@ bool cxx_may_catch(const FrameHandler& h, bool fh4) {
 
 // Crash context. The value of the /GS security cookie of the image at base, found through its load
 // configuration directory (SecurityCookie, the address the loader randomises the cookie at), or 0
-// when the image has none.
+// when the image has none. Read in place, as in mapped_image_identity: the image is mapped (a frame
+// being judged runs in it), and image_readable checks every range first.
 uint64_t image_security_cookie(uint64_t base) {
-    IMAGE_DOS_HEADER dos;
-    IMAGE_NT_HEADERS64 nt;
-    if (!safe_read(base, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE) return 0;
-    if (!safe_read(base + static_cast<uint32_t>(dos.e_lfanew), &nt, sizeof(nt)) || nt.Signature != IMAGE_NT_SIGNATURE ||
-        nt.OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
-        nt.OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG) {
+    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return 0;
+    const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return 0;
+    uint64_t nt_address = base + static_cast<uint32_t>(dos->e_lfanew);
+    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return 0;
+    const auto* nt = reinterpret_cast<const IMAGE_NT_HEADERS64*>(nt_address);
+    if (nt->Signature != IMAGE_NT_SIGNATURE || nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
+        nt->OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG) {
         return 0;
     }
-    const IMAGE_DATA_DIRECTORY& dir = nt.OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG];
-    uint64_t image_size = nt.OptionalHeader.SizeOfImage;
+    const IMAGE_DATA_DIRECTORY& dir = nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG];
+    uint64_t image_size = nt->OptionalHeader.SizeOfImage;
     constexpr uint32_t kCookieEnd = offsetof(IMAGE_LOAD_CONFIG_DIRECTORY64, SecurityCookie) + 8;
-    IMAGE_LOAD_CONFIG_DIRECTORY64 config;
     if (!dir.VirtualAddress || dir.Size < kCookieEnd || dir.VirtualAddress + static_cast<uint64_t>(kCookieEnd) > image_size ||
-        !safe_read(base + dir.VirtualAddress, &config, kCookieEnd) || config.Size < kCookieEnd) {
+        !image_readable(base + dir.VirtualAddress, kCookieEnd)) {
         return 0;
     }
-    uint64_t address = config.SecurityCookie;
-    uint64_t cookie = 0;
-    if (address < base || address + 8 > base + image_size || !safe_read(address, &cookie, sizeof(cookie))) return 0;
-    return cookie;
+    const auto* config = reinterpret_cast<const IMAGE_LOAD_CONFIG_DIRECTORY64*>(base + dir.VirtualAddress);
+    uint64_t address = config->SecurityCookie;
+    if (config->Size < kCookieEnd || address < base || address + 8 > base + image_size || !image_readable(address, 8)) {
+        return 0;
+    }
+    return *reinterpret_cast<const uint64_t*>(address);
 }
 
 // Crash context. True if the frame's handler data is a /GS cookie record (GS_HANDLER_DATA) that
@@ -620,21 +624,23 @@ uint64_t image_security_cookie(uint64_t base) {
 // FuncInfo first, which does not pass as a cookie record.
 bool gs_cookie_frame(const FrameHandler& h) {
     if (!h.data || !h.establisher || image_base_of(h.routine) != h.image_base) return false;
-    int32_t gs[3];  // CookieOffset with 3 flag bits below it, AlignedBaseOffset, Alignment
+    // CookieOffset with 3 flag bits below it; with HasAlignment, AlignedBaseOffset and Alignment.
     uint64_t data = reinterpret_cast<uint64_t>(h.data);
-    if (!safe_read(data, gs, sizeof(gs[0]))) return false;
+    if (!image_readable(data, 4)) return false;
+    const auto* gs = reinterpret_cast<const int32_t*>(data);
     constexpr int32_t kHasAlignment = 4;
     int32_t cookie_offset = gs[0] & ~7;
     // The cookie sits above the callee's 32-byte home area: the function calls the cookie check.
     if (cookie_offset < 32) return false;
     uint64_t frame_base = h.establisher;
     if (gs[0] & kHasAlignment) {
-        if (!safe_read(data + 4, gs + 1, 2 * sizeof(gs[0]))) return false;
+        if (!image_readable(data, 12)) return false;
         int64_t alignment = gs[2];
         if (alignment <= 0 || (alignment & (alignment - 1)) != 0) return false;
         frame_base = (h.establisher + static_cast<int64_t>(gs[1])) & ~static_cast<uint64_t>(alignment - 1);
     }
     uint64_t slot = frame_base + static_cast<uint64_t>(cookie_offset);
+    // The slot is in a live frame above the fault, so committed, when it is inside the stack.
     if (slot < h.stack.low || slot + 8 > h.stack.high) return false;
     uint64_t stored = *reinterpret_cast<const uint64_t*>(slot);
     uint64_t cookie = image_security_cookie(h.image_base);
