@@ -615,17 +615,11 @@ uint64_t image_security_cookie(uint64_t base) {
     return *reinterpret_cast<const uint64_t*>(address);
 }
 
-// Crash context. True if the frame's handler data is a /GS cookie record (GS_HANDLER_DATA) that
-// matches the frame: the frame's cookie slot, XORed with its frame pointer, holds its image's
-// security cookie. That is how MSVC's __GSHandlerCheck checks it, and how it is recognised: it is
-// always linked into the image whose cookie it needs, so no export table names it. It only checks
-// the cookie (a mismatch ends the process by fail-fast) and never catches. The variants with a
-// __try or C++ handler behind the cookie (__GSHandlerCheck_SEH/_EH) put their scope table or
-// FuncInfo first, which does not pass as a cookie record.
-bool gs_cookie_frame(const FrameHandler& h) {
-    if (!h.data || !h.establisher || image_base_of(h.routine) != h.image_base) return false;
+// Crash context. True if the GS_HANDLER_DATA at data matches the frame: the cookie slot it names,
+// XORed with the frame pointer, holds the image's security cookie. That is the check MSVC's
+// __GSHandlerCheckCommon makes.
+bool gs_record_matches(const FrameHandler& h, uint64_t data, uint64_t cookie) {
     // CookieOffset with 3 flag bits below it; with HasAlignment, AlignedBaseOffset and Alignment.
-    uint64_t data = reinterpret_cast<uint64_t>(h.data);
     if (!image_readable(data, 4)) return false;
     const auto* gs = reinterpret_cast<const int32_t*>(data);
     constexpr int32_t kHasAlignment = 4;
@@ -643,8 +637,68 @@ bool gs_cookie_frame(const FrameHandler& h) {
     // The slot is in a live frame above the fault, so committed, when it is inside the stack.
     if (slot < h.stack.low || slot + 8 > h.stack.high) return false;
     uint64_t stored = *reinterpret_cast<const uint64_t*>(slot);
+    return (stored ^ (h.establisher + h.frame_pointer_offset)) == cookie;
+}
+
+// The /GS handlers of MSVC, recognised by their handler data rather than by name: they are always
+// linked into the image whose security cookie they check, so no export table names them.
+//   __GSHandlerCheck:          GS_HANDLER_DATA; only checks the cookie, never catches.
+//   __GSHandlerCheck_SEH:      a C_SCOPE_TABLE, then GS_HANDLER_DATA; then __C_specific_handler.
+//   __GSHandlerCheck_EH(4):    a FuncInfo RVA, then GS_HANDLER_DATA; then __CxxFrameHandler3/4.
+// The second two pass the exception on only when the GS data's EHandler flag (bit 0) is set. A
+// layout counts only if its GS record matches the frame, which a 64-bit random cookie makes
+// certain; a frame whose cookie was overwritten (an overrun reaching the fault) is not recognised.
+enum class GsShape { kNone, kPlain, kSeh, kEh };
+
+// Crash context.
+GsShape gs_frame_shape(const FrameHandler& h, bool* passes_on) {
+    *passes_on = false;
+    if (!h.data || !h.establisher || image_base_of(h.routine) != h.image_base) return GsShape::kNone;
     uint64_t cookie = image_security_cookie(h.image_base);
-    return cookie != 0 && (stored ^ (h.establisher + h.frame_pointer_offset)) == cookie;
+    if (!cookie) return GsShape::kNone;
+    uint64_t data = reinterpret_cast<uint64_t>(h.data);
+    if (!image_readable(data, 4)) return GsShape::kNone;
+    // The layouts that may catch are tried first: should one ever pass for another, the frame
+    // is then judged by its scope table or FuncInfo rather than called harmless.
+    constexpr int32_t kEHandler = 1;
+    uint32_t count = *reinterpret_cast<const uint32_t*>(data);
+    uint64_t after_scopes = data + 4 + 16ull * count;
+    if (count <= 4096 && image_readable(data, after_scopes + 4 - data) && gs_record_matches(h, after_scopes, cookie)) {
+        *passes_on = *reinterpret_cast<const int32_t*>(after_scopes) & kEHandler;
+        return GsShape::kSeh;
+    }
+    if (gs_record_matches(h, data + 4, cookie)) {
+        *passes_on = *reinterpret_cast<const int32_t*>(data + 4) & kEHandler;
+        return GsShape::kEh;
+    }
+    return gs_record_matches(h, data, cookie) ? GsShape::kPlain : GsShape::kNone;
+}
+
+// Crash context. True if the FuncInfo a frame's handler data names is FH3's (magic 0x1993052x);
+// FH4's FuncInfo4 starts with a header byte instead.
+bool func_info_is_fh3(const FrameHandler& h) {
+    uint32_t rva = 0;
+    uint32_t magic = 0;
+    return safe_read(reinterpret_cast<uint64_t>(h.data), &rva, sizeof(rva)) &&
+           safe_read(h.image_base + rva, &magic, sizeof(magic)) && (magic & 0x1FFFFFFF) >= 0x19930520 &&
+           (magic & 0x1FFFFFFF) <= 0x19930522;
+}
+
+// Crash context. An unidentified handler may catch, unless its frame is one of MSVC's /GS shapes
+// that cannot.
+bool unknown_handler_may_catch(const FrameHandler& h) {
+    bool passes_on = false;
+    switch (gs_frame_shape(h, &passes_on)) {
+        case GsShape::kPlain:
+            return false;
+        case GsShape::kSeh:
+            return passes_on && scope_table_may_catch(h, h.data);
+        case GsShape::kEh:
+            return passes_on && cxx_may_catch(h, !func_info_is_fh3(h));
+        case GsShape::kNone:
+            break;
+    }
+    return true;
 }
 
 // Crash context. True if the frame's handler might catch the exception, so the fault cannot be
@@ -653,7 +707,7 @@ bool handler_may_catch(const FrameHandler& h) {
     if (!h.routine) return false;
     switch (handler_kind(h.routine)) {
         case HandlerKind::kUnknown:
-            return !gs_cookie_frame(h);
+            return unknown_handler_may_catch(h);
         case HandlerKind::kGsCheck:
             return false;
         case HandlerKind::kCSpecific:

@@ -376,6 +376,12 @@ int main(int argc, char** argv) {
         java("crash_in_gs_frame");
     } else if (std::strcmp(test, "gs_cookie_mismatch") == 0) {
         java("crash_in_gs_frame_tampered");
+    } else if (std::strcmp(test, "gs_seh_finally") == 0) {
+        java("crash_in_gs_seh_finally");
+    } else if (std::strcmp(test, "gs_seh_except") == 0) {
+        java("crash_in_gs_seh_except");
+    } else if (std::strcmp(test, "gs_eh4") == 0) {
+        java("crash_in_gs_eh4");
     } else if (std::strcmp(test, "deep_recursion") == 0) {
         java("recurse_past_overflow");
     } else if (std::strcmp(test, "overflow_then_crash") == 0) {

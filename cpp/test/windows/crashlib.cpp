@@ -14,6 +14,9 @@ EXPORT int guarded_call(void (*fn)(void*), void* arg);
 EXPORT int declining_call(void (*fn)(void*), void* arg);
 EXPORT int finally_call(void (*fn)(void*), void* arg);
 EXPORT int gs_cookie_call(void (*fn)(void*), void* arg, uint64_t tamper);
+EXPORT int gs_seh_finally_call(void (*fn)(void*), void* arg, uint64_t tamper);
+EXPORT int gs_seh_except_call(void (*fn)(void*), void* arg, uint64_t tamper);
+EXPORT int gs_eh4_call(void (*fn)(void*), void* arg, uint64_t tamper);
 void finally_block(unsigned char abnormal, void* frame);
 EXCEPTION_DISPOSITION catch_all_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
 EXCEPTION_DISPOSITION declining_handler(EXCEPTION_RECORD*, void*, CONTEXT*, DISPATCHER_CONTEXT*);
@@ -60,15 +63,17 @@ finally_call:
     .text
     .seh_endproc
 
-    # gs_cookie_call(fn, arg, tamper): fn(arg) in a frame laid out like an MSVC /GS function's:
-    # the image's security cookie XOR rsp (then XOR tamper) at 40(%rsp), and as exception handler a
-    # routine no export names, with GS_HANDLER_DATA {CookieOffset = 40} as its data, which is what
-    # MSVC emits for __GSHandlerCheck. The routine is declining_handler: like __GSHandlerCheck after
-    # a good cookie check, it returns ExceptionContinueSearch.
-    .globl gs_cookie_call
-    .def gs_cookie_call; .scl 2; .type 32; .endef
-    .seh_proc gs_cookie_call
-gs_cookie_call:
+    # gs_frame NAME: NAME(fn, arg, tamper) calls fn(arg) in a frame laid out like an MSVC /GS
+    # function's: the image's security cookie XOR rsp (then XOR tamper) at 40(%rsp), and as
+    # exception handler a routine no export names, as MSVC's statically linked __GSHandlerCheck*
+    # are. The routine is declining_handler: like those after a good cookie check with nothing to
+    # catch, it returns ExceptionContinueSearch. The caller writes the handler data (what MSVC
+    # emits for the handler the frame stands for), then `.text` and `.seh_endproc`.
+    .macro gs_frame name
+    .globl \name
+    .def \name; .scl 2; .type 32; .endef
+    .seh_proc \name
+\name:
     sub $56, %rsp
     .seh_stackalloc 56
     .seh_endprologue
@@ -79,15 +84,52 @@ gs_cookie_call:
     mov %rax, 40(%rsp)
     mov %rcx, %rax
     mov %rdx, %rcx
+.L\name\()_begin:
     call *%rax
     nop
+.L\name\()_end:
     xor %eax, %eax
     add $56, %rsp
     ret
     .seh_handlerdata
+    .endm
+
+    # __GSHandlerCheck: GS_HANDLER_DATA {CookieOffset = 40}.
+    gs_frame gs_cookie_call
     .long 40
     .text
     .seh_endproc
+
+    # __GSHandlerCheck_SEH: a scope table, then GS_HANDLER_DATA with EHandler (bit 0) set. One
+    # __try/__finally scope (JumpTarget 0) around the call: nothing catches.
+    gs_frame gs_seh_finally_call
+    .long 1
+    .rva .Lgs_seh_finally_call_begin, .Lgs_seh_finally_call_end, finally_block
+    .long 0
+    .long 40 + 1
+    .text
+    .seh_endproc
+
+    # The same with a __try/__except(EXECUTE_HANDLER) scope around the call: it may catch.
+    gs_frame gs_seh_except_call
+    .long 1
+    .rva .Lgs_seh_except_call_begin, .Lgs_seh_except_call_end
+    .long 1
+    .rva .Lgs_seh_except_call_end
+    .long 40 + 1
+    .text
+    .seh_endproc
+
+    # __GSHandlerCheck_EH4: the RVA of a FuncInfo4, then GS_HANDLER_DATA with EHandler set. The
+    # FuncInfo4 header says: an unwind map (destructors), no try blocks.
+    gs_frame gs_eh4_call
+    .rva gs_eh4_func_info
+    .long 40 + 1
+    .text
+    .seh_endproc
+    .section .rdata,"dr"
+gs_eh4_func_info:
+    .byte 0x08, 0, 0, 0
 
     # The load configuration, as MSVC's CRT provides it; only SecurityCookie is filled in. The
     # build points the image's load-config data directory here (set_load_config.py).
@@ -105,6 +147,9 @@ _load_config_used:
     .ascii " -export:declining_call"
     .ascii " -export:finally_call"
     .ascii " -export:gs_cookie_call"
+    .ascii " -export:gs_seh_finally_call"
+    .ascii " -export:gs_seh_except_call"
+    .ascii " -export:gs_eh4_call"
     .ascii " -export:_load_config_used,data"
     .text
 )");
@@ -417,3 +462,9 @@ EXPORT void crash_in_seh_finally(void*) { finally_call(&crash_av_write, nullptr)
 // cookie that does not match, which the agent cannot tell from a frame that may catch the fault.
 EXPORT void crash_in_gs_frame(void*) { gs_cookie_call(&crash_av_write, nullptr, 0); }
 EXPORT void crash_in_gs_frame_tampered(void*) { gs_cookie_call(&crash_av_write, nullptr, 1); }
+
+// Faults under the /GS frames with a handler behind the cookie: a __try/__finally and a C++
+// function without try blocks catch nothing; a __try/__except may catch.
+EXPORT void crash_in_gs_seh_finally(void*) { gs_seh_finally_call(&crash_av_write, nullptr, 0); }
+EXPORT void crash_in_gs_seh_except(void*) { gs_seh_except_call(&crash_av_write, nullptr, 0); }
+EXPORT void crash_in_gs_eh4(void*) { gs_eh4_call(&crash_av_write, nullptr, 0); }

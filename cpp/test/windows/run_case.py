@@ -266,8 +266,11 @@ FIRST_CHANCE = {
     "cpp_try": (AV, "crash_av_write", "write", lambda run: 0x10),
     # Under a __try/__finally frame of __C_specific_handler, which catches nothing.
     "seh_finally": (AV, "crash_av_write", "write", lambda run: 0x10),
-    # Under an MSVC-style /GS frame, whose statically linked handler only checks the cookie.
+    # Under MSVC-style /GS frames, whose statically linked handlers no export names: one that
+    # only checks the cookie, one with a __try/__finally behind it, one with C++ destructors.
     "gs_cookie": (AV, "crash_av_write", "write", lambda run: 0x10),
+    "gs_seh_finally": (AV, "crash_av_write", "write", lambda run: 0x10),
+    "gs_eh4": (AV, "crash_av_write", "write", lambda run: 0x10),
     # A stack overflow the JVM resumed (yellow zone), then a real crash on the same thread.
     "overflow_then_crash": (AV, "crash_av_write", "write", lambda run: 0x10),
     "illegal_instruction": ((0xC000001D, "EXCEPTION_ILLEGAL_INSTRUCTION"), "crash_illegal_instruction", None, None),
@@ -294,7 +297,7 @@ QUIET = {
 }
 
 CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
-                                                       "declined_java", "gs_cookie_mismatch",
+                                                       "declined_java", "gs_cookie_mismatch", "gs_seh_except",
                                                        "declined_thread", "minidump",
                                                        "resumed_then_crash", "stack_overflow", "stack_use",
                                                        "stack_use_pending"]
@@ -340,9 +343,11 @@ def run_case(c):
                   "mingw's catch(...) caught an access violation")
             symbols = [f.get("symbol") for f in frames]
             check("crash_in_cpp_try" in symbols, f"the frame with the C++ handler is not on the stack: {symbols}")
-        elif case == "gs_cookie":
+        elif case in ("gs_cookie", "gs_seh_finally", "gs_eh4"):
+            frame = {"gs_cookie": "gs_cookie_call", "gs_seh_finally": "gs_seh_finally_call",
+                     "gs_eh4": "gs_eh4_call"}[case]
             symbols = [f.get("symbol") for f in frames]
-            check("gs_cookie_call" in symbols, f"the /GS frame is not on the stack: {symbols}")
+            check(frame in symbols, f"the /GS frame {frame} is not on the stack: {symbols}")
         elif case == "overflow_then_crash":
             check("recursion returned past a stack overflow" in run.out, "the recursion did not return")
         elif case == "heap_locked":
@@ -390,9 +395,10 @@ def run_case(c):
         check("capture faulted" in (r["note"] or ""), f"note {r['note']}")
         check(basename(r["native_frames"][1]["module"]) == "jvm.dll", "frames after the fault lost their modules")
         check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
-    elif case in ("declined_java", "gs_cookie_mismatch"):
+    elif case in ("declined_java", "gs_cookie_mismatch", "gs_seh_except"):
         # A frame whose handler may catch the fault (one that declines it; a /GS frame whose cookie
-        # does not match, so it cannot be told from one): the report waits for the process exit.
+        # does not match, so it cannot be told from one; a /GS frame with a __try/__except around
+        # the call): the report waits for the process exit.
         base = c.baseline()
         run = c.go()
         c.crash_report(run, *AV, "crash_av_write")
