@@ -113,6 +113,8 @@ void resolve_report_dir(const char* dir, char* out, size_t capacity) {
     fallback_report_dir();  // fixed now: getenv and realpath are not for crash context
 }
 
+// Async-signal-safe once resolve_report_dir has run (crashagent_start runs it before the handlers
+// go in): then it only returns the buffer.
 const char* fallback_report_dir() {
     static char temp[kPathCapacity];
     if (!temp[0]) {
