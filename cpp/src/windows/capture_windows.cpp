@@ -500,18 +500,24 @@ HandlerKind identify_handler(uint64_t address) {
     return kind;
 }
 
-// Crash context. The identity of the loaded image at base, read in place: the caller knows the
-// image is mapped (the frame being judged runs in it), and VirtualQuery confirms it. Unlike
-// ReadProcessMemory, which is a wineserver round trip under Wine, this costs next to nothing.
-bool mapped_image_identity(uint64_t base, ImageIdentity* out) {
-    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return false;
+// Crash context. The NT headers of the loaded image at base, read in place, or null: the caller
+// knows the image is mapped (the frame being judged runs in it), and VirtualQuery confirms it.
+// Unlike ReadProcessMemory, which is a wineserver round trip under Wine, this costs next to nothing.
+const IMAGE_NT_HEADERS64* mapped_nt_headers(uint64_t base) {
+    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return nullptr;
     const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
-    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return false;
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return nullptr;
     uint64_t nt_address = base + static_cast<uint32_t>(dos->e_lfanew);
-    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return false;
+    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return nullptr;
     const auto* nt = reinterpret_cast<const IMAGE_NT_HEADERS64*>(nt_address);
-    if (nt->Signature != IMAGE_NT_SIGNATURE) return false;
-    out->nt_offset = static_cast<uint32_t>(dos->e_lfanew);
+    return nt->Signature == IMAGE_NT_SIGNATURE ? nt : nullptr;
+}
+
+// Crash context. The identity of the loaded image at base.
+bool mapped_image_identity(uint64_t base, ImageIdentity* out) {
+    const IMAGE_NT_HEADERS64* nt = mapped_nt_headers(base);
+    if (!nt) return false;
+    out->nt_offset = static_cast<uint32_t>(reinterpret_cast<uint64_t>(nt) - base);
     out->time_stamp = nt->FileHeader.TimeDateStamp;
     out->image_size = nt->OptionalHeader.SizeOfImage;
     return true;
@@ -587,16 +593,10 @@ bool cxx_may_catch(const FrameHandler& h, bool fh4) {
 
 // Crash context. The value of the /GS security cookie of the image at base, found through its load
 // configuration directory (SecurityCookie, the address the loader randomises the cookie at), or 0
-// when the image has none. Read in place, as in mapped_image_identity: the image is mapped (a frame
-// being judged runs in it), and image_readable checks every range first.
+// when the image has none. Read in place, every range checked first.
 uint64_t image_security_cookie(uint64_t base) {
-    if (!image_readable(base, sizeof(IMAGE_DOS_HEADER))) return 0;
-    const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
-    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return 0;
-    uint64_t nt_address = base + static_cast<uint32_t>(dos->e_lfanew);
-    if (!image_readable(nt_address, sizeof(IMAGE_NT_HEADERS64))) return 0;
-    const auto* nt = reinterpret_cast<const IMAGE_NT_HEADERS64*>(nt_address);
-    if (nt->Signature != IMAGE_NT_SIGNATURE || nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
+    const IMAGE_NT_HEADERS64* nt = mapped_nt_headers(base);
+    if (!nt || nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC ||
         nt->OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG) {
         return 0;
     }
