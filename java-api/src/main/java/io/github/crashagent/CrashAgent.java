@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  * <p>The native agent is loaded with {@code -agentpath:}. Without it, {@link #isActive()} is false,
  * listeners are accepted and never called, {@link #reportDirectory()} is empty and
  * {@link #pendingReports()} is an empty list; nothing here throws because the agent is missing.
+ * When the agent is attached to the running JVM later ({@code jcmd <pid> JVMTI.agent_load}), all
+ * of that changes from then on, and the listeners added before run too.
  *
  * <h2>Pending reports and acknowledging them</h2>
  * A report {@code crashagent_pid<pid>[_<n>].json} in the report directory is <em>pending</em>
