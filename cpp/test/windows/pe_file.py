@@ -10,8 +10,8 @@ class PeFile:
         with open(path, "rb") as f:
             self.data = bytearray(f.read())
         pe = struct.unpack_from("<I", self.data, 0x3C)[0]
-        check_magic = struct.unpack_from("<H", self.data, pe + 24)[0]
-        if self.data[pe:pe + 4] != b"PE\0\0" or check_magic != 0x20B:
+        optional_magic = struct.unpack_from("<H", self.data, pe + 24)[0]
+        if self.data[pe:pe + 4] != b"PE\0\0" or optional_magic != 0x20B:
             raise ValueError(f"{path} is not a PE32+ file")
         self.sections = struct.unpack_from("<H", self.data, pe + 6)[0]
         optional_size = struct.unpack_from("<H", self.data, pe + 20)[0]
