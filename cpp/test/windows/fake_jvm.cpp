@@ -53,6 +53,11 @@ jvm_probe_resume:
     .text
 )");
 
+// Set by the JVM stand-in (jvm_standin.exe), which lives in this DLL too: runs right before hs_err.
+extern "C" {
+void (*jvm_before_hs_err)() = nullptr;
+}
+
 namespace {
 
 // Per thread: 0 while the yellow zone is armed, 1 after it was disabled by a stack overflow.
@@ -104,6 +109,7 @@ extern "C" EXCEPTION_DISPOSITION hotspot_frame_handler(EXCEPTION_RECORD* record,
     // while it does waits for the exit instead of writing hs_err again.
     static volatile LONG reporting = 0;
     if (InterlockedExchange(&reporting, 1)) Sleep(INFINITE);
+    if (jvm_before_hs_err) jvm_before_hs_err();
     write_hs_err(code);
     std::exit(1);
 }

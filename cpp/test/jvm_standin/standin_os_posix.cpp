@@ -1,0 +1,147 @@
+// The JVM stand-in's Linux half: threads, libraries, and HotSpot's way of handling a fatal signal.
+// HotSpot installs its SIGSEGV, SIGBUS, SIGILL and SIGFPE handlers before it loads agents, and
+// exports JVM_handle_linux_signal for code that handles signals itself (the agent asks it first).
+// A fault it does not own ends in hs_err and abort().
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+
+#include "standin.h"
+
+namespace standin {
+
+struct OsThread {
+    pthread_t thread;
+    Body body;
+    void* arg;
+};
+
+namespace {
+
+void (*g_before_hs_err)() = nullptr;
+
+void* thread_start(void* p) {
+    OsThread* t = static_cast<OsThread*>(p);
+    t->body(t->arg);
+    return nullptr;
+}
+
+bool agent_report_present() {
+    DIR* dir = opendir(".");
+    if (!dir) return false;
+    bool found = false;
+    while (dirent* e = readdir(dir)) {
+        size_t n = std::strlen(e->d_name);
+        if (std::strncmp(e->d_name, "crashagent_pid", 14) == 0 && n > 5 && std::strcmp(e->d_name + n - 5, ".json") == 0) {
+            found = true;
+        }
+    }
+    closedir(dir);
+    return found;
+}
+
+// Like VMError::report_and_die: the first fatal error writes hs_err and aborts.
+[[noreturn]] void report_and_die(int sig) {
+    static volatile sig_atomic_t reporting = 0;
+    if (reporting) {
+        for (;;) pause();
+    }
+    reporting = 1;
+    if (g_before_hs_err) g_before_hs_err();
+    char name[64];
+    std::snprintf(name, sizeof(name), "hs_err_pid%d.log", static_cast<int>(getpid()));
+    char text[128];
+    int n = std::snprintf(text, sizeof(text), "fatal signal %d\nagent_report_present=%d\n", sig,
+                          agent_report_present() ? 1 : 0);
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        ssize_t ignored = write(fd, text, static_cast<size_t>(n));
+        (void)ignored;
+        close(fd);
+    }
+    abort();
+}
+
+void jvm_signal_handler(int sig, siginfo_t* info, void* context);
+
+}  // namespace
+}  // namespace standin
+
+// Nothing is the stand-in's own fault to resume: every fault is either a crash (abort_if_unrecognized
+// set: report and die) or not recognised (false).
+extern "C" STANDIN_EXPORT int JVM_handle_linux_signal(int sig, siginfo_t*, void*, int abort_if_unrecognized) {
+    if (abort_if_unrecognized) standin::report_and_die(sig);
+    return 0;
+}
+
+namespace standin {
+namespace {
+void jvm_signal_handler(int sig, siginfo_t* info, void* context) { JVM_handle_linux_signal(sig, info, context, 1); }
+}  // namespace
+
+OsThread* os_start_thread(Body body, void* arg) {
+    OsThread* t = new OsThread{pthread_t(), body, arg};
+    if (pthread_create(&t->thread, nullptr, &thread_start, t) != 0) {
+        delete t;
+        return nullptr;
+    }
+    return t;
+}
+
+bool os_join_thread(OsThread* thread, uint32_t timeout_ms) {
+    if (timeout_ms == 0xFFFFFFFFu) return pthread_join(thread->thread, nullptr) == 0;
+    timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += static_cast<long>(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(thread->thread, nullptr, &deadline) == 0;
+}
+
+void os_java_call(Body body, void* arg) { body(arg); }
+
+void os_install_jvm_handlers(void (*before_hs_err)()) {
+    g_before_hs_err = before_hs_err;
+    struct sigaction action;
+    std::memset(&action, 0, sizeof(action));
+    action.sa_sigaction = &jvm_signal_handler;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &action, nullptr);
+}
+
+uint64_t os_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
+
+void* os_load_library(const char* path, char* error, size_t capacity) {
+    void* handle = dlopen(path, RTLD_LAZY);
+    if (!handle) std::snprintf(error, capacity, "%s", dlerror());
+    return handle;
+}
+
+void* os_find_symbol(void* library, const char* name) { return dlsym(library, name); }
+
+uint64_t os_now_us() {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000ull + static_cast<uint64_t>(now.tv_nsec) / 1000ull;
+}
+
+void os_hang() {
+    for (;;) pause();
+}
+
+}  // namespace standin
