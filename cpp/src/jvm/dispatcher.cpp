@@ -27,6 +27,8 @@ struct ApiEntry {
 };
 std::atomic<ApiEntry*> g_api{nullptr};
 std::atomic<int> g_dispatcher_started{0};
+// RunAgentThread succeeded: the thread exists, though it may not have reached its wait yet.
+std::atomic<int> g_dispatcher_launched{0};
 
 // Text/number slots of CrashAgent.dispatch(); NativeEventDecoder.java uses the same order.
 enum TextField { kKind, kModule, kSymbol, kThreadName, kNativeMethod, kSignature, kReportFile, kTextCount };
@@ -260,11 +262,16 @@ void start_dispatcher(JNIEnv* jni) {
     if (!thread || g_jvmti->RunAgentThread(thread, &dispatcher_main, nullptr, JVMTI_THREAD_MAX_PRIORITY) != JVMTI_ERROR_NONE) {
         if (jni->ExceptionCheck()) jni->ExceptionClear();
         fprintf(stderr, "crashagent: could not start the dispatcher thread; crashes are still reported, without Java stacks or listeners\n");
+        return;
     }
+    g_dispatcher_launched.store(1, std::memory_order_release);
 }
 
 void stop_dispatcher() {
-    if (!g_agent.dispatcher_ready.load(std::memory_order_acquire)) return;
+    // Launched, not ready: in a JVM that dies right after VMInit the thread may not have reached
+    // its wait yet. The stop request stays in the channel, so it returns as soon as it gets there,
+    // instead of blocking in native code through HotSpot's exit.
+    if (!g_dispatcher_launched.load(std::memory_order_acquire)) return;
     // A crash in progress owns the dispatcher; the JVM is dying anyway.
     if (g_agent.crashing_thread.load(std::memory_order_acquire) != 0) return;
     platform::dispatcher_request_stop(200);
