@@ -278,11 +278,6 @@ Method* method_of(const char* function, jmethodID id) {
     die("bad jmethodID passed to ", function);
 }
 
-JavaThread* current(const char* function) {
-    if (!t_current) die("JNI called on a thread the JVM does not know: ", function);
-    return t_current;
-}
-
 JavaThread* env_thread(JNIEnv* env, const char* function) {
     JavaThread* t = reinterpret_cast<EnvSlot*>(env)->thread;
     if (t != t_current) die("a JNIEnv used on another thread than its own: ", function);

@@ -16,6 +16,7 @@ void throw_and_catch(void*);
 
 namespace {
 
+volatile uintptr_t g_field_of_null = 16;  // read at run time: no constant bad pointer for the compiler to see
 volatile LONG g_threads_expected = 0;
 volatile LONG g_faulted = 0;
 HANDLE g_all_faulted = nullptr;
@@ -49,7 +50,7 @@ JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWrite(J
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWriteTogether(JNIEnv*, jclass, jint threads) {
     InterlockedCompareExchange(&g_threads_expected, threads, 0);
     InitOnceExecuteOnce(&g_barrier_once, &install_barrier, nullptr, nullptr);
-    *reinterpret_cast<volatile int*>(static_cast<uintptr_t>(16)) = 2;
+    *reinterpret_cast<volatile int*>(g_field_of_null) = 2;
 }
 
 // Crashes on a thread the library creates itself, outside any Java call.

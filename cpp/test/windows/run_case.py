@@ -63,9 +63,11 @@ def load_validator():
 
 
 class Run:
-    def __init__(self, case, agent, options="dir=."):
+    def __init__(self, case, agent, options="dir=.", program=None):
+        """Runs crash_host.exe <agent> <case> <options>, or the program arguments given (the stand-in)."""
         self.dir = tempfile.mkdtemp(prefix="crashagent-win-")
-        args = [WINE_RUN, HOST, agent, case, options]
+        args = [WINE_RUN] + (program if program is not None else [HOST, agent, case, options])
+        self.executable = os.path.basename(args[1]).lower()
         # Output goes to files, not pipes: a wineserver that the run starts inherits them and may
         # outlive the run.
         output = tempfile.mkdtemp(prefix="crashagent-win-out-")
@@ -106,8 +108,13 @@ class Run:
                 raise Failure(f"the report is not valid JSON: {e}")
 
     def app_output(self):
-        """stdout without the host's own line about the agent."""
-        return "".join(line for line in self.out.splitlines(True) if line != "host: agent started\n")
+        """stdout without the lines that say whether the agent is there."""
+        return "".join(line for line in self.out.splitlines(True)
+                       if line != "host: agent started\n" and not line.startswith(("standin: CrashAgent.",
+                                                                                      "standin: exit:")))
+
+    def lines(self, prefix):
+        return [line[len(prefix):] for line in self.out.splitlines() if line.startswith(prefix)]
 
     def describe(self):
         lines = [f"exit status {self.rc}, {self.elapsed:.2f} s", "--- stdout", self.out, "--- stderr",
@@ -160,7 +167,7 @@ def check_crash_report(run, code, kind, symbol=None, detail=None):
         check(reg in r["registers"], f"register {reg} missing")
     check(int(r["registers"]["rip"], 16) == int(crash["pc"], 16), "rip is not the pc")
     names = {basename(m["path"]) for m in r["modules"]}
-    for needed in ("crashlib.dll", "jvm.dll", "ntdll.dll", "kernel32.dll", "crash_host.exe"):
+    for needed in ("crashlib.dll", "jvm.dll", "ntdll.dll", "kernel32.dll", run.executable):
         check(needed in names, f"module list lacks {needed}: {sorted(names)}")
     check(r["signature"] and "crashlib.dll+0x" in r["signature_text"], f"signature {r['signature_text']}")
     check(r["report"]["minidump"] is None or isinstance(r["report"]["minidump"], str), "report.minidump")
@@ -208,6 +215,24 @@ class Context:
 
     def go(self, name=None, options="dir=.", bound=BOUND_S):
         run = Run(name or self.case, AGENT, options)
+        self.runs.append(run)
+        self.o.elapsed = max(self.o.elapsed, run.elapsed)
+        self.o.hs_err = run.exists("hs_err_pid*.log")
+        if self.o.type == "quiet":
+            self.o.false_report = bool(run.reports or run.logs)
+        check(run.elapsed <= bound, f"the run took {run.elapsed:.1f} s, more than the bound of {bound:.0f} s")
+        return run
+
+    def standin(self, arguments, agent=True, options="dir=.", bound=BOUND_S):
+        """jvm_standin.exe with these arguments, with -agentpath:crashagent.dll=<options> or without
+        it (the baseline, shared like the host's)."""
+        program = [STANDIN] + ([f"-agentpath:{AGENT}={options}"] if agent else []) + [CRASHLIB] + arguments
+        if not agent:
+            key = ("standin",) + tuple(arguments)
+            if key not in self.baselines:
+                self.baselines[key] = Run(self.case, None, program=program)
+            return self.baselines[key]
+        run = Run(self.case, None, program=program)
         self.runs.append(run)
         self.o.elapsed = max(self.o.elapsed, run.elapsed)
         self.o.hs_err = run.exists("hs_err_pid*.log")
@@ -295,12 +320,126 @@ QUIET = {
     "deep_recursion": "recursion returned past a stack overflow\n",
 }
 
-CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + ["av_thread", "unloaded_filter", "capture_fault",
+# Through jvm_standin.exe, the JVM stand-in: the whole -agentpath: flow with the Java half (JVMTI
+# events, the dispatcher thread, CrashAgent's natives, a listener). Each case's arguments after the
+# JNI library; the listener writes what it received to view.txt.
+NULL_WRITE = "io.github.crashagent.testapp.CrashNative.nullWrite(I)V"
+STANDIN_CRASH = {
+    "standin_java": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
+                     "--listener", "view.txt"],
+    "standin_thread": ["Java_io_github_crashagent_testapp_CrashNative_crashOnOwnThread", "0", "--listener",
+                       "view.txt"],
+    "standin_listener_throws": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
+                                "--listener", "view.txt", "--listener-mode", "throw"],
+    "standin_listener_hangs": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
+                               "--listener", "view.txt", "--listener-mode", "hang"],
+    "standin_two_threads": ["Java_io_github_crashagent_testapp_CrashNative_nullWriteTogether", "2", "--threads", "2",
+                            "--listener", "view.txt"],
+}
+STANDIN_QUIET = {
+    "standin_benign": (["Java_io_github_crashagent_testapp_CrashNative_benignExceptions", "0", "--listener",
+                        "view.txt"], "benign exceptions resumed\n"),
+    "standin_caught": (["Java_io_github_crashagent_testapp_CrashNative_faultAndCatch", "0", "--listener", "view.txt"],
+                       "caught=1\n"),
+    "standin_idle_exit": (["Java_io_github_crashagent_testapp_CrashNative_identity", "7", "--method",
+                           "io.github.crashagent.testapp.CrashNative.identity(I)I", "--listener", "view.txt"],
+                          "returned 7\n"),
+}
+STANDIN_JAVA_FRAMES = ["io.github.crashagent.standin.Main.callNative(Main.java:42)",
+                       "io.github.crashagent.standin.Main.main(Main.java:17)"]
+
+CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + list(STANDIN_CRASH) + ["av_thread", "unloaded_filter", "capture_fault",
                                                        "declined_java", "gs_cookie_mismatch", "gs_seh_except",
                                                        "declined_thread", "minidump",
                                                        "resumed_then_crash", "stack_overflow", "stack_use",
                                                        "stack_use_pending"]
-CASES = CRASH_CASES + list(QUIET) + ["thread_guarantee"]
+CASES = CRASH_CASES + list(QUIET) + list(STANDIN_QUIET) + ["thread_guarantee", "standin_agent_fails"]
+
+
+def read_view(run):
+    """The listener's view.txt: key -> value, java_frame and native_frame as lists."""
+    view = {"java_frame": [], "native_frame": []}
+    for line in run.read("view.txt").splitlines():
+        key, _, value = line.partition(": ")
+        if key in ("java_frame", "native_frame"):
+            view[key].append(value)
+        else:
+            view[key] = value
+    return view
+
+
+def java_frame_text(f):
+    """A report's Java frame as StackTraceElement.toString() prints it."""
+    where = "Native Method" if f["line"] == -2 else f"{f['file']}:{f['line']}"
+    return f"{f['class']}.{f['method']}({where})"
+
+
+def check_view_matches_report(view, r):
+    """What the listener received is what the report says."""
+    crash = r["crash"]
+    expected = {"kind": crash["kind"], "code": str(crash["code"]), "module": crash["module"],
+                "module_offset": crash["module_offset"], "symbol": crash["symbol"] or "null",
+                "thread": r["thread"]["name"] or "null", "java_thread": "true" if r["thread"]["java"] else "false",
+                "native_method": r["native_method"] or "null", "signature": r["signature"],
+                "report_file": r["report"]["json"]}
+    for key, value in expected.items():
+        check(view.get(key) == value, f"the listener got {key}={view.get(key)!r}, the report says {value!r}")
+    frames = [java_frame_text(f) for f in r["java_stack"] or []]
+    check(view["java_frame"] == frames, f"the listener's Java frames {view['java_frame']}, the report's {frames}")
+    check(len(view["native_frame"]) == len(r["native_frames"]), "the listener's native frames")
+
+
+def run_standin_crash(c):
+    case = c.case
+    arguments = STANDIN_CRASH[case]
+    options = "dir=.,timeout=1000" if case == "standin_listener_hangs" else "dir=."
+    base = c.standin(arguments, agent=False)
+    run = c.standin(arguments, options=options)
+    r = c.crash_report(run, *AV, "Java_io_github_crashagent_testapp_CrashNative_nullWrite" if case in (
+        "standin_java", "standin_listener_throws", "standin_listener_hangs") else None, "write")
+    c.as_without_agent(run, base)
+    check(not base.exists("view.txt"), "the listener was called without the agent")
+    check(run.lines("standin: CrashAgent.isActive() = ") == ["true"], "the API did not connect to the agent")
+    check(run.lines("standin: CrashAgent.reportDirectory() = ") == [r["report"]["directory"]],
+          f"CrashAgent.reportDirectory() {run.lines('standin: CrashAgent.reportDirectory() = ')}, "
+          f"the report's {r['report']['directory']}")
+    check(int(r["crash"]["fault_address"], 16) == 16, f"fault address {r['crash']['fault_address']}")
+    # The listener ran (it writes its view first, whatever its mode) and got what the report says.
+    view = read_view(run)
+    check_view_matches_report(view, r)
+    listeners = [(l["name"], l["outcome"]) for l in r["listeners"]]
+    outcome = {"standin_listener_throws": "threw java.lang.IllegalStateException: the listener failed on purpose",
+               "standin_listener_hangs": "did not finish"}.get(case, "ok")
+    check(listeners == [("io.github.crashagent.testapp.ViewListener", outcome)], f"listeners {listeners}")
+    status = "timed_out" if case == "standin_listener_hangs" else "complete"
+    check(r["dispatch"]["status"] == status, f"dispatch {r['dispatch']}")
+    if case == "standin_thread":
+        # A thread of the library's own: no Java stack, but the listener still runs.
+        check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}")
+        check(r["thread"]["java"] is False, f"thread {r['thread']}")
+        check(r["java_stack"] is None, f"java_stack {r['java_stack']}")
+        check("not a Java thread" in (r["java_stack_note"] or ""), f"java_stack_note {r['java_stack_note']}")
+        check(r["native_method"] is None, f"native_method {r['native_method']}")
+        check(not c.o.hs_err, "hs_err for a thread outside Java calls")
+        return
+    check(run.rc == 1, f"exit status {run.rc}, expected 1 (the JVM's exit after hs_err)")
+    check("agent_report_present=1" in hs_err(run), "the report was not on disk before hs_err was written")
+    check(r["thread"]["java"] is True and r["thread"]["state"] == "in native", f"thread {r['thread']}")
+    check(r["java_stack_note"] is None, f"java_stack_note {r['java_stack_note']}")
+    if case == "standin_two_threads":
+        check(r["native_method"] == "io.github.crashagent.testapp.CrashNative.nullWriteTogether()V",
+              f"native_method {r['native_method']}")
+        check(r["thread"]["name"] in ("worker-1", "worker-2"), f"thread {r['thread']}")
+        others = r["other_crashes"]
+        check(len(others) == 1 and others[0]["code"] == EXCEPTION_ACCESS_VIOLATION
+              and others[0]["thread_id"] != r["thread"]["id"], f"other crashes {others}")
+        native = "io.github.crashagent.testapp.CrashNative.nullWriteTogether(Native Method)"
+    else:
+        check(r["thread"]["name"] == "main", f"thread {r['thread']}")
+        check(r["native_method"] == NULL_WRITE, f"native_method {r['native_method']}")
+        check(r["other_crashes"] == [], f"other crashes {r['other_crashes']}")
+        native = "io.github.crashagent.testapp.CrashNative.nullWrite(Native Method)"
+    check(view["java_frame"] == [native] + STANDIN_JAVA_FRAMES, f"Java frames {view['java_frame']}")
 
 
 def run_case(c):
@@ -497,6 +636,30 @@ def run_case(c):
             guarantee = int(line.split("stack guarantee ")[1].split()[0])
             expected = STACK_GUARANTEE if actual_kb * 1024 >= 16 * STACK_GUARANTEE else 0
             check(guarantee == expected, f"{line}: expected a guarantee of {expected} bytes")
+    elif case in STANDIN_CRASH:
+        run_standin_crash(c)
+    elif case in STANDIN_QUIET:
+        arguments, expected = STANDIN_QUIET[case]
+        base = c.standin(arguments, agent=False)
+        run = c.standin(arguments)
+        c.quiet(run, base)
+        check(expected in run.out, f"the process did not go on: {run.out!r}")
+        check(not run.exists("view.txt"), "the listener was called")
+        check(run.lines("standin: CrashAgent.isActive() = ") == ["true"], "the API did not connect to the agent")
+        # VM exit with the dispatcher idle: it leaves native code when asked at VMDeath, so HotSpot's
+        # exit never has to wait its 300 ms for it, and the JVMTI memory it was given is returned.
+        check(run.lines("standin: exit: ") == ["all 1 agent thread(s) had returned",
+                                              "JVMTI memory not deallocated: 0 block(s)"],
+              f"the exit: {run.lines('standin: exit: ')}")
+        check(sorted(os.listdir(run.dir)) == [], f"files were written: {sorted(os.listdir(run.dir))}")
+    elif case == "standin_agent_fails":
+        # A bad option: Agent_OnLoad fails, and the JVM stops as HotSpot does.
+        run = c.standin(["Java_io_github_crashagent_testapp_CrashNative_identity", "7"], options="dir=.,timeout=soon")
+        check(run.rc == 1, f"exit status {run.rc}")
+        check("Error occurred during initialization of VM\nagent library failed to init: " in run.err,
+              f"no HotSpot message: {run.err!r}")
+        check("option 'timeout' has value 'soon'" in run.err and "600000" in run.err, f"the agent's message: {run.err!r}")
+        check(run.out == "", f"the application ran: {run.out!r}")
     elif case in QUIET:
         base = c.baseline()
         run = c.go()
@@ -517,7 +680,7 @@ def run_case(c):
 
 
 def main():
-    global WINE_RUN, HOST, AGENT, VALIDATOR, CRASHLIB_EXPORTS
+    global WINE_RUN, HOST, AGENT, VALIDATOR, CRASHLIB_EXPORTS, STANDIN, CRASHLIB
     args = sys.argv[1:]
     if args == ["--list"]:
         print("\n".join(CASES))
@@ -534,7 +697,9 @@ def main():
         print(f"run_case.py: unknown case {case}; the cases are: {' '.join(CASES)}")
         return 64
     VALIDATOR = load_validator()
-    CRASHLIB_EXPORTS = pe_exports(os.path.join(os.path.dirname(HOST), "crashlib.dll"))
+    CRASHLIB = os.path.join(os.path.dirname(HOST), "crashlib.dll")
+    STANDIN = os.path.join(os.path.dirname(HOST), "jvm_standin.exe")
+    CRASHLIB_EXPORTS = pe_exports(CRASHLIB)
     # Keeps wineserver up between this case's runs (it otherwise starts afresh for each, ~2 s).
     subprocess.run([WINE_RUN, "--linger", "15"], timeout=60)
     baselines = {}
