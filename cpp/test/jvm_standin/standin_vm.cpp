@@ -28,16 +28,18 @@ const char kUsage[] =
     "usage: jvm_standin [-agentpath:<agent library>[=<options>]] <jni library> <exported JNI function> <int argument>\n"
     "                   [--method '<pkg.Class.name(Signature)>'] [--caller '<pkg.Class.method(File.java:line)>']...\n"
     "                   [--listener <file>] [--listener-mode ok|throw|hang] [--threads <n>] [--timing]\n"
+    "                   [--agent-threads-start-late]\n"
     "\n"
-    "A stand-in for java + the JVM library, for running a JVMTI agent where no JVM runs. It loads the\n"
-    "agent as HotSpot does (load the library, Agent_OnLoad(vm, options, NULL); a non-zero return\n"
+    "A stand-in for java + the JVM library, for running a JVMTI agent where no JVM runs. It loads\n"
+    "the agent as HotSpot does (load the library, Agent_OnLoad(vm, options, NULL); a non-zero return\n"
     "prints HotSpot's message and exits with 1), posts VMStart and VMInit (on the main thread),\n"
     "ThreadStart/ThreadEnd for its Java threads and agent threads, binds the JNI function as HotSpot\n"
     "links a native method (NativeMethodBind with its address), calls it from a Java thread inside\n"
-    "the JVM's exception handler with (JNIEnv*, jclass, <int argument>), then posts VMDeath, calls\n"
-    "Agent_OnUnload and waits up to 300 ms for agent threads still in native code, as HotSpot's exit\n"
-    "does. A fault the JVM does not own ends the process as HotSpot's error handler does: hs_err_pid<pid>.log\n"
-    "in the working directory, then exit status 1 (Windows) or abort (Linux).\n"
+    "the JVM's exception handler with (JNIEnv*, jclass, then the int argument for each parameter),\n"
+    "then posts VMDeath, calls Agent_OnUnload and waits up to 300 ms for agent threads still in\n"
+    "native code, as HotSpot's exit does. A fault the JVM does not own ends the process as HotSpot's\n"
+    "error handler does: hs_err_pid<pid>.log in the working directory, then exit status 1 (Windows)\n"
+    "or abort (Linux).\n"
     "\n"
     "  --method           the Java method the JNI function implements; default: decoded from the\n"
     "                     Java_ name, with signature ()V\n"
@@ -53,6 +55,9 @@ const char kUsage[] =
     "                     IllegalStateException (throw) or never returns (hang); default ok\n"
     "  --threads <n>      calls the function on n Java threads started together (1..8); default:\n"
     "                     once, on the main thread\n"
+    "  --agent-threads-start-late\n"
+    "                     agent threads (RunAgentThread) start running only when VMDeath is posted,\n"
+    "                     as in a JVM that exits before it first schedules them\n"
     "  --timing           prints standin-timing lines on stderr: from the call into the native\n"
     "                     method to the first listener call and to the JVM's error handler, and the\n"
     "                     time from VMDeath to the end of the exit\n"
@@ -215,9 +220,11 @@ struct Options {
     std::string listener_mode = "ok";
     int threads = 1;
     bool timing = false;
+    bool agent_threads_start_late = false;
 };
 Options g_options;
 
+std::atomic<int> g_vm_death_posted{0};
 std::atomic<uint64_t> g_call_us{0};
 std::atomic<uint64_t> g_listener_us{0};
 
@@ -913,6 +920,10 @@ jvmtiError JNICALL ti_deallocate(jvmtiEnv*, unsigned char* mem) {
 
 void agent_thread_main(void* p) {
     JavaThread* t = static_cast<JavaThread*>(p);
+    if (g_options.agent_threads_start_late) {
+        while (!g_vm_death_posted.load(std::memory_order_acquire)) {
+        }
+    }
     attach_current(t);
     post_thread_start(t);
     t->in_native.store(1, std::memory_order_release);  // an agent thread runs native code throughout
@@ -1193,6 +1204,8 @@ void parse(int argc, char** argv) {
             if (g_options.threads < 1 || g_options.threads > kMaxThreads) usage_error("--threads must be 1..8", nullptr);
         } else if (a == "--timing") {
             g_options.timing = true;
+        } else if (a == "--agent-threads-start-late") {
+            g_options.agent_threads_start_late = true;
         } else if (a.rfind("--", 0) == 0) {
             usage_error("unknown option ", argv[i]);
         } else {
@@ -1243,13 +1256,16 @@ struct NativeCall {
 
 void call_bound_native(NativeCall* c) {
     JavaThread* t = c->thread;
-    using Fn = jint(JNICALL*)(JNIEnv*, jclass, jint);
+    // The int argument goes to every parameter (up to four); a function with fewer ignores the
+    // rest, as the x86-64 calling conventions let it.
+    using Fn = jint(JNICALL*)(JNIEnv*, jclass, jint, jint, jint, jint);
     Fn fn = reinterpret_cast<Fn>(c->address);
+    jint a = g_options.argument;
     jint result = 0;
     call_native(t, c->method, [&] {
         uint64_t expected = 0;
         g_call_us.compare_exchange_strong(expected, os_now_us());
-        result = fn(&t->slot.env, reinterpret_cast<jclass>(c->method->holder->mirror), g_options.argument);
+        result = fn(&t->slot.env, reinterpret_cast<jclass>(c->method->holder->mirror), a, a, a, a);
     });
     if (t->pending) {
         std::printf("Exception in thread \"%s\" %s\n", t->object->text.c_str(), t->pending->text.c_str());
@@ -1379,6 +1395,7 @@ int run() {
     // still in native code.
     post_thread_end(main_thread);
     uint64_t exit_start = os_now_us();
+    g_vm_death_posted.store(1, std::memory_order_release);
     if (enabled(JVMTI_EVENT_VM_DEATH) && g_callbacks.VMDeath) g_callbacks.VMDeath(&g_jvmti, &main_thread->slot.env);
     g_phase.store(JVMTI_PHASE_DEAD, std::memory_order_release);
     if (g_agent_library) {

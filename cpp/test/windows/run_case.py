@@ -344,6 +344,10 @@ STANDIN_QUIET = {
     "standin_idle_exit": (["Java_io_github_crashagent_testapp_CrashNative_identity", "7", "--method",
                            "io.github.crashagent.testapp.CrashNative.identity(I)I", "--listener", "view.txt"],
                           "returned 7\n"),
+    # The JVM exits before it first schedules the agent's dispatcher thread.
+    "standin_exit_before_dispatcher": (["Java_io_github_crashagent_testapp_CrashNative_identity", "7", "--method",
+                                        "io.github.crashagent.testapp.CrashNative.identity(I)I", "--listener",
+                                        "view.txt", "--agent-threads-start-late"], "returned 7\n"),
 }
 STANDIN_JAVA_FRAMES = ["io.github.crashagent.standin.Main.callNative(Main.java:42)",
                        "io.github.crashagent.standin.Main.main(Main.java:17)"]
