@@ -19,7 +19,8 @@ mkdir -p "$work/reports"
 
 echo
 echo "== Extracting the agent: java -jar $agent_jar path"
-flag=$(java -jar "$agent_jar" path "$work/agent")
+# path prints the flag quoted for the shell when the path needs it; eval reads it back as one word.
+eval "flag=$(java -jar "$agent_jar" path "$work/agent")"
 echo "$flag"
 
 echo

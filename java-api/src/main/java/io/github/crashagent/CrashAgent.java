@@ -1,7 +1,6 @@
 package io.github.crashagent;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -9,8 +8,6 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -18,7 +15,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 
 /**
  * Entry point of the crashagent Java API: listeners that run when the process crashes in native
@@ -38,10 +34,11 @@ import java.util.regex.Pattern;
  *       after the crash, so it reuses the pid (a restarted container is pid 1 again). For this
  *       process's own pid the JVM's exact start time decides; for others the OS start time, which
  *       Linux gives to about a second, so a pid reused within a second of the crash counts as
- *       still running until that process exits. A crashing process that is still writing hs_err
- *       or running listeners is not gone. Pids are compared in this process's pid namespace: a
- *       directory shared by containers with separate pid namespaces can hide a report until the
- *       unrelated process with the same pid exits.</li>
+ *       still running until that process exits (Windows gives it to the millisecond, and there
+ *       report names are matched ignoring case, as NTFS does). A crashing process that is still
+ *       writing hs_err or running listeners is not gone. Pids are compared in this process's pid
+ *       namespace: a directory shared by containers with separate pid namespaces can hide a
+ *       report until the unrelated process with the same pid exits.</li>
  *   <li>Acknowledged: {@link #acknowledge(CrashReport)} creates an empty marker file
  *       {@code <report>.json.acknowledged} next to the report. Nothing is moved or deleted: the
  *       report, its log and hs_err stay where the agent and HotSpot wrote them (the agent also
@@ -60,9 +57,6 @@ public final class CrashAgent {
     /** Suffix of the marker file {@link #acknowledge} creates next to a report. */
     public static final String ACKNOWLEDGED_SUFFIX = ".acknowledged";
 
-    private static final Pattern REPORT_NAME = Pattern.compile("crashagent_pid\\d+(_\\d+)?\\.json");
-    // Linux derives a process's start time from the boot time in whole seconds.
-    private static final Duration START_TIME_SLACK = Duration.ofSeconds(1);
     private static final System.Logger LOG = System.getLogger("io.github.crashagent");
 
     private static final Comparator<CrashReport> OLDEST_FIRST =
@@ -166,10 +160,14 @@ public final class CrashAgent {
      * @throws IOException when the directory cannot be listed
      */
     public static List<CrashReport> pendingReports(Path directory) throws IOException {
+        return pendingReports(directory, PendingRules.current());
+    }
+
+    static List<CrashReport> pendingReports(Path directory, PendingRules rules) throws IOException {
         Objects.requireNonNull(directory, "directory");
         List<CrashReport> pending = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory,
-                p -> REPORT_NAME.matcher(p.getFileName().toString()).matches())) {
+                p -> rules.isReportName(p.getFileName().toString()))) {
             for (Path file : files) {
                 if (Files.exists(acknowledgedMarker(file))) {
                     continue;
@@ -183,7 +181,7 @@ public final class CrashAgent {
                     LOG.log(System.Logger.Level.WARNING, "skipping unreadable crash report: " + e.getMessage());
                     continue;
                 }
-                if (processGone(report.pid(), report.timestamp())) {
+                if (rules.processGone(report.pid(), report.timestamp())) {
                     pending.add(report);
                 }
             }
@@ -215,21 +213,6 @@ public final class CrashAgent {
 
     static Path acknowledgedMarker(Path report) {
         return report.resolveSibling(report.getFileName() + ACKNOWLEDGED_SUFFIX);
-    }
-
-    /** True when the process that crashed at crashTime with this pid no longer runs. */
-    static boolean processGone(long pid, Instant crashTime) {
-        if (pid == ProcessHandle.current().pid()) {
-            // This process is alive, so the report is from an earlier process with the same pid
-            // exactly when this JVM started after the crash.
-            return ManagementFactory.getRuntimeMXBean().getStartTime() > crashTime.toEpochMilli();
-        }
-        Optional<ProcessHandle> process = ProcessHandle.of(pid);
-        if (process.isEmpty() || !process.get().isAlive()) {
-            return true;
-        }
-        Optional<Instant> start = process.get().info().startInstant();
-        return start.isPresent() && start.get().isAfter(crashTime.plus(START_TIME_SLACK));
     }
 
     private static boolean connect() {

@@ -74,6 +74,45 @@ class PendingReportsTest {
     }
 
     @Test
+    void onWindowsAPidReusedMillisecondsAfterTheCrashIsPendingWhereLinuxCannotTell() throws Exception {
+        Process live = new ProcessBuilder("sleep", "600").start();
+        try {
+            long pid = live.pid();
+            Instant started = live.info().startInstant().orElseThrow();
+            Path longAgo = report("crashagent_pid" + pid + ".json", pid, started.minus(Duration.ofHours(1)));
+            Path reused = report("crashagent_pid" + pid + "_1.json", pid, started.minusMillis(5));
+            // the crash timestamp and the start time are both cut to whole ms: the same process
+            Path rounding = report("crashagent_pid" + pid + "_2.json", pid, started.minusMillis(1));
+            Path stillCrashing = report("crashagent_pid" + pid + "_3.json", pid, started.plusMillis(5));
+
+            assertEquals(List.of(longAgo, reused), files(CrashAgent.pendingReports(dir, PendingRules.WINDOWS)));
+            // Linux knows start times to about a second, so it takes 5 ms for the same process
+            assertEquals(List.of(longAgo), files(CrashAgent.pendingReports(dir, PendingRules.LINUX)));
+            assertTrue(Files.exists(rounding) && Files.exists(stillCrashing));
+        } finally {
+            live.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    void onWindowsReportNamesIgnoreCaseAsNtfsDoes() throws Exception {
+        long pid = pidOfAnExitedProcess();
+        Path lower = report("crashagent_pid" + pid + ".json", pid, Instant.now().minusSeconds(1));
+        Path upper = report("CRASHAGENT_PID" + pid + "_1.JSON", pid, Instant.now());
+        report("Crashagent_Pid" + pid + "_2.Json.tmp", pid, Instant.now());
+        assertEquals(List.of(lower, upper), files(CrashAgent.pendingReports(dir, PendingRules.WINDOWS)));
+        assertEquals(List.of(lower), files(CrashAgent.pendingReports(dir, PendingRules.LINUX)));
+    }
+
+    @Test
+    void theRulesFollowTheOsName() {
+        assertEquals(PendingRules.WINDOWS, PendingRules.forOsName("Windows Server 2022"));
+        assertEquals(PendingRules.WINDOWS, PendingRules.forOsName("Windows 11"));
+        assertEquals(PendingRules.LINUX, PendingRules.forOsName("Linux"));
+        assertEquals(PendingRules.LINUX, PendingRules.forOsName("Mac OS X"), "the cautious slack elsewhere");
+    }
+
+    @Test
     void acknowledgingWritesAMarkerAndKeepsTheReport() throws Exception {
         long pid = pidOfAnExitedProcess();
         Path older = report("crashagent_pid" + pid + ".json", pid, Instant.now().minusSeconds(60));

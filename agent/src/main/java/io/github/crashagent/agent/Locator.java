@@ -12,13 +12,33 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * The agent jar's command line.
  * <ul>
  *   <li>{@code java -jar crashagent-agent.jar path [directory]}: extracts the native agent for
- *       this platform (default directory {@code ~/.cache/crashagent/<version>/<platform>}) and
- *       prints the {@code -agentpath:} flag to use.</li>
+ *       this platform and prints the {@code -agentpath:} flag to use, quoted for the usual
+ *       shells of this OS. The default directory:
+ *       <ul>
+ *         <li>Linux: {@code $XDG_CACHE_HOME/crashagent/<version>/linux-x86_64}, with
+ *             {@code ~/.cache} for {@code $XDG_CACHE_HOME} when that is unset or not absolute (as
+ *             the XDG base directory specification says);</li>
+ *         <li>Windows: {@code %LOCALAPPDATA%\crashagent\<version>}, with
+ *             {@code <user.home>\AppData\Local} when LOCALAPPDATA is unset or not absolute. No
+ *             platform folder: LOCALAPPDATA belongs to one machine (it does not roam) and the jar
+ *             has one Windows library.</li>
+ *       </ul>
+ *       Quoting: on Linux the flag is in single quotes (POSIX shells; an embedded {@code '} as
+ *       {@code '\''}) when the path has a character a shell would treat specially, such as a
+ *       space, and bare otherwise; {@code eval "flag=$(java -jar crashagent-agent.jar path)"}
+ *       reads it back in a script. On Windows it is always in double quotes, which cmd.exe and
+ *       PowerShell both accept: PowerShell splits a bare argument that starts with {@code -} at
+ *       its first {@code .} (PowerShell issue 6291), and the flag always has one. Agent options
+ *       go inside the quotes. Double quotes do not stop cmd.exe from expanding {@code %NAME%} or PowerShell
+ *       from expanding {@code $name} and {@code `}, so a path with {@code %}, {@code $} or
+ *       {@code `} gets a note on stderr.</li>
  *   <li>{@code java -jar crashagent-agent.jar show <report.json>}: prints a readable summary of a
  *       crash report.</li>
  * </ul>
@@ -27,11 +47,91 @@ import java.util.Locale;
 public final class Locator {
     static final String USAGE = String.join("\n",
             "usage: java -jar crashagent-agent.jar path [directory]",
-            "         extracts the native agent for this platform and prints the -agentpath: flag",
+            "         extracts the native agent for this platform and prints the -agentpath: flag,",
+            "         quoted for this OS's shells when needed (always in double quotes on Windows);",
+            "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64",
+            "         on Linux, %LOCALAPPDATA%\\crashagent\\<version> on Windows",
             "       java -jar crashagent-agent.jar show <crashagent_pid<pid>.json>",
             "         prints a readable summary of a crash report");
 
+    // A POSIX shell passes these on as they are; anything else gets the flag single-quoted.
+    private static final Pattern POSIX_PLAIN = Pattern.compile("[A-Za-z0-9@%+=:,./_-]+");
+    // Expanded by cmd.exe (%NAME%) or PowerShell ($name, `) even inside double quotes.
+    private static final Pattern WINDOWS_EXPANDED = Pattern.compile("[%$`]");
+
     private Locator() {}
+
+    /**
+     * The facts about the machine that the locator depends on: {@code os.name}, {@code os.arch},
+     * the environment and {@code user.home}. Package-private so that tests on Linux can run the
+     * Windows logic too.
+     */
+    record Host(String osName, String osArch, Map<String, String> env, String userHome) {
+        static Host current() {
+            return new Host(System.getProperty("os.name"), System.getProperty("os.arch"), System.getenv(),
+                    System.getProperty("user.home"));
+        }
+
+        boolean windows() {
+            return osName.toLowerCase(Locale.ROOT).startsWith("windows");
+        }
+
+        /** The jar's folder for this host, native/&lt;platform&gt;/. */
+        String platform() {
+            String os = osName.toLowerCase(Locale.ROOT);
+            String arch = osArch.toLowerCase(Locale.ROOT);
+            if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+                throw new IllegalStateException("crashagent supports x86-64 only, not " + arch);
+            }
+            if (windows()) return "windows-x86_64";
+            if (os.startsWith("linux")) return "linux-x86_64";
+            throw new IllegalStateException("crashagent supports Linux and Windows only, not " + osName);
+        }
+
+        String libraryName() {
+            return windows() ? "crashagent.dll" : "libcrashagent.so";
+        }
+
+        /**
+         * The directory {@code path} extracts to when given none, spelt the way this host spells
+         * paths (so the Windows one can be checked on Linux too).
+         */
+        String defaultDirectory(String version) {
+            if (windows()) {
+                String local = env.get("LOCALAPPDATA");
+                String base = local != null && windowsAbsolute(local) ? local : join("\\", userHome, "AppData", "Local");
+                return join("\\", base, "crashagent", version);
+            }
+            String cache = env.get("XDG_CACHE_HOME");
+            String base = cache != null && cache.startsWith("/") ? cache : join("/", userHome, ".cache");
+            return join("/", base, "crashagent", version, platform());
+        }
+
+        /** The -agentpath: flag for this library, quoted so that this host's usual shells pass it on as one argument. */
+        String agentPathFlag(String library) {
+            String flag = "-agentpath:" + library;
+            if (windows()) {
+                // A Windows path cannot contain '"', so nothing inside needs escaping.
+                return '"' + flag + '"';
+            }
+            return POSIX_PLAIN.matcher(flag).matches() ? flag : "'" + flag.replace("'", "'\\''") + "'";
+        }
+
+        private static boolean windowsAbsolute(String path) {
+            return path.matches("[A-Za-z]:[\\\\/].*") || path.startsWith("\\\\");
+        }
+
+        private static String join(String separator, String base, String... names) {
+            StringBuilder path = new StringBuilder(base);
+            while (path.length() > 0 && separator.equals(path.substring(path.length() - 1))) {
+                path.setLength(path.length() - 1);
+            }
+            for (String name : names) {
+                path.append(separator).append(name);
+            }
+            return path.toString();
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -39,6 +139,11 @@ public final class Locator {
 
     /** Runs a command; returns the exit status. */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, Host.current(), Locator.class.getClassLoader());
+    }
+
+    /** Runs a command as on host, with the native libraries that natives has under native/; returns the exit status. */
+    static int run(String[] args, PrintStream out, PrintStream err, Host host, ClassLoader natives) {
         if (args.length == 0) {
             err.println(USAGE);
             return 2;
@@ -50,8 +155,14 @@ public final class Locator {
                         err.println("crashagent: 'path' takes at most one directory\n" + USAGE);
                         return 2;
                     }
-                    Path dir = args.length == 2 ? Path.of(args[1]) : defaultDirectory();
-                    out.println("-agentpath:" + extract(dir).toAbsolutePath());
+                    Path dir = Path.of(args.length == 2 ? args[1] : host.defaultDirectory(version()));
+                    String library = extract(dir, host, natives).toAbsolutePath().toString();
+                    out.println(host.agentPathFlag(library));
+                    if (host.windows() && WINDOWS_EXPANDED.matcher(library).find()) {
+                        err.println("crashagent: note: the path has %, $ or `, which cmd.exe (%NAME%) or PowerShell"
+                                + " ($name, `) may expand even inside double quotes; check the flag in your shell"
+                                + " or extract to another directory");
+                    }
                     return 0;
                 }
                 case "show" -> {
@@ -80,43 +191,25 @@ public final class Locator {
         }
     }
 
-    static Path defaultDirectory() {
-        return Path.of(System.getProperty("user.home"), ".cache", "crashagent", version(), platform());
-    }
-
-    static String platform() {
-        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
-        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            throw new IllegalStateException("crashagent supports x86-64 only, not " + arch);
-        }
-        if (os.startsWith("windows")) return "windows-x86_64";
-        if (os.startsWith("linux")) return "linux-x86_64";
-        throw new IllegalStateException("crashagent supports Linux and Windows only, not " + os);
-    }
-
-    static String libraryName(String platform) {
-        return platform.startsWith("windows") ? "crashagent.dll" : "libcrashagent.so";
-    }
-
     static String version() {
         String v = Locator.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
 
     /**
-     * Copies native/&lt;platform&gt;/&lt;library&gt; out of this jar into dir. A library already
-     * there with the same bytes is left alone (it may be loaded by a running JVM, which on
-     * Windows forbids replacing it); a different one is replaced atomically.
+     * Copies native/&lt;platform&gt;/&lt;library&gt; for host out of natives (this jar) into dir.
+     * A library already there with the same bytes is left alone (it may be loaded by a running
+     * JVM, which on Windows forbids replacing it); a different one is replaced atomically.
      */
-    static Path extract(Path dir) throws IOException {
-        String platform = platform();
-        String name = libraryName(platform);
-        String resource = "/native/" + platform + "/" + name;
+    static Path extract(Path dir, Host host, ClassLoader natives) throws IOException {
+        String platform = host.platform();
+        String name = host.libraryName();
+        String resource = "native/" + platform + "/" + name;
         byte[] library;
-        try (InputStream in = Locator.class.getResourceAsStream(resource)) {
+        try (InputStream in = natives.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IOException("this jar has no " + resource + "; it was built without that platform");
+                throw new IOException("this jar has no " + resource + "; it was built without " + platform
+                        + (host.windows() ? " (-Dcrashagent.windows=false)" : ""));
             }
             library = in.readAllBytes();
         }
