@@ -64,7 +64,8 @@ const char kUsage[] =
     "\n"
     "Exit status: as the JVM's (0 when the method returns; 1 after hs_err on Windows, abort on\n"
     "Linux); 1 when the agent fails to init; 64 for bad usage; 86 when the agent calls a JNI or JVMTI\n"
-    "function the stand-in does not serve (the message names it).\n";
+    "function the stand-in does not serve, or passes it something a JVM would reject as a misuse\n"
+    "(a bad reference, a JNIEnv of another thread); the message names the function.\n";
 
 constexpr int kUsageExit = 64;
 constexpr int kUnservedExit = 86;
