@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and tests the native agent for Linux and Windows; Maven calls it from agent/pom.xml.
-#   build-native.sh build <out-dir> <windows: true|false>
+#   build-native.sh build <out-dir> <windows: true|false> [version]
 #   build-native.sh test  <out-dir> <windows: true|false>
+# version is Maven's project.version (the reports' agent_version); without it CMake reads pom.xml.
 # Libraries land in <out-dir>/native/<platform>/, test libraries in <out-dir>/native-test/<platform>/.
 set -euo pipefail
-action=$1 out=$2 windows=${3:-true}
+action=$1 out=$2 windows=${3:-true} version=${4:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -43,7 +44,9 @@ build)
   need cmake cmake command -v cmake
   need "a C++ compiler (g++)" g++ command -v g++
   need "doctest (native unit tests)" doctest-dev test -f /usr/include/doctest/doctest.h
-  cmake -S "$root" -B "$out/cmake/linux-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  version_flag=()
+  [ -z "$version" ] || version_flag=("-DCRASHAGENT_VERSION=$version")
+  cmake -S "$root" -B "$out/cmake/linux-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${version_flag[@]}"
   cmake --build "$out/cmake/linux-x86_64" -j "$jobs"
   mkdir -p "$out/native/linux-x86_64" "$out/native-test/linux-x86_64"
   cp "$out/cmake/linux-x86_64/libcrashagent.so" "$out/native/linux-x86_64/"
@@ -51,7 +54,7 @@ build)
   mkdir -p "$out/native-samples/linux-x86_64"
   cp "$out/cmake/linux-x86_64/samples/native/libcrashdemo.so" "$out/native-samples/linux-x86_64/"
   if windows_check; then
-    cmake -S "$root" -B "$out/cmake/windows-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S "$root" -B "$out/cmake/windows-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${version_flag[@]}" \
       -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake"
     cmake --build "$out/cmake/windows-x86_64" -j "$jobs"
     mkdir -p "$out/native/windows-x86_64"

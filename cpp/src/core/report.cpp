@@ -4,7 +4,7 @@ namespace crashagent {
 
 namespace {
 
-const char* const kAgentVersion = "0.1.0";
+const char* const kAgentVersion = CRASHAGENT_VERSION;  // Maven's project.version, through CMake
 
 // Async-signal-safe.
 void hex_string(Writer& w, uint64_t v) {

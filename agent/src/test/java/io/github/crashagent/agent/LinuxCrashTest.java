@@ -62,6 +62,8 @@ class LinuxCrashTest {
 
         JsonNode report = r.report();
         assertEquals(1, report.path("schema_version").asInt());
+        // One version source: Maven's project.version reaches the native build.
+        assertEquals(System.getProperty("crashagent.version"), report.path("agent_version").asText());
         assertEquals("SIGSEGV", report.at("/crash/kind").asText());
         assertEquals("0x0", report.at("/crash/fault_address").asText());
         assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
