@@ -46,8 +46,8 @@ for line in open(sys.argv[1]):
 def ms(kind, key):
     return statistics.median(values[(kind, key)]) / 1000
 print(f"jvm_standin.exe under Wine, median of {sys.argv[2]} runs each")
-print(f"  fault -> first listener call:                  {ms('crash', 'fault_to_listener_us'):8.1f} ms")
-print(f"  fault -> JVM's error handler (final report on disk): {ms('crash', 'fault_to_hs_err_us'):4.1f} ms")
+print(f"  fault -> first listener call:                         {ms('crash', 'fault_to_listener_us'):6.1f} ms")
+print(f"  fault -> JVM's error handler (final report on disk):  {ms('crash', 'fault_to_hs_err_us'):6.1f} ms")
 idle, plain = ms('idle', 'exit_us'), ms('plain', 'exit_us')
 print(f"  exit, VMDeath to the end: {idle:.2f} ms with the agent (dispatcher idle), {plain:.2f} ms without; "
       f"the agent adds {idle - plain:.2f} ms")
