@@ -395,14 +395,18 @@ void post_thread_end(JavaThread* t) {
     }
 }
 
-JavaThread* new_java_thread(const std::string& name, bool agent) {
+// A Java thread for a java.lang.Thread object; a new object named `name` when there is none.
+JavaThread* new_java_thread(const std::string& name, bool agent, Obj* object = nullptr) {
     JavaThread* t = new JavaThread;
     t->slot.env.functions = &g_jni_table;
     t->slot.thread = t;
     t->agent = agent;
-    t->object = new_obj(Kind::kThread, define_class("java/lang/Thread", "Thread.java"));
-    t->object->text = name;
-    t->object->thread = t;
+    if (!object) {
+        object = new_obj(Kind::kThread, define_class("java/lang/Thread", "Thread.java"));
+        object->text = name;
+    }
+    t->object = object;
+    object->thread = t;
     return t;
 }
 
@@ -941,12 +945,7 @@ jvmtiError JNICALL ti_run_agent_thread(jvmtiEnv*, jthread thread, jvmtiStartFunc
     if (priority < JVMTI_THREAD_MIN_PRIORITY || priority > JVMTI_THREAD_MAX_PRIORITY) return JVMTI_ERROR_INVALID_PRIORITY;
     Obj* o = reinterpret_cast<Obj*>(thread);
     if (!o || o->magic != kMagic || o->kind != Kind::kThread || o->thread) return JVMTI_ERROR_INVALID_THREAD;
-    JavaThread* t = new JavaThread;
-    t->slot.env.functions = &g_jni_table;
-    t->slot.thread = t;
-    t->agent = true;
-    t->object = o;
-    o->thread = t;
+    JavaThread* t = new_java_thread(o->text, true, o);
     t->agent_proc = proc;
     t->agent_arg = arg;
     int slot = g_agent_thread_count.fetch_add(1);

@@ -214,7 +214,10 @@ class Context:
         return self.baselines[key]
 
     def go(self, name=None, options="dir=.", bound=BOUND_S):
-        run = Run(name or self.case, AGENT, options)
+        return self.with_agent(Run(name or self.case, AGENT, options), bound)
+
+    def with_agent(self, run, bound):
+        """Records a run with the agent in the outcome and checks its time bound."""
         self.runs.append(run)
         self.o.elapsed = max(self.o.elapsed, run.elapsed)
         self.o.hs_err = run.exists("hs_err_pid*.log")
@@ -232,14 +235,7 @@ class Context:
             if key not in self.baselines:
                 self.baselines[key] = Run(self.case, None, program=program)
             return self.baselines[key]
-        run = Run(self.case, None, program=program)
-        self.runs.append(run)
-        self.o.elapsed = max(self.o.elapsed, run.elapsed)
-        self.o.hs_err = run.exists("hs_err_pid*.log")
-        if self.o.type == "quiet":
-            self.o.false_report = bool(run.reports or run.logs)
-        check(run.elapsed <= bound, f"the run took {run.elapsed:.1f} s, more than the bound of {bound:.0f} s")
-        return run
+        return self.with_agent(Run(self.case, None, program=program), bound)
 
     def crash_report(self, run, code, kind, symbol=None, detail=None):
         r = check_crash_report(run, code, kind, symbol, detail)
