@@ -1,0 +1,118 @@
+package io.github.crashagent;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The work behind {@link CrashAgent#pendingReports()} and {@link CrashAgent#acknowledge}. A class of its own so that what it needs
+ * (Jackson through {@link CrashReport}, a regex, {@code java.management}, a logger) is loaded only
+ * by applications that read reports, never by {@link CrashAgent}'s initialization or its listeners.
+ */
+final class PendingReports {
+    private static final Pattern REPORT_NAME = Pattern.compile("crashagent_pid\\d+(_\\d+)?\\.json");
+    // Linux derives a process's start time from the boot time in whole seconds.
+    private static final Duration START_TIME_SLACK = Duration.ofSeconds(1);
+    private static final Comparator<CrashReport> OLDEST_FIRST =
+            Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString());
+
+    private PendingReports() {}
+
+    /** Pending reports of dir, plus those in fallback that were meant for dir. */
+    static List<CrashReport> inReportDirectory(Path dir, Optional<Path> fallback) throws IOException {
+        List<CrashReport> pending = new ArrayList<>(in(dir));
+        if (fallback.isPresent() && !sameDirectory(fallback.get(), dir)) {
+            try {
+                for (CrashReport report : in(fallback.get())) {
+                    if (report.reportDirectory() != null && sameDirectory(report.reportDirectory(), dir)) {
+                        pending.add(report);
+                    }
+                }
+            } catch (IOException e) {
+                warn("cannot list the fallback report directory " + fallback.get() + ": " + e);
+            }
+        }
+        pending.sort(OLDEST_FIRST);
+        return List.copyOf(pending);
+    }
+
+    static List<CrashReport> in(Path directory) throws IOException {
+        List<CrashReport> pending = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory,
+                p -> REPORT_NAME.matcher(p.getFileName().toString()).matches())) {
+            for (Path file : files) {
+                if (Files.exists(CrashAgent.acknowledgedMarker(file))) {
+                    continue;
+                }
+                CrashReport report;
+                try {
+                    report = CrashReport.read(file);
+                } catch (NoSuchFileException raced) {
+                    continue;
+                } catch (IOException e) {
+                    warn("skipping unreadable crash report: " + e.getMessage());
+                    continue;
+                }
+                if (processGone(report.pid(), report.timestamp())) {
+                    pending.add(report);
+                }
+            }
+        }
+        pending.sort(OLDEST_FIRST);
+        return List.copyOf(pending);
+    }
+
+    /** See {@link CrashAgent#acknowledge}. */
+    static void acknowledge(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "the report to acknowledge does not exist");
+        }
+        try {
+            Files.write(CrashAgent.acknowledgedMarker(file), new byte[0], StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE);
+        } catch (FileAlreadyExistsException alreadyAcknowledged) {
+            // acknowledged before, maybe by another process: nothing to do
+        }
+    }
+
+    /** True when the process that crashed at crashTime with this pid no longer runs. */
+    static boolean processGone(long pid, Instant crashTime) {
+        if (pid == ProcessHandle.current().pid()) {
+            // This process is alive, so the report is from an earlier process with the same pid
+            // exactly when this JVM started after the crash.
+            return ManagementFactory.getRuntimeMXBean().getStartTime() > crashTime.toEpochMilli();
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        Optional<Instant> start = process.get().info().startInstant();
+        return start.isPresent() && start.get().isAfter(crashTime.plus(START_TIME_SLACK));
+    }
+
+    private static boolean sameDirectory(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
+    }
+
+    // The logger is looked up only when there is something to say: System.getLogger starts the
+    // logging backend (java.logging by default), which costs milliseconds.
+    private static void warn(String message) {
+        System.getLogger("io.github.crashagent").log(System.Logger.Level.WARNING, message);
+    }
+}
