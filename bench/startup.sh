@@ -11,7 +11,8 @@
 # of each variant, the median over rounds of b - a (paired: same round, same machine state), the
 # ratio of the medians b / a, and what loading the agent itself costs (a with agent - a without);
 # the same for the CPU time of the JVM (user + sys), which a busy machine disturbs less.
-# Progress (each round's wall times) goes to stderr.
+# Then the classes a and b load (-Xlog:class+load), which no busy machine disturbs, and the names
+# of those b adds. Progress (each round's wall times) goes to stderr.
 # Needs the API jar and the agent built first:
 #   mvn -B -q -DskipTests -Dcrashagent.windows=false -pl java-api,agent -am package
 # Uses $JAVA_HOME/bin/java and javac when JAVA_HOME is set, else those on the PATH; and python3.
@@ -95,8 +96,21 @@ def table(title, times):
     print("  for reference, a lambda listener instead (lambda - a, paired): %+.1f ms without agent, %+.1f ms with"
           % (ms(paired("a", "lambda")), ms(paired("a+agent", "lambda+agent"))))
 
+def classes(main, with_agent):
+    """The classes a run loads, from -Xlog:class+load: a count that no busy machine disturbs."""
+    log = os.path.join(reports, "classes.log")
+    command = [java] + (["-agentpath:%s=dir=%s" % (agent, reports)] if with_agent else []) + [
+        "-Xlog:class+load:file=" + log, "-cp", class_path, main]
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd=reports)
+    with open(log) as f:
+        return {line.split()[1] for line in f if "class,load" in line}
+
 print("%d rounds, each running the %d variants once in rotating order; load average %.1f before, %.1f after"
       % (rounds, len(variants), load_before, os.getloadavg()[0]))
 table("wall time per JVM run, median:", wall)
 table("CPU time (user + sys) per JVM run, median; steadier than wall time on a busy machine:", cpu)
+a, b = classes("OneLine", False), classes("OneListener", False)
+print("classes loaded without agent: a %d, b %d; b also loads: %s" % (
+    len(a), len(b), ", ".join(sorted(b - a - {"OneListener"}))))
+print("classes loaded with agent: a %d, b %d" % (len(classes("OneLine", True)), len(classes("OneListener", True))))
 PY
