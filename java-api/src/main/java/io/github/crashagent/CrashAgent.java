@@ -1,20 +1,13 @@
 package io.github.crashagent;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Supplier;
 
 /**
  * Entry point of the crashagent Java API: listeners that run when the process crashes in native
@@ -34,11 +27,10 @@ import java.util.function.Supplier;
  *       after the crash, so it reuses the pid (a restarted container is pid 1 again). For this
  *       process's own pid the JVM's exact start time decides; for others the OS start time, which
  *       Linux gives to about a second, so a pid reused within a second of the crash counts as
- *       still running until that process exits (Windows gives it to the millisecond, and there
- *       report names are matched ignoring case, as NTFS does). A crashing process that is still
- *       writing hs_err or running listeners is not gone. Pids are compared in this process's pid
- *       namespace: a directory shared by containers with separate pid namespaces can hide a
- *       report until the unrelated process with the same pid exits.</li>
+ *       still running until that process exits. A crashing process that is still writing hs_err
+ *       or running listeners is not gone. Pids are compared in this process's pid namespace: a
+ *       directory shared by containers with separate pid namespaces can hide a report until the
+ *       unrelated process with the same pid exits.</li>
  *   <li>Acknowledged: {@link #acknowledge(CrashReport)} creates an empty marker file
  *       {@code <report>.json.acknowledged} next to the report. Nothing is moved or deleted: the
  *       report, its log and hs_err stay where the agent and HotSpot wrote them (the agent also
@@ -52,16 +44,22 @@ import java.util.function.Supplier;
  * report to the temp directory instead ({@code $TMPDIR} or {@code /tmp} on Linux, the Windows temp
  * folder), with a note. {@link #pendingReports()} looks there too, for reports meant for this
  * report directory.
+ *
+ * <h2>Jackson</h2>
+ * Reading reports ({@link CrashReport}, {@link #pendingReports()}) needs Jackson
+ * ({@code com.fasterxml.jackson.core:jackson-databind}) on the class path; without it they throw
+ * an {@link IllegalStateException} that says so. Listeners, {@link #isActive()} and
+ * {@link #reportDirectory()} need nothing but this library: registering a listener loads neither
+ * Jackson nor {@code java.logging}, and neither does running the listeners after a crash.
  */
 public final class CrashAgent {
     /** Suffix of the marker file {@link #acknowledge} creates next to a report. */
     public static final String ACKNOWLEDGED_SUFFIX = ".acknowledged";
 
-    private static final System.Logger LOG = System.getLogger("io.github.crashagent");
-
-    private static final Comparator<CrashReport> OLDEST_FIRST =
-            Comparator.comparing(CrashReport::timestamp).thenComparing(r -> r.file().toString());
-
+    // The static state is kept to what listeners need: an application pays for initializing this
+    // class at startup, and the dispatcher runs it after a crash. No lambdas, regexes, loggers,
+    // report classes or file handling here (the verifier would load the exceptions they catch);
+    // reading and acknowledging reports (PendingReports, CrashReport) brings its own.
     private static final List<CrashListener> LISTENERS = new CopyOnWriteArrayList<>();
     // Set once the natives answer; asked again while false, because the agent can be attached
     // to the running JVM (jcmd JVMTI.agent_load) after this class was initialized.
@@ -94,7 +92,14 @@ public final class CrashAgent {
 
     /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
-        return agentPath(CrashAgent::nativeReportDirectory);
+        if (!isActive()) {
+            return Optional.empty();
+        }
+        try {
+            return agentPath(nativeReportDirectory());
+        } catch (LinkageError olderAgent) {
+            return Optional.empty();
+        }
     }
 
     /**
@@ -103,54 +108,16 @@ public final class CrashAgent {
      * directory was not writable at crash time. Empty when the agent is not loaded.
      *
      * @throws IOException when the report directory cannot be listed
+     * @throws IllegalStateException when Jackson is not on the class path, with or without the
+     *         agent: the message names the artifact to add
      */
     public static List<CrashReport> pendingReports() throws IOException {
+        CrashReport.requireJackson();
         Optional<Path> dir = reportDirectory();
         if (dir.isEmpty()) {
             return List.of();
         }
-        List<CrashReport> pending = new ArrayList<>(pendingReports(dir.get()));
-        Optional<Path> fallback = fallbackDirectory();
-        if (fallback.isPresent() && !sameDirectory(fallback.get(), dir.get())) {
-            try {
-                for (CrashReport report : pendingReports(fallback.get())) {
-                    if (report.reportDirectory() != null && sameDirectory(report.reportDirectory(), dir.get())) {
-                        pending.add(report);
-                    }
-                }
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot list the fallback report directory "
-                        + fallback.get() + ": " + e);
-            }
-        }
-        pending.sort(OLDEST_FIRST);
-        return List.copyOf(pending);
-    }
-
-    /** Where the agent writes reports when the report directory fails at crash time. */
-    static Optional<Path> fallbackDirectory() {
-        return agentPath(CrashAgent::nativeFallbackDirectory);
-    }
-
-    /** A path the agent reports, or empty when there is no agent or no usable path. */
-    private static Optional<Path> agentPath(Supplier<String> nativeQuery) {
-        if (!isActive()) {
-            return Optional.empty();
-        }
-        try {
-            String dir = nativeQuery.get();
-            return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
-        } catch (InvalidPathException | LinkageError e) {
-            return Optional.empty();
-        }
-    }
-
-    private static boolean sameDirectory(Path a, Path b) {
-        try {
-            return Files.isSameFile(a, b);
-        } catch (IOException e) {
-            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
-        }
+        return PendingReports.inReportDirectory(dir.get(), fallbackDirectory());
     }
 
     /**
@@ -158,36 +125,40 @@ public final class CrashAgent {
      * a separate process that uploads reports.
      *
      * @throws IOException when the directory cannot be listed
+     * @throws IllegalStateException when Jackson is not on the class path; the message names the
+     *         artifact to add
      */
     public static List<CrashReport> pendingReports(Path directory) throws IOException {
         return pendingReports(directory, PendingRules.current());
     }
 
+    /** {@link #pendingReports(Path)} with the rules of a given OS, so tests can apply Windows' on Linux. */
     static List<CrashReport> pendingReports(Path directory, PendingRules rules) throws IOException {
         Objects.requireNonNull(directory, "directory");
-        List<CrashReport> pending = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory,
-                p -> rules.isReportName(p.getFileName().toString()))) {
-            for (Path file : files) {
-                if (Files.exists(acknowledgedMarker(file))) {
-                    continue;
-                }
-                CrashReport report;
-                try {
-                    report = CrashReport.read(file);
-                } catch (NoSuchFileException raced) {
-                    continue;
-                } catch (IOException e) {
-                    LOG.log(System.Logger.Level.WARNING, "skipping unreadable crash report: " + e.getMessage());
-                    continue;
-                }
-                if (rules.processGone(report.pid(), report.timestamp())) {
-                    pending.add(report);
-                }
-            }
+        CrashReport.requireJackson();
+        return PendingReports.in(directory, rules);
+    }
+
+    /** Where the agent writes reports when the report directory fails at crash time. */
+    static Optional<Path> fallbackDirectory() {
+        if (!isActive()) {
+            return Optional.empty();
         }
-        pending.sort(OLDEST_FIRST);
-        return List.copyOf(pending);
+        try {
+            return agentPath(nativeFallbackDirectory());
+        } catch (LinkageError olderAgent) {
+            return Optional.empty();
+        }
+    }
+
+    /** A path the agent reports, or empty when there is no usable path. */
+    private static Optional<Path> agentPath(String dir) {
+        try {
+            return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
+        } catch (IllegalArgumentException invalidPath) {
+            // InvalidPathException, caught as its supertype so that verifying this class does not load it
+            return Optional.empty();
+        }
     }
 
     /**
@@ -200,15 +171,7 @@ public final class CrashAgent {
      */
     public static void acknowledge(CrashReport report) throws IOException {
         Objects.requireNonNull(report, "report");
-        Path file = report.file();
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file.toString(), null, "the report to acknowledge does not exist");
-        }
-        try {
-            Files.write(acknowledgedMarker(file), new byte[0], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        } catch (FileAlreadyExistsException alreadyAcknowledged) {
-            // acknowledged before, maybe by another process: nothing to do
-        }
+        PendingReports.acknowledge(report.file());
     }
 
     static Path acknowledgedMarker(Path report) {
@@ -245,7 +208,9 @@ public final class CrashAgent {
                 listener.onCrash(event);
                 outcome = "ok";
             } catch (Throwable t) {
-                outcome = "threw " + t;
+                // concat, not +: + is an invokedynamic whose first run bootstraps method handles,
+                // slow and allocating in a crashing JVM
+                outcome = "threw ".concat(String.valueOf(t));
             }
             nativeListenerOutcome(i, name, outcome);
         }

@@ -1,28 +1,16 @@
 package io.github.crashagent;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,6 +26,9 @@ import java.util.Objects;
  * is bounded: files larger than {@link #MAX_FILE_SIZE}, nesting deeper than a report has, very long
  * strings and other hostile input are rejected with an {@link InvalidCrashReportException} naming
  * the file and the problem, never with an {@code OutOfMemoryError} or a hang. Immutable.
+ *
+ * <p>Reading needs Jackson ({@code com.fasterxml.jackson.core:jackson-databind}) on the class
+ * path; {@code crashagent-api} declares it optional because listeners do not need it.
  */
 public final class CrashReport {
     /** The value of the report's {@code schema} field. */
@@ -46,23 +37,6 @@ public final class CrashReport {
     public static final int SCHEMA_VERSION = 1;
     /** Largest file {@link #read} accepts. The agent's largest possible report is about 1 MiB. */
     public static final long MAX_FILE_SIZE = 8L * 1024 * 1024;
-
-    // A report nests three levels (report > java_stack > frame); its longest strings are paths
-    // and symbols of at most a few KiB; its token count is bounded by the agent's fixed tables
-    // (512 modules, 64 frames, ...). The limits leave room and still bound memory and time.
-    private static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNestingDepth(16)
-                            .maxStringLength(64 * 1024)
-                            .maxNameLength(1024)
-                            .maxNumberLength(32)
-                            .maxDocumentLength(MAX_FILE_SIZE)
-                            .maxTokenCount(200_000)
-                            .build())
-                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                    .build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
 
     /** How the Java part of the crash handling ended. */
     public enum DispatchStatus {
@@ -123,119 +97,117 @@ public final class CrashReport {
     private final Path reportDirectory;
     private final String note;
 
-    private CrashReport(Fields f) throws InvalidCrashReportException {
-        this.file = f.file;
-        JsonNode root = f.root;
-        this.schemaVersion = (int) f.integer(root, "/schema_version");
-        this.agentVersion = f.text(root, "/agent_version");
-        long timestamp = f.integer(root, "/timestamp_ms");
-        this.pid = f.integer(root, "/pid");
-        this.platform = f.text(root, "/platform");
-        this.origin = f.text(root, "/origin");
+    CrashReport(ReportFields f) throws InvalidCrashReportException {
+        this.file = f.file();
+        this.schemaVersion = (int) f.integer("/schema_version");
+        this.agentVersion = f.text("/agent_version");
+        long timestamp = f.integer("/timestamp_ms");
+        this.pid = f.integer("/pid");
+        this.platform = f.text("/platform");
+        this.origin = f.text("/origin");
 
-        f.object(root, "/crash");
-        String kind = f.text(root, "/crash/kind");
-        this.detail = f.textOrNull(root, "/crash/detail");
-        long code = f.integer(root, "/crash/code");
-        long faultAddress = f.hex(root, "/crash/fault_address");
-        long pc = f.hex(root, "/crash/pc");
-        String module = f.textOrNull(root, "/crash/module");
-        this.moduleBase = f.hexOrNull(root, "/crash/module_base");
-        Long moduleOffset = f.hexOrNull(root, "/crash/module_offset");
-        String symbol = f.textOrNull(root, "/crash/symbol");
-        this.pcModule = f.textOrNull(root, "/crash/pc_module");
+        f.object("/crash");
+        String kind = f.text("/crash/kind");
+        this.detail = f.textOrNull("/crash/detail");
+        long code = f.integer("/crash/code");
+        long faultAddress = f.hex("/crash/fault_address");
+        long pc = f.hex("/crash/pc");
+        String module = f.textOrNull("/crash/module");
+        this.moduleBase = f.hexOrNull("/crash/module_base");
+        Long moduleOffset = f.hexOrNull("/crash/module_offset");
+        String symbol = f.textOrNull("/crash/symbol");
+        this.pcModule = f.textOrNull("/crash/pc_module");
 
-        f.object(root, "/thread");
-        this.threadId = f.integer(root, "/thread/id");
-        String threadName = f.textOrNull(root, "/thread/name");
-        this.nativeThreadName = f.textOrNull(root, "/thread/native_name");
-        this.javaThreadKnown = f.boolOrNull(root, "/thread/java");
-        this.threadState = f.textOrNull(root, "/thread/state");
-        String nativeMethod = f.textOrNull(root, "/native_method");
+        f.object("/thread");
+        this.threadId = f.integer("/thread/id");
+        String threadName = f.textOrNull("/thread/name");
+        this.nativeThreadName = f.textOrNull("/thread/native_name");
+        this.javaThreadKnown = f.boolOrNull("/thread/java");
+        this.threadState = f.textOrNull("/thread/state");
+        String nativeMethod = f.textOrNull("/native_method");
 
         List<StackTraceElement> stack = new ArrayList<>();
-        if (!f.isNull(root, "/java_stack")) {
-            int n = f.array(root, "/java_stack").size();
+        if (!f.isNull("/java_stack")) {
+            int n = f.arraySize("/java_stack");
             for (int i = 0; i < n; i++) {
                 String at = "/java_stack/" + i;
-                f.object(root, at);
-                String className = f.text(root, at + "/class");
-                String method = f.text(root, at + "/method");
+                f.object(at);
+                String className = f.text(at + "/class");
+                String method = f.text(at + "/method");
                 // The agent hands listeners "?" for a name it could not read; the report has "".
                 stack.add(new StackTraceElement(className.isEmpty() ? "?" : className,
-                        method.isEmpty() ? "?" : method, f.textOrNull(root, at + "/file"),
-                        f.int32(root, at + "/line")));
+                        method.isEmpty() ? "?" : method, f.textOrNull(at + "/file"),
+                        f.int32(at + "/line")));
             }
         }
-        this.javaStackNote = f.textOrNull(root, "/java_stack_note");
+        this.javaStackNote = f.textOrNull("/java_stack_note");
 
         List<NativeFrame> nativeFrames = new ArrayList<>();
-        int frameCount = f.array(root, "/native_frames").size();
+        int frameCount = f.arraySize("/native_frames");
         for (int i = 0; i < frameCount; i++) {
             String at = "/native_frames/" + i;
-            f.object(root, at);
-            nativeFrames.add(new NativeFrame(f.hex(root, at + "/pc"), f.textOrNull(root, at + "/module"),
-                    f.hexOrNull(root, at + "/offset"), f.textOrNull(root, at + "/symbol"),
-                    f.hexOrNull(root, at + "/symbol_offset")));
+            f.object(at);
+            nativeFrames.add(new NativeFrame(f.hex(at + "/pc"), f.textOrNull(at + "/module"),
+                    f.hexOrNull(at + "/offset"), f.textOrNull(at + "/symbol"),
+                    f.hexOrNull(at + "/symbol_offset")));
         }
         this.frames = List.copyOf(nativeFrames);
 
         Map<String, Long> regs = new LinkedHashMap<>();
-        for (Iterator<String> names = f.object(root, "/registers").fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            regs.put(name, f.hex(root, "/registers/" + escape(name)));
+        for (String name : f.fieldNames("/registers")) {
+            regs.put(name, f.hex("/registers/" + escape(name)));
         }
         this.registers = Collections.unmodifiableMap(regs);
 
         List<Module> mods = new ArrayList<>();
-        int moduleCount = f.array(root, "/modules").size();
+        int moduleCount = f.arraySize("/modules");
         for (int i = 0; i < moduleCount; i++) {
             String at = "/modules/" + i;
-            f.object(root, at);
-            mods.add(new Module(f.text(root, at + "/path"), f.hex(root, at + "/base"), f.hex(root, at + "/end")));
+            f.object(at);
+            mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end")));
         }
         this.modules = List.copyOf(mods);
 
-        f.object(root, "/jvm");
-        this.jvmVersion = f.textOrNull(root, "/jvm/version");
-        this.hsErrFile = f.pathOrNull(root, "/jvm/hs_err");
-        String signature = f.text(root, "/signature");
-        this.signatureText = f.text(root, "/signature_text");
+        f.object("/jvm");
+        this.jvmVersion = f.textOrNull("/jvm/version");
+        this.hsErrFile = f.pathOrNull("/jvm/hs_err");
+        String signature = f.text("/signature");
+        this.signatureText = f.text("/signature_text");
 
-        f.object(root, "/dispatch");
-        String status = f.text(root, "/dispatch/status");
+        f.object("/dispatch");
+        String status = f.text("/dispatch/status");
         try {
             this.dispatchStatus = DispatchStatus.valueOf(status.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw f.invalid("/dispatch/status", "unknown dispatch status \"" + status + "\"");
         }
-        this.dispatchTimeoutMillis = f.integer(root, "/dispatch/timeout_ms");
+        this.dispatchTimeoutMillis = f.integer("/dispatch/timeout_ms");
 
         List<ListenerOutcome> outcomes = new ArrayList<>();
-        int listenerCount = f.array(root, "/listeners").size();
+        int listenerCount = f.arraySize("/listeners");
         for (int i = 0; i < listenerCount; i++) {
             String at = "/listeners/" + i;
-            f.object(root, at);
-            outcomes.add(new ListenerOutcome(f.text(root, at + "/name"), f.text(root, at + "/outcome")));
+            f.object(at);
+            outcomes.add(new ListenerOutcome(f.text(at + "/name"), f.text(at + "/outcome")));
         }
         this.listenerOutcomes = List.copyOf(outcomes);
 
         List<OtherCrash> others = new ArrayList<>();
-        int otherCount = f.array(root, "/other_crashes").size();
+        int otherCount = f.arraySize("/other_crashes");
         for (int i = 0; i < otherCount; i++) {
             String at = "/other_crashes/" + i;
-            f.object(root, at);
-            others.add(new OtherCrash(f.integer(root, at + "/thread_id"), f.integer(root, at + "/code")));
+            f.object(at);
+            others.add(new OtherCrash(f.integer(at + "/thread_id"), f.integer(at + "/code")));
         }
         this.otherCrashes = List.copyOf(others);
 
-        f.object(root, "/report");
-        f.pathOrNull(root, "/report/json");
-        this.logFile = f.pathOrNull(root, "/report/log");
+        f.object("/report");
+        f.pathOrNull("/report/json");
+        this.logFile = f.pathOrNull("/report/log");
         // Absent in reports of agents that predate it: read as null.
-        this.minidumpFile = root.at("/report/minidump").isMissingNode() ? null : f.pathOrNull(root, "/report/minidump");
-        this.reportDirectory = root.at("/report/directory").isMissingNode() ? null : f.pathOrNull(root, "/report/directory");
-        this.note = f.textOrNull(root, "/note");
+        this.minidumpFile = f.isMissing("/report/minidump") ? null : f.pathOrNull("/report/minidump");
+        this.reportDirectory = f.isMissing("/report/directory") ? null : f.pathOrNull("/report/directory");
+        this.note = f.textOrNull("/note");
 
         // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
         // strings become null, frames are formatted alike, and a crash frame without a module has
@@ -257,9 +229,12 @@ public final class CrashReport {
      * @throws InvalidCrashReportException when the file is not a report this version can read; the
      *         message names the file and the problem
      * @throws IOException when the file cannot be read at all (missing, no permission)
+     * @throws IllegalStateException when Jackson is not on the class path; the message names the
+     *         artifact to add
      */
     public static CrashReport read(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
+        requireJackson();
         if (Files.isDirectory(file)) {
             throw new InvalidCrashReportException(file, "is a directory, not a report file");
         }
@@ -291,37 +266,22 @@ public final class CrashReport {
         } catch (CharacterCodingException e) {
             throw new InvalidCrashReportException(file, "is not UTF-8 text", e);
         }
-        JsonNode root;
+        return ReportJson.parse(file, text);
+    }
+
+    /**
+     * Fails, saying what to add, when Jackson is not on the class path. Called before anything
+     * reaches {@link ReportJson}: linking that class without Jackson would throw a bare
+     * {@code NoClassDefFoundError} instead.
+     */
+    static void requireJackson() {
         try {
-            root = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation();
-            String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-            throw new InvalidCrashReportException(file, "is not valid JSON or exceeds a reading limit: "
-                    + e.getOriginalMessage() + where, e);
+            Class.forName("com.fasterxml.jackson.databind.json.JsonMapper", false, CrashReport.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalStateException("reading crash reports needs Jackson, which is not on the class path: "
+                    + "add com.fasterxml.jackson.core:jackson-databind to the application's dependencies "
+                    + "(crashagent-api declares it optional because listeners do not need it)", e);
         }
-        if (root == null || root.isMissingNode()) {
-            throw new InvalidCrashReportException(file, "is empty");
-        }
-        Fields f = new Fields(file.toAbsolutePath(), root);
-        if (!root.isObject()) {
-            throw new InvalidCrashReportException(file, "is JSON but not an object, so not a crashagent report");
-        }
-        JsonNode schema = root.get("schema");
-        if (schema == null || !schema.isTextual() || !schema.textValue().equals(SCHEMA)) {
-            throw new InvalidCrashReportException(file, "is not a crashagent report: \"schema\" is "
-                    + (schema == null ? "missing" : shorten(schema.toString())) + ", expected \"" + SCHEMA + "\"");
-        }
-        long version = f.integer(root, "/schema_version");
-        if (version > SCHEMA_VERSION) {
-            throw new InvalidCrashReportException(file, "was written by a newer agent: schema_version "
-                    + version + ", this crashagent-api reads up to " + SCHEMA_VERSION
-                    + "; use a crashagent-api as new as the agent");
-        }
-        if (version < 1) {
-            throw f.invalid("/schema_version", "must be 1 or more, found " + version);
-        }
-        return new CrashReport(f);
     }
 
     private static InvalidCrashReportException tooLarge(Path file, long size) {
@@ -349,11 +309,11 @@ public final class CrashReport {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    private static String escape(String name) {
+    static String escape(String name) {
         return name.replace("~", "~0").replace("/", "~1");
     }
 
-    private static String shorten(String s) {
+    static String shorten(String s) {
         return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 
@@ -423,120 +383,5 @@ public final class CrashReport {
     @Override
     public String toString() {
         return "CrashReport{" + file + ", pid=" + pid + ", " + event + ", dispatch=" + dispatchStatus + "}";
-    }
-
-    /** Typed access to the parsed tree, failing with the JSON pointer of the bad field. */
-    private static final class Fields {
-        final Path file;
-        final JsonNode root;
-
-        Fields(Path file, JsonNode root) {
-            this.file = file;
-            this.root = root;
-        }
-
-        InvalidCrashReportException invalid(String pointer, String problem) {
-            return new InvalidCrashReportException(file, "field " + pointer + " " + problem);
-        }
-
-        private JsonNode node(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = root.at(pointer);
-            if (n.isMissingNode()) {
-                throw invalid(pointer, "is missing");
-            }
-            return n;
-        }
-
-        private InvalidCrashReportException wrongType(String pointer, String expected, JsonNode found) {
-            return invalid(pointer, "should be " + expected + ", found " + describe(found));
-        }
-
-        private static String describe(JsonNode n) {
-            String type = switch (n.getNodeType()) {
-                case ARRAY -> "an array";
-                case OBJECT -> "an object";
-                case STRING -> "a string";
-                case NUMBER -> "a number";
-                case BOOLEAN -> "a boolean";
-                case NULL -> "null";
-                default -> n.getNodeType().toString().toLowerCase(Locale.ROOT);
-            };
-            return n.isContainerNode() ? type : type + " " + shorten(n.toString());
-        }
-
-        boolean isNull(JsonNode root, String pointer) throws InvalidCrashReportException {
-            return node(root, pointer).isNull();
-        }
-
-        String text(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isTextual()) throw wrongType(pointer, "a string", n);
-            return n.textValue();
-        }
-
-        String textOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (n.isNull()) return null;
-            if (!n.isTextual()) throw wrongType(pointer, "a string or null", n);
-            return n.textValue();
-        }
-
-        Path pathOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
-            String s = textOrNull(root, pointer);
-            if (s == null || s.isEmpty()) return null;
-            try {
-                return Path.of(s);
-            } catch (InvalidPathException e) {
-                throw invalid(pointer, "is not a usable path: " + e.getMessage());
-            }
-        }
-
-        Boolean boolOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (n.isNull()) return null;
-            if (!n.isBoolean()) throw wrongType(pointer, "true, false or null", n);
-            return n.booleanValue();
-        }
-
-        /** A non-negative integer up to 2^64-1, as the agent writes it (unsigned 64 bit). */
-        long integer(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isIntegralNumber()) throw wrongType(pointer, "an integer", n);
-            BigInteger v = n.bigIntegerValue();
-            if (v.signum() < 0 || v.bitLength() > 64) throw invalid(pointer, "is out of range: " + v);
-            return v.longValue();
-        }
-
-        int int32(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw wrongType(pointer, "an integer", n);
-            return n.intValue();
-        }
-
-        long hex(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isTextual()) throw wrongType(pointer, "a hex string like \"0x7f3a\"", n);
-            String s = n.textValue();
-            if (!s.matches("0x[0-9a-fA-F]{1,16}")) {
-                throw invalid(pointer, "should be a hex string like \"0x7f3a\", found \"" + shorten(s) + "\"");
-            }
-            return Long.parseUnsignedLong(s.substring(2), 16);
-        }
-
-        Long hexOrNull(JsonNode root, String pointer) throws InvalidCrashReportException {
-            return node(root, pointer).isNull() ? null : hex(root, pointer);
-        }
-
-        JsonNode array(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isArray()) throw wrongType(pointer, "an array", n);
-            return n;
-        }
-
-        JsonNode object(JsonNode root, String pointer) throws InvalidCrashReportException {
-            JsonNode n = node(root, pointer);
-            if (!n.isObject()) throw wrongType(pointer, "an object", n);
-            return n;
-        }
     }
 }

@@ -9,6 +9,7 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -176,6 +177,7 @@ public final class ChildJvm {
         private Duration timeout = Duration.ofSeconds(60);
         private Map<String, String> environment = Map.of();
         private Path dir;
+        private String classPath = System.getProperty("java.class.path");
 
         private Builder(Path javaHome, String name) {
             this.javaHome = javaHome;
@@ -225,6 +227,16 @@ public final class ChildJvm {
             return this;
         }
 
+        /** Runs with exactly these class path entries instead of the tests' own class path. */
+        public Builder classPath(List<Path> entries) {
+            List<String> parts = new ArrayList<>();
+            for (Path entry : entries) {
+                parts.add(entry.toAbsolutePath().toString());
+            }
+            this.classPath = String.join(File.pathSeparator, parts);
+            return this;
+        }
+
         /** Runs in this directory instead of a new one under target/child-jvms. */
         public Builder dir(Path dir) {
             this.dir = dir;
@@ -249,7 +261,7 @@ public final class ChildJvm {
             command.add("-Dcrashagent.testLibrary=" + TEST_LIBRARY);
             command.addAll(jvmFlags);
             command.add("-cp");
-            command.add(System.getProperty("java.class.path"));
+            command.add(classPath);
             command.add(mainClass);
             command.addAll(args);
 

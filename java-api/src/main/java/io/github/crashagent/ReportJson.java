@@ -1,0 +1,223 @@
+package io.github.crashagent;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.math.BigInteger;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The only class of this library that uses Jackson: parses a report's text and checks its
+ * header. Reached only through {@link CrashReport#read}, after {@link CrashReport#requireJackson()}.
+ */
+final class ReportJson {
+    // A report nests three levels (report > java_stack > frame); its longest strings are paths
+    // and symbols of at most a few KiB; its token count is bounded by the agent's fixed tables
+    // (512 modules, 64 frames, ...). The limits leave room and still bound memory and time.
+    private static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(16)
+                            .maxStringLength(64 * 1024)
+                            .maxNameLength(1024)
+                            .maxNumberLength(32)
+                            .maxDocumentLength(CrashReport.MAX_FILE_SIZE)
+                            .maxTokenCount(200_000)
+                            .build())
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    private ReportJson() {}
+
+    static CrashReport parse(Path file, String text) throws InvalidCrashReportException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+            throw new InvalidCrashReportException(file, "is not valid JSON or exceeds a reading limit: "
+                    + e.getOriginalMessage() + where, e);
+        }
+        if (root == null || root.isMissingNode()) {
+            throw new InvalidCrashReportException(file, "is empty");
+        }
+        Fields f = new Fields(file.toAbsolutePath(), root);
+        if (!root.isObject()) {
+            throw new InvalidCrashReportException(file, "is JSON but not an object, so not a crashagent report");
+        }
+        JsonNode schema = root.get("schema");
+        if (schema == null || !schema.isTextual() || !schema.textValue().equals(CrashReport.SCHEMA)) {
+            throw new InvalidCrashReportException(file, "is not a crashagent report: \"schema\" is "
+                    + (schema == null ? "missing" : CrashReport.shorten(schema.toString())) + ", expected \""
+                    + CrashReport.SCHEMA + "\"");
+        }
+        long version = f.integer("/schema_version");
+        if (version > CrashReport.SCHEMA_VERSION) {
+            throw new InvalidCrashReportException(file, "was written by a newer agent: schema_version "
+                    + version + ", this crashagent-api reads up to " + CrashReport.SCHEMA_VERSION
+                    + "; use a crashagent-api as new as the agent");
+        }
+        if (version < 1) {
+            throw f.invalid("/schema_version", "must be 1 or more, found " + version);
+        }
+        return new CrashReport(f);
+    }
+
+    /** The parsed tree behind {@link ReportFields}. */
+    private static final class Fields implements ReportFields {
+        private final Path file;
+        private final JsonNode root;
+
+        Fields(Path file, JsonNode root) {
+            this.file = file;
+            this.root = root;
+        }
+
+        @Override
+        public Path file() {
+            return file;
+        }
+
+        @Override
+        public InvalidCrashReportException invalid(String pointer, String problem) {
+            return new InvalidCrashReportException(file, "field " + pointer + " " + problem);
+        }
+
+        private JsonNode node(String pointer) throws InvalidCrashReportException {
+            JsonNode n = root.at(pointer);
+            if (n.isMissingNode()) {
+                throw invalid(pointer, "is missing");
+            }
+            return n;
+        }
+
+        private InvalidCrashReportException wrongType(String pointer, String expected, JsonNode found) {
+            return invalid(pointer, "should be " + expected + ", found " + describe(found));
+        }
+
+        private static String describe(JsonNode n) {
+            String type = switch (n.getNodeType()) {
+                case ARRAY -> "an array";
+                case OBJECT -> "an object";
+                case STRING -> "a string";
+                case NUMBER -> "a number";
+                case BOOLEAN -> "a boolean";
+                case NULL -> "null";
+                default -> n.getNodeType().toString().toLowerCase(Locale.ROOT);
+            };
+            return n.isContainerNode() ? type : type + " " + CrashReport.shorten(n.toString());
+        }
+
+        @Override
+        public boolean isMissing(String pointer) {
+            return root.at(pointer).isMissingNode();
+        }
+
+        @Override
+        public boolean isNull(String pointer) throws InvalidCrashReportException {
+            return node(pointer).isNull();
+        }
+
+        @Override
+        public String text(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isTextual()) throw wrongType(pointer, "a string", n);
+            return n.textValue();
+        }
+
+        @Override
+        public String textOrNull(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (n.isNull()) return null;
+            if (!n.isTextual()) throw wrongType(pointer, "a string or null", n);
+            return n.textValue();
+        }
+
+        @Override
+        public Path pathOrNull(String pointer) throws InvalidCrashReportException {
+            String s = textOrNull(pointer);
+            if (s == null || s.isEmpty()) return null;
+            try {
+                return Path.of(s);
+            } catch (InvalidPathException e) {
+                throw invalid(pointer, "is not a usable path: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public Boolean boolOrNull(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (n.isNull()) return null;
+            if (!n.isBoolean()) throw wrongType(pointer, "true, false or null", n);
+            return n.booleanValue();
+        }
+
+        @Override
+        public long integer(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isIntegralNumber()) throw wrongType(pointer, "an integer", n);
+            BigInteger v = n.bigIntegerValue();
+            if (v.signum() < 0 || v.bitLength() > 64) throw invalid(pointer, "is out of range: " + v);
+            return v.longValue();
+        }
+
+        @Override
+        public int int32(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw wrongType(pointer, "an integer", n);
+            return n.intValue();
+        }
+
+        @Override
+        public long hex(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isTextual()) throw wrongType(pointer, "a hex string like \"0x7f3a\"", n);
+            String s = n.textValue();
+            if (!s.matches("0x[0-9a-fA-F]{1,16}")) {
+                throw invalid(pointer, "should be a hex string like \"0x7f3a\", found \"" + CrashReport.shorten(s) + "\"");
+            }
+            return Long.parseUnsignedLong(s.substring(2), 16);
+        }
+
+        @Override
+        public Long hexOrNull(String pointer) throws InvalidCrashReportException {
+            return node(pointer).isNull() ? null : hex(pointer);
+        }
+
+        @Override
+        public int arraySize(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isArray()) throw wrongType(pointer, "an array", n);
+            return n.size();
+        }
+
+        @Override
+        public void object(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isObject()) throw wrongType(pointer, "an object", n);
+        }
+
+        @Override
+        public List<String> fieldNames(String pointer) throws InvalidCrashReportException {
+            object(pointer);
+            List<String> names = new ArrayList<>();
+            for (Iterator<String> it = root.at(pointer).fieldNames(); it.hasNext(); ) {
+                names.add(it.next());
+            }
+            return names;
+        }
+    }
+}
