@@ -914,7 +914,7 @@ bool module_base_name(uint64_t base, char* out, size_t capacity) {
     return found;
 }
 
-// Crash context. Ownership rules (DESIGN.md section 4):
+// Crash context. Ownership rules (docs/windows.md, "How the agent sees a crash"):
 //  - the pc in the code cache or in jvm.dll: HotSpot's (implicit null checks, polls, stack
 //    banging, SafeFetch); the pc in this DLL: ours, never reported by ourselves;
 //  - the pc in an OS or C runtime DLL, or at a wild address: judged by the first frame above it

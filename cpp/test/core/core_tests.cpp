@@ -224,7 +224,7 @@ TEST_CASE("thread registry") {
     CHECK(thread_registry_find(4242) == nullptr);
 }
 
-TEST_CASE("JSON report holds what DESIGN.md section 6 asks for") {
+TEST_CASE("JSON report holds what docs/report-format.md describes") {
     CrashRecord& r = fresh_record();
     r.platform = "linux-x86_64";
     r.kind = "SIGSEGV";
