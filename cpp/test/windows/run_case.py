@@ -348,11 +348,9 @@ STANDIN_QUIET = {
 STANDIN_JAVA_FRAMES = ["io.github.crashagent.standin.Main.callNative(Main.java:42)",
                        "io.github.crashagent.standin.Main.main(Main.java:17)"]
 
-CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + list(STANDIN_CRASH) + ["av_thread", "unloaded_filter", "capture_fault",
-                                                       "declined_java", "gs_cookie_mismatch", "gs_seh_except",
-                                                       "declined_thread", "minidump",
-                                                       "resumed_then_crash", "stack_overflow", "stack_use",
-                                                       "stack_use_pending"]
+CRASH_CASES = list(FIRST_CHANCE) + list(CONCURRENT) + list(STANDIN_CRASH) + [
+    "av_thread", "unloaded_filter", "capture_fault", "declined_java", "gs_cookie_mismatch", "gs_seh_except",
+    "declined_thread", "minidump", "resumed_then_crash", "stack_overflow", "stack_use", "stack_use_pending"]
 CASES = CRASH_CASES + list(QUIET) + list(STANDIN_QUIET) + ["thread_guarantee", "standin_agent_fails"]
 
 
