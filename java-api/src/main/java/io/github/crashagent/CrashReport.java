@@ -86,9 +86,17 @@ public final class CrashReport {
 
     /**
      * One native frame, innermost first. {@code module}, {@code offset}, {@code symbol} and
-     * {@code symbolOffset} are null when unknown.
+     * {@code symbolOffset} are null when unknown. {@code jvmCode} names the JVM-generated code a
+     * frame outside any module is in ({@code compiled pkg.Class.method(signature)},
+     * {@code native wrapper for pkg.Class.method(signature)}, or a stub's name such as
+     * {@code Interpreter}); null otherwise and in reports of agents that predate it.
      */
-    public record NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset) {}
+    public record NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset, String jvmCode) {
+        /** A frame without a JVM code name. */
+        public NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset) {
+            this(pc, module, offset, symbol, symbolOffset, null);
+        }
+    }
 
     /** Another thread that crashed while this crash was being reported. */
     public record OtherCrash(long threadId, long code) {}
@@ -174,9 +182,11 @@ public final class CrashReport {
         for (int i = 0; i < frameCount; i++) {
             String at = "/native_frames/" + i;
             f.object(root, at);
+            // jvm_code is absent in reports of agents that predate it: read as null.
             nativeFrames.add(new NativeFrame(f.hex(root, at + "/pc"), f.textOrNull(root, at + "/module"),
                     f.hexOrNull(root, at + "/offset"), f.textOrNull(root, at + "/symbol"),
-                    f.hexOrNull(root, at + "/symbol_offset")));
+                    f.hexOrNull(root, at + "/symbol_offset"),
+                    root.at(at + "/jvm_code").isMissingNode() ? null : f.textOrNull(root, at + "/jvm_code")));
         }
         this.frames = List.copyOf(nativeFrames);
 
@@ -331,8 +341,12 @@ public final class CrashReport {
 
     static String formatFrame(NativeFrame f) {
         StringBuilder s = new StringBuilder();
-        s.append(f.module() != null && f.offset() != null ? basename(f.module()) : "?");
-        s.append("+0x").append(Long.toHexString(f.module() != null && f.offset() != null ? f.offset() : f.pc()));
+        boolean inModule = f.module() != null && f.offset() != null;
+        if (!inModule && f.jvmCode() != null && !f.jvmCode().isEmpty()) {
+            return s.append("[JVM code: ").append(f.jvmCode()).append(']').toString();
+        }
+        s.append(inModule ? basename(f.module()) : "?");
+        s.append("+0x").append(Long.toHexString(inModule ? f.offset() : f.pc()));
         if (f.symbol() != null && !f.symbol().isEmpty()) {
             s.append(" (").append(f.symbol()).append("+0x")
                     .append(Long.toHexString(f.symbolOffset() == null ? 0 : f.symbolOffset())).append(')');
