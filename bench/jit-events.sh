@@ -5,6 +5,9 @@
 # events) and with this agent, so all see the same machine state:
 #   startup  a program whose main returns at once: JVM start to exit
 #   jit      javac compiling generated sources: thousands of compilations and unloads
+# Then the jit workload once more with bench/jvm-code-probe.cpp, which does the agent's event work
+# and says where the time goes (its callbacks, HotSpot's Service Thread, the replays), and once
+# with the probe's events off.
 #   bench/jit-events.sh [rounds=5] [classes=150] [baseline libcrashagent.so]
 # Needs the agent built first (mvn -B -DskipTests -Dcrashagent.windows=false package), or set
 # CRASHAGENT_LIBRARY to a libcrashagent.so.
@@ -85,3 +88,13 @@ for workload in ("startup", "jit"):
         w, c = statistics.median(x for x, _ in r), statistics.median(y for _, y in r)
         print(f"{workload:8} {label:9} median wall {w:7.0f} ms ({w / pw:5.3f}x)  cpu {c:7.0f} ms ({c / pc:5.3f}x)")
 PY
+
+# Where the time goes, in one run of the jit workload with the probe.
+jdk=$(dirname "$(dirname "$(readlink -f "$(command -v "$javac")")")")
+g++ -std=c++17 -shared -fPIC -O2 -I"$root/cpp/src" -I"$jdk/include" -I"$jdk/include/linux" -o "$work/libprobe.so" \
+  "$root/bench/jvm-code-probe.cpp" "$root/cpp/src/core/jvm_code.cpp" "$root/cpp/src/core/writer.cpp"
+for mode in on off; do
+  rm -rf "$work/out"
+  "$java" "-agentpath:$work/libprobe.so=$mode" -Xshare:auto -m jdk.compiler/com.sun.tools.javac.Main -proc:none \
+    -d "$work/out" "$work"/src/bench/*.java 2>&1 | grep '^probe: '
+done
