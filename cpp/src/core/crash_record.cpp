@@ -49,6 +49,7 @@ void record_reset(CrashRecord* r) {
     r->register_count = 0;
     r->frame_count = 0;
     r->module_count = 0;
+    r->jvm_code_dropped = 0;
     r->native_method[0] = '\0';
     r->signature[0] = '\0';
     r->signature_text[0] = '\0';

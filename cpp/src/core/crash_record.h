@@ -18,6 +18,7 @@ constexpr int kMaxListeners = 16;
 constexpr int kMaxOtherCrashes = 16;
 constexpr size_t kSymbolCapacity = 256;
 constexpr size_t kNameCapacity = 256;
+constexpr size_t kJvmCodeTextCapacity = 160;
 
 // Version of the JSON report schema (schema/crash-report.schema.json).
 constexpr int kReportSchemaVersion = 1;
@@ -34,6 +35,9 @@ struct NativeFrame {
     int module;                       // index into CrashRecord::modules, or -1
     uint64_t symbol_offset;           // pc - symbol start, valid when symbol is not empty
     char symbol[kSymbolCapacity];
+    // For a frame outside any module: what JVM-generated code it is in ("compiled pkg.C.m()V",
+    // "native wrapper for pkg.C.m()V", "Interpreter", ...), empty when unknown (core/jvm_code.h).
+    char jvm_code[kJvmCodeTextCapacity];
 };
 
 struct Register {
@@ -96,6 +100,7 @@ struct CrashRecord {
     int frame_count;
     Module modules[kMaxModules];
     int module_count;
+    uint64_t jvm_code_dropped;        // JVM code blobs left unnamed because the agent's table was full
 
     char native_method[kNameCapacity * 2];   // Java native method that entered the crashing library
     char jvm_version[kNameCapacity];

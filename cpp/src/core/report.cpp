@@ -1,5 +1,7 @@
 #include "core/report.h"
 
+#include "core/jvm_code.h"
+
 namespace crashagent {
 
 namespace {
@@ -41,6 +43,10 @@ void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
         w.str(path_basename(path));
         w.str("+0x");
         w.hex(f.pc - r.modules[f.module].base);
+    } else if (f.jvm_code[0]) {
+        w.str("[JVM code: ");
+        w.str(f.jvm_code);
+        w.ch(']');
     } else {
         w.str("?+0x");
         w.hex(f.pc);
@@ -164,6 +170,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
         w.json_string(or_null(f.symbol));
         w.str(", \"symbol_offset\": ");
         if (f.symbol[0]) hex_string(w, f.symbol_offset); else w.str("null");
+        w.str(", \"jvm_code\": ");
+        w.json_string(f.module < 0 ? or_null(f.jvm_code) : nullptr);
         w.ch('}');
     }
     w.str(r.frame_count ? "\n  ]" : "]");
@@ -194,6 +202,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.json_string(or_null(r.jvm_version));
     w.str(", \"hs_err\": ");
     w.json_string(or_null(r.hs_err_path));
+    w.str(", \"code_blobs_dropped\": ");
+    w.udec(r.jvm_code_dropped);
     w.ch('}');
 
     w.str(",\n  \"signature\": ");
@@ -285,6 +295,9 @@ void write_log_native(const CrashRecord& r, Writer& w) {
             w.hex(crash->symbol_offset);
             w.ch(')');
         }
+    } else if (crash && crash->jvm_code[0]) {
+        w.str("\njvm code:      ");
+        w.str(crash->jvm_code);
     }
     w.str("\nthread:        ");
     w.udec(r.thread_id);
@@ -316,6 +329,13 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     }
     w.str("\n\nnative frames:\n");
     for (int i = 0; i < r.frame_count; i++) log_frame(r, r.frames[i], i, w);
+    if (r.jvm_code_dropped) {
+        w.str("  (");
+        w.udec(r.jvm_code_dropped);
+        w.str(" blobs of JVM code were not recorded: the agent's table of ");
+        w.dec(kJvmCodeCapacity);
+        w.str(" was full, so frames in them may show no name)\n");
+    }
     w.str("\nregisters:\n");
     for (int i = 0; i < r.register_count; i++) {
         w.str("  ");

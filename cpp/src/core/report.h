@@ -16,7 +16,8 @@ void write_log_native(const CrashRecord& record, Writer& out);
 // The Java part of the agent log, appended after the dispatch. Async-signal-safe.
 void write_log_java(const CrashRecord& record, const char* dispatch_status, Writer& out);
 
-// One native frame as "module+0xoffset (symbol+0xoffset)". Async-signal-safe.
+// One native frame as "module+0xoffset (symbol+0xoffset)"; a frame in JVM-generated code as
+// "[JVM code: <name>]", and one in neither as "?+0x<pc>". Async-signal-safe.
 void write_frame_text(const CrashRecord& record, const NativeFrame& frame, Writer& out);
 
 // Name of the dispatch state as the report spells it; timed_out when still running. Async-signal-safe.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/crash_flow.h"
+#include "core/jvm_code.h"
 #include "core/native_methods.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
@@ -21,6 +22,8 @@ jvmtiEnv* g_jvmti = nullptr;
 namespace {
 
 bool g_started = false;
+
+void replay_code_events();
 
 void register_thread(JNIEnv* jni, jthread thread) {
     platform::prepare_current_thread();
@@ -44,6 +47,7 @@ void JNICALL on_vm_init(jvmtiEnv* jvmti, JNIEnv* jni, jthread thread) {
     if (name) jvmti->Deallocate(reinterpret_cast<unsigned char*>(name));
     if (version) jvmti->Deallocate(reinterpret_cast<unsigned char*>(version));
     start_dispatcher(jni);
+    replay_code_events();
 }
 
 void JNICALL on_vm_death(jvmtiEnv*, JNIEnv*) { stop_dispatcher(); }
@@ -68,32 +72,84 @@ void dotted_class_name(char* signature) {
     }
 }
 
-void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID method, void* address, void**) {
-    jvmtiPhase phase;
-    if (jvmti->GetPhase(&phase) != JVMTI_ERROR_NONE || (phase != JVMTI_PHASE_START && phase != JVMTI_PHASE_LIVE)) return;
+// Writes "pkg.Class.method(signature)" into out; false if the JVM could not name the method.
+bool method_text(jvmtiEnv* jvmti, jmethodID method, char* out, size_t capacity) {
     char* name = nullptr;
     char* signature = nullptr;
     char* class_signature = nullptr;
     jclass holder = nullptr;
+    bool named = false;
     if (jvmti->GetMethodName(method, &name, &signature, nullptr) == JVMTI_ERROR_NONE &&
         jvmti->GetMethodDeclaringClass(method, &holder) == JVMTI_ERROR_NONE &&
         jvmti->GetClassSignature(holder, &class_signature, nullptr) == JVMTI_ERROR_NONE) {
         dotted_class_name(class_signature);
-        char full[kNameCapacity];
-        snprintf(full, sizeof(full), "%s.%s%s", class_signature, name, signature);
-        native_methods_add(reinterpret_cast<uint64_t>(address), full);
+        snprintf(out, capacity, "%s.%s%s", class_signature, name, signature);
+        named = true;
     }
     if (name) jvmti->Deallocate(reinterpret_cast<unsigned char*>(name));
     if (signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(signature));
     if (class_signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(class_signature));
+    return named;
 }
 
-void add_capability(const jvmtiCapabilities& caps, const char* name, const char* consequence) {
+void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID method, void* address, void**) {
+    jvmtiPhase phase;
+    if (jvmti->GetPhase(&phase) != JVMTI_ERROR_NONE || (phase != JVMTI_PHASE_START && phase != JVMTI_PHASE_LIVE)) return;
+    char full[kNameCapacity];
+    if (method_text(jvmti, method, full, sizeof(full))) native_methods_add(reinterpret_cast<uint64_t>(address), full);
+}
+
+// A Java method was compiled, or a native method got its wrapper (HotSpot posts both; the wrapper
+// is the code between compiled or interpreted callers and the JNI function).
+void JNICALL on_compiled_method_load(jvmtiEnv* jvmti, jmethodID method, jint code_size, const void* code_addr, jint,
+                                     const jvmtiAddrLocationMap*, const void*) {
+    char full[kNameCapacity];
+    if (!method_text(jvmti, method, full, sizeof(full))) snprintf(full, sizeof(full), "(unnamed method)");
+    jboolean is_native = JNI_FALSE;
+    jvmti->IsMethodNative(method, &is_native);
+    jvm_code_add(is_native ? JvmCodeKind::kNativeWrapper : JvmCodeKind::kCompiled,
+                 reinterpret_cast<uint64_t>(code_addr), static_cast<uint64_t>(code_size), full);
+}
+
+void JNICALL on_compiled_method_unload(jvmtiEnv*, jmethodID, const void* code_addr) {
+    jvm_code_remove(reinterpret_cast<uint64_t>(code_addr));
+}
+
+// Stubs, adapters, the interpreter. Also posted in the primordial phase, before VMStart.
+void JNICALL on_dynamic_code_generated(jvmtiEnv*, const char* name, const void* address, jint length) {
+    jvm_code_add(JvmCodeKind::kStub, reinterpret_cast<uint64_t>(address), static_cast<uint64_t>(length), name);
+}
+
+bool g_compiled_method_events = false;
+
+// Asks the JVM to post again the code it already has: at VMInit, the methods compiled before the
+// live phase (HotSpot drops their CompiledMethodLoad) and the blobs it creates without an event
+// (the JNI fast field accessors, the signature handlers); on attach, everything. Entries posted
+// both ways are kept once.
+void replay_code_events() {
+    jvm_code_begin_replay();
+    jvmtiError error = g_jvmti->GenerateEvents(JVMTI_EVENT_DYNAMIC_CODE_GENERATED);
+    if (error != JVMTI_ERROR_NONE) {
+        fprintf(stderr, "crashagent: JVMTI GenerateEvents(DynamicCodeGenerated) failed (error %d): some frames in "
+                        "JVM stubs will not be named\n", static_cast<int>(error));
+    }
+    if (g_compiled_method_events) {
+        error = g_jvmti->GenerateEvents(JVMTI_EVENT_COMPILED_METHOD_LOAD);
+        if (error != JVMTI_ERROR_NONE) {
+            fprintf(stderr, "crashagent: JVMTI GenerateEvents(CompiledMethodLoad) failed (error %d): some frames in "
+                            "compiled Java code will not be named\n", static_cast<int>(error));
+        }
+    }
+    jvm_code_end_replay();
+}
+
+bool add_capability(const jvmtiCapabilities& caps, const char* name, const char* consequence) {
     jvmtiError error = g_jvmti->AddCapabilities(&caps);
     if (error != JVMTI_ERROR_NONE) {
         fprintf(stderr, "crashagent: JVMTI capability %s unavailable (error %d): %s\n", name, static_cast<int>(error),
                 consequence);
     }
+    return error == JVMTI_ERROR_NONE;
 }
 
 jint setup_jvmti(JavaVM* vm, bool live) {
@@ -111,6 +167,10 @@ jint setup_jvmti(JavaVM* vm, bool live) {
     caps.can_get_source_file_name = 1;
     caps.can_get_line_numbers = 1;
     add_capability(caps, "can_get_source_file_name/can_get_line_numbers", "Java frames will lack file and line");
+    memset(&caps, 0, sizeof(caps));
+    caps.can_generate_compiled_method_load_events = 1;
+    g_compiled_method_events = add_capability(caps, "can_generate_compiled_method_load_events",
+                                              "native frames in JIT-compiled code will not be named");
     if (!live) {
         // The JVM starts Reference Handler and Finalizer while still in the primordial phase
         // unless the start phase begins early; only then do they get ThreadStart (Java info,
@@ -127,12 +187,23 @@ jint setup_jvmti(JavaVM* vm, bool live) {
     callbacks.ThreadStart = &on_thread_start;
     callbacks.ThreadEnd = &on_thread_end;
     callbacks.NativeMethodBind = &on_native_method_bind;
+    callbacks.CompiledMethodLoad = &on_compiled_method_load;
+    callbacks.CompiledMethodUnload = &on_compiled_method_unload;
+    callbacks.DynamicCodeGenerated = &on_dynamic_code_generated;
     g_jvmti->SetEventCallbacks(&callbacks, sizeof(callbacks));
     if (!live) g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_VM_DEATH, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_START, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_THREAD_END, nullptr);
     g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_NATIVE_METHOD_BIND, nullptr);
+    // Names for frames in the code cache. Enabled at OnLoad, the stubs and the interpreter come as
+    // the JVM generates them, before the code cache is first used.
+    g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_DYNAMIC_CODE_GENERATED, nullptr);
+    if (g_compiled_method_events) {
+        g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_COMPILED_METHOD_LOAD, nullptr);
+        g_jvmti->SetEventNotificationMode(JVMTI_ENABLE, JVMTI_EVENT_COMPILED_METHOD_UNLOAD, nullptr);
+    }
+    if (live) replay_code_events();
     return JNI_OK;
 }
 

@@ -21,6 +21,7 @@
 #include <atomic>
 
 #include "core/crash_flow.h"
+#include "core/jvm_code.h"
 #include "core/native_methods.h"
 #include "core/writer.h"
 #include "platform.h"
@@ -250,9 +251,10 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     } else {
         str_copy(r->note, sizeof(r->note), "native stack walk faulted; frames are partial");
     }
-    if (r->frame_count == 1 && record_find_module(*r, r->pc) < 0 && r->sp) {
+    if (r->frame_count == 1 && record_find_module(*r, r->pc) < 0 && !jvm_code_contains(r->pc) && r->sp) {
         // A call through a bad pointer lands outside any module, where no unwind tables exist;
-        // the caller's return address is still on top of the stack.
+        // the caller's return address is still on top of the stack. (Not so in JVM-generated
+        // code, which is real code: what is on top of its stack is data.)
         if (sigsetjmp(g_recover, 1) == 0) {
             uint64_t return_address = *reinterpret_cast<const uint64_t*>(r->sp);
             if (record_find_module(*r, return_address) >= 0) r->frames[r->frame_count++].pc = return_address;
@@ -261,6 +263,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     g_recover_armed.store(0, std::memory_order_release);
     describe_frames(r);
     native_methods_resolve(r);
+    jvm_code_resolve(r);
 
     if (stack_exhausted(sig, info, uc)) {
         str_copy(r->note, sizeof(r->note),

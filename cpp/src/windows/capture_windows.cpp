@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "core/crash_flow.h"
+#include "core/jvm_code.h"
 #include "core/native_methods.h"
 #include "core/writer.h"
 
@@ -1051,6 +1052,7 @@ void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const 
         }
     }
     native_methods_resolve(r);
+    jvm_code_resolve(r);
 
     int pc_module = record_find_module(*r, r->pc);
     if (pc_module >= 0 && str_equal_nocase(path_basename(r->modules[pc_module].path), "jvm.dll")) r->origin = "jvm";

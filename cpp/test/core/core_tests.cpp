@@ -2,10 +2,14 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/crash_record.h"
+#include "core/jvm_code.h"
 #include "core/native_methods.h"
 #include "core/options.h"
 #include "core/report.h"
@@ -56,6 +60,14 @@ void add_frame(CrashRecord& r, uint64_t pc, const char* symbol = "", uint64_t sy
     f.module = record_find_module(r, pc);
     str_copy(f.symbol, sizeof(f.symbol), symbol);
     f.symbol_offset = symbol_offset;
+    f.jvm_code[0] = '\0';
+}
+
+std::string describe(uint64_t address) {
+    char out[kJvmCodeTextCapacity];
+    bool found = jvm_code_describe(address, out, sizeof(out));
+    CHECK(found == (out[0] != '\0'));
+    return out;
 }
 
 }  // namespace
@@ -277,4 +289,188 @@ TEST_CASE("a crash noted before the owner resets the record stays noted") {
     record_reset(&r);
     CHECK(r.other_crash_count.load() == 1);
     CHECK(r.other_crashes[0].thread_id.load() == 202);
+}
+
+TEST_CASE("JVM code: each kind is named, and unloaded methods are forgotten") {
+    jvm_code_clear();
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x1000, "Interpreter");
+    jvm_code_add(JvmCodeKind::kCompiled, 0x20000, 0x200, "app.Hot.loop(I)J");
+    jvm_code_add(JvmCodeKind::kNativeWrapper, 0x30000, 0x180, "app.Crash.run()V");
+    CHECK(describe(0x10000) == "Interpreter");
+    CHECK(describe(0x10fff) == "Interpreter");
+    CHECK(describe(0x11000) == "");
+    CHECK(describe(0x0ffff) == "");
+    CHECK(describe(0x20100) == "compiled app.Hot.loop(I)J");
+    CHECK(describe(0x30000) == "native wrapper for app.Crash.run()V");
+    CHECK(jvm_code_live_count() == 3);
+    CHECK(jvm_code_contains(0x30010));
+    CHECK_FALSE(jvm_code_contains(0x40000));
+
+    jvm_code_remove(0x20000);
+    CHECK(describe(0x20100) == "");
+    CHECK(jvm_code_live_count() == 2);
+    jvm_code_remove(0x10000);  // stubs have no unload event: an address match is not enough
+    CHECK(describe(0x10000) == "Interpreter");
+    jvm_code_remove(0x30000);
+    CHECK(describe(0x30000) == "");
+    CHECK(jvm_code_dropped() == 0);
+}
+
+TEST_CASE("JVM code: the narrowest entry wins, then the newest") {
+    jvm_code_clear();
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x8000, "StubRoutines (1)");
+    jvm_code_add(JvmCodeKind::kStub, 0x10400, 0x40, "call_stub");
+    CHECK(describe(0x10410) == "call_stub");
+    CHECK(describe(0x10500) == "StubRoutines (1)");
+    // A method compiled where an older blob of the same size was.
+    jvm_code_add(JvmCodeKind::kStub, 0x40000, 0x100, "old buffer");
+    jvm_code_add(JvmCodeKind::kCompiled, 0x40000, 0x100, "app.New.m()V");
+    CHECK(describe(0x40080) == "compiled app.New.m()V");
+}
+
+TEST_CASE("JVM code: a replay keeps what was posted already, once") {
+    jvm_code_clear();
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x200, "I2C/C2I adapters(0xbb)");
+    jvm_code_begin_replay();
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x200, "I2C/C2I adapters");
+    jvm_code_add(JvmCodeKind::kStub, 0x20000, 0xf0, "jni_fast_GetIntField");
+    jvm_code_end_replay();
+    CHECK(jvm_code_live_count() == 2);
+    CHECK(describe(0x10000) == "I2C/C2I adapters(0xbb)");
+    CHECK(describe(0x20010) == "jni_fast_GetIntField");
+    // Outside a replay an equal range is a new entry (a method compiled again at the same place).
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x200, "again");
+    CHECK(jvm_code_live_count() == 3);
+}
+
+TEST_CASE("JVM code: long names are cut, empty and wrapped ranges are ignored") {
+    jvm_code_clear();
+    std::string name = "app." + std::string(300, 'x') + ".m()V";
+    jvm_code_add(JvmCodeKind::kNativeWrapper, 0x10000, 0x100, name.c_str());
+    std::string text = describe(0x10000);
+    CHECK(text == "native wrapper for " + name.substr(0, kJvmCodeNameCapacity - 1));
+    jvm_code_add(JvmCodeKind::kStub, 0x20000, 0, "empty");
+    jvm_code_add(JvmCodeKind::kStub, 0, 0x100, "at zero");
+    jvm_code_add(JvmCodeKind::kStub, UINT64_MAX - 0x10, 0x100, "wraps");
+    CHECK(jvm_code_live_count() == 1);
+    jvm_code_add(JvmCodeKind::kStub, 0x30000, 0x10, nullptr);
+    CHECK(describe(0x30000) == "(unnamed)");
+}
+
+TEST_CASE("JVM code: a full table drops and counts, and unloads make room again") {
+    jvm_code_clear();
+    for (int i = 0; i < kJvmCodeCapacity; i++) {
+        jvm_code_add(JvmCodeKind::kCompiled, 0x100000 + 0x100ull * static_cast<uint64_t>(i), 0x100, "app.M.m()V");
+    }
+    CHECK(jvm_code_dropped() == 0);
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x100, "too many");
+    CHECK(jvm_code_dropped() == 1);
+    CHECK(describe(0x10000) == "");
+    jvm_code_remove(0x100000 + 0x100ull * 77);
+    CHECK(describe(0x100000 + 0x100ull * 77) == "");
+    jvm_code_add(JvmCodeKind::kStub, 0x10000, 0x100, "fits now");
+    CHECK(describe(0x10000) == "fits now");
+    CHECK(jvm_code_dropped() == 1);
+    CHECK(jvm_code_live_count() == kJvmCodeCapacity);
+}
+
+TEST_CASE("JVM code: frames outside modules are named, callers by their call instruction") {
+    jvm_code_clear();
+    jvm_code_add(JvmCodeKind::kNativeWrapper, 0x50000, 0x100, "app.Crash.run()V");
+    jvm_code_add(JvmCodeKind::kStub, 0x50100, 0x100, "Interpreter");
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGSEGV";
+    add_module(r, "/opt/app/libcrashtest.so", 0x1000, 0x3000);
+    add_frame(r, 0x1234, "write_through_null", 4);
+    add_frame(r, 0x1500, "Java_app_Crash_run", 8);
+    add_frame(r, 0x50100);  // return address right after the wrapper's call: the wrapper's
+    add_frame(r, 0x7000);   // in nothing known
+    str_copy(r.native_method, sizeof(r.native_method), "app.Crash.run()V");
+    jvm_code_resolve(&r);
+    CHECK(std::string(r.frames[0].jvm_code).empty());
+    CHECK(std::string(r.frames[2].jvm_code) == "native wrapper for app.Crash.run()V");
+    CHECK(std::string(r.frames[3].jvm_code).empty());
+    CHECK(r.jvm_code_dropped == 0);
+
+    record_compute_signature(&r);
+    CHECK(std::string(r.signature_text) ==
+          "libcrashtest.so+0x234|libcrashtest.so+0x500|java:app.Crash.run()V");
+
+    CHECK(render([&](Writer& w) { write_frame_text(r, r.frames[2], w); }) ==
+          "[JVM code: native wrapper for app.Crash.run()V]");
+    CHECK(render([&](Writer& w) { write_frame_text(r, r.frames[3], w); }) == "?+0x7000");
+    std::string json = render([&](Writer& w) { write_json_report(r, "pending", 5000, w); });
+    CHECK(json.find("\"jvm_code\": \"native wrapper for app.Crash.run()V\"}") != std::string::npos);
+    CHECK(json.find("\"symbol_offset\": \"0x4\", \"jvm_code\": null}") != std::string::npos);
+    CHECK(json.find("\"code_blobs_dropped\": 0}") != std::string::npos);
+    std::string log = render([&](Writer& w) { write_log_native(r, w); });
+    CHECK(log.find("#2 pc=0x0000000000050100 [JVM code: native wrapper for app.Crash.run()V]\n") != std::string::npos);
+    CHECK(log.find("#3 pc=0x0000000000007000 ?+0x7000\n") != std::string::npos);
+    CHECK(log.find("were not recorded") == std::string::npos);
+
+    // The first frame is looked up at the pc itself: a fault at the first byte after a blob is
+    // not in it.
+    CrashRecord& after = fresh_record();
+    add_frame(after, 0x50200);
+    jvm_code_resolve(&after);
+    CHECK(std::string(after.frames[0].jvm_code).empty());
+}
+
+TEST_CASE("JVM code: a crash in compiled code names it in the log header, and a full table is said") {
+    jvm_code_clear();
+    jvm_code_add(JvmCodeKind::kCompiled, 0x60000, 0x400, "app.Hot.read(Ljava/nio/ByteBuffer;)J");
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGSEGV";
+    r.pc = 0x60010;
+    add_frame(r, 0x60010);
+    jvm_code_resolve(&r);
+    r.jvm_code_dropped = 12;
+    record_compute_signature(&r);
+    CHECK(std::string(r.signature_text) == "SIGSEGV");
+    std::string log = render([&](Writer& w) { write_log_native(r, w); });
+    CHECK(log.find("\njvm code:      compiled app.Hot.read(Ljava/nio/ByteBuffer;)J\n") != std::string::npos);
+    CHECK(log.find("(12 blobs of JVM code were not recorded") != std::string::npos);
+    std::string json = render([&](Writer& w) { write_json_report(r, "pending", 5000, w); });
+    CHECK(json.find("\"code_blobs_dropped\": 12}") != std::string::npos);
+}
+
+TEST_CASE("JVM code: readers never see a torn entry while slots are reused") {
+    jvm_code_clear();
+    // A writer keeps adding an entry over one range, each time with another name (a single
+    // letter repeated), and unloading it, so the slot is rewritten under the reader. Whatever the
+    // reader finds must be one whole name, never words of two. (Without the sequence lock's second
+    // look at the tag this fails in most runs.)
+    constexpr uint64_t kStart = 0x100000;
+    std::atomic<bool> stop{false};
+    std::atomic<long> torn{0};
+    std::atomic<long> found{0};
+    auto writer = [&](char first) {
+        std::string names[8];
+        for (int c = 0; c < 8; c++) names[c] = std::string(kJvmCodeNameCapacity - 1, static_cast<char>(first + c));
+        for (int round = 0; round < 400000; round++) {
+            jvm_code_add(JvmCodeKind::kCompiled, kStart, 0x800, names[round % 8].c_str());
+            jvm_code_remove(kStart);
+        }
+    };
+    std::thread reader([&] {
+        char out[kJvmCodeTextCapacity];
+        const std::string prefix = "compiled ";
+        while (!stop.load()) {
+            if (!jvm_code_describe(kStart + 0x10, out, sizeof(out))) continue;
+            found.fetch_add(1);
+            std::string text(out);
+            std::string name = text.substr(prefix.size());
+            bool whole = text.compare(0, prefix.size(), prefix) == 0 && name.size() == kJvmCodeNameCapacity - 1 &&
+                         name.find_first_not_of(name[0]) == std::string::npos;
+            if (!whole) torn.fetch_add(1);
+        }
+    });
+    std::thread a(writer, 'a');
+    a.join();
+    stop.store(true);
+    reader.join();
+    CHECK(torn.load() == 0);
+    CHECK(jvm_code_live_count() == 0);
+    CHECK(jvm_code_dropped() == 0);
+    MESSAGE("entries read while slots were reused: " << found.load());
 }

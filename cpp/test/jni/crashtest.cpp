@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cstdint>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -37,6 +38,19 @@ extern "C" {
 
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWrite(JNIEnv*, jclass) {
     write_through_null(1);
+}
+
+// Returns unless crash is true, then writes through null: called many times first, the method
+// gets compiled (HotSpot's native wrapper) before the call that crashes.
+JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWriteWhen(JNIEnv*, jclass, jboolean crash) {
+    if (crash) write_through_null(3);
+}
+
+// A direct buffer over memory that is not mapped, as a library hands out after freeing what it
+// points at: reading it from compiled Java code faults in the JIT's code.
+JNIEXPORT jobject JNICALL Java_io_github_crashagent_testapp_CrashNative_bufferOverUnmappedMemory(JNIEnv* env, jclass) {
+    // 64 TiB: canonical user space, far from where Linux maps the heap, the libraries and the stacks.
+    return env->NewDirectByteBuffer(reinterpret_cast<void*>(uintptr_t{1} << 46), 4096);
 }
 
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_abortNow(JNIEnv*, jclass) { abort(); }

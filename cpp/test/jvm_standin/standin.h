@@ -21,6 +21,11 @@ void os_java_call(Body body, void* arg);
 // Installs the JVM's own fatal-error handling, as HotSpot does before it loads agents. The hook
 // runs right before hs_err is written.
 void os_install_jvm_handlers(void (*before_hs_err)());
+// Generated code for a native method, as HotSpot's native wrapper is once the method is compiled:
+// a thunk outside any module that calls target with its caller's register arguments (the first
+// four on Windows, six on Linux). On Windows its unwind data is registered with
+// RtlAddFunctionTable, as HotSpot registers its code cache. Null on failure.
+void* os_make_native_wrapper(void* target, uint32_t* size);
 uint64_t os_thread_id();
 void* os_load_library(const char* path, char* error, size_t capacity);
 void* os_find_symbol(void* library, const char* name);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,24 @@ void os_install_jvm_handlers(void (*before_hs_err)()) {
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
     for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &action, nullptr);
+}
+
+// sub rsp, 0x28 / mov rax, <target> / call rax / add rsp, 0x28 / ret. 0x28 keeps the stack 16-byte
+// aligned at the call and, on Windows, leaves the callee its 32 bytes of home space.
+const unsigned char kWrapperCode[] = {0x48, 0x83, 0xEC, 0x28, 0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0xFF, 0xD0, 0x48, 0x83, 0xC4, 0x28, 0xC3};
+constexpr size_t kWrapperTarget = 6;  // where the target address goes
+
+void* os_make_native_wrapper(void* target, uint32_t* size) {
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* mem = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
+    auto* code = static_cast<unsigned char*>(mem);
+    std::memcpy(code, kWrapperCode, sizeof(kWrapperCode));
+    std::memcpy(code + kWrapperTarget, &target, sizeof(target));
+    if (mprotect(mem, page, PROT_READ | PROT_EXEC) != 0) return nullptr;
+    *size = sizeof(kWrapperCode);
+    return mem;
 }
 
 uint64_t os_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }

@@ -4,6 +4,7 @@
 #include <windows.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "standin.h"
 
@@ -45,6 +46,35 @@ void os_java_call(Body body, void* arg) { java_call(body, arg); }
 // HotSpot on Windows x64 has no process-wide handler: its frame handler around each Java call and
 // thread start is all there is, and that is in place already.
 void os_install_jvm_handlers(void (*before_hs_err)()) { jvm_before_hs_err = before_hs_err; }
+
+// sub rsp, 0x28 / mov rax, <target> / call rax / add rsp, 0x28 / ret. 0x28 keeps the stack 16-byte
+// aligned at the call and, on Windows, leaves the callee its 32 bytes of home space.
+const unsigned char kWrapperCode[] = {0x48, 0x83, 0xEC, 0x28, 0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0xFF, 0xD0, 0x48, 0x83, 0xC4, 0x28, 0xC3};
+constexpr size_t kWrapperTarget = 6;  // where the target address goes
+
+void* os_make_native_wrapper(void* target, uint32_t* size) {
+    constexpr size_t kUnwindInfo = 64, kFunctionTable = 128, kPage = 4096;
+    auto* code = static_cast<unsigned char*>(VirtualAlloc(nullptr, kPage, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+    if (!code) return nullptr;
+    std::memcpy(code, kWrapperCode, sizeof(kWrapperCode));
+    std::memcpy(code + kWrapperTarget, &target, sizeof(target));
+    // UNWIND_INFO: version 1, no handler, a 4-byte prolog with one code: UWOP_ALLOC_SMALL (2) of
+    // 4 * 8 + 8 = 0x28 bytes, at offset 4.
+    const unsigned char unwind[] = {1, 4, 1, 0, 4, (4 << 4) | 2, 0, 0};
+    std::memcpy(code + kUnwindInfo, unwind, sizeof(unwind));
+    auto* function = reinterpret_cast<RUNTIME_FUNCTION*>(code + kFunctionTable);
+    function->BeginAddress = 0;
+    function->EndAddress = sizeof(kWrapperCode);
+    function->UnwindData = kUnwindInfo;
+    DWORD old = 0;
+    if (!VirtualProtect(code, kPage, PAGE_EXECUTE_READ, &old) || !FlushInstructionCache(GetCurrentProcess(), code, kPage) ||
+        !RtlAddFunctionTable(function, 1, reinterpret_cast<DWORD64>(code))) {
+        return nullptr;
+    }
+    *size = sizeof(kWrapperCode);
+    return code;
+}
 
 uint64_t os_thread_id() { return GetCurrentThreadId(); }
 

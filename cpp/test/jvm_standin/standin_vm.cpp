@@ -28,11 +28,13 @@ const char kUsage[] =
     "usage: jvm_standin [-agentpath:<agent library>[=<options>]] <jni library> <exported JNI function> <int argument>\n"
     "                   [--method '<pkg.Class.name(Signature)>'] [--caller '<pkg.Class.method(File.java:line)>']...\n"
     "                   [--listener <file>] [--listener-mode ok|throw|hang] [--threads <n>] [--timing]\n"
-    "                   [--agent-threads-start-late]\n"
+    "                   [--agent-threads-start-late] [--native-wrapper]\n"
     "\n"
     "A stand-in for java + the JVM library, for running a JVMTI agent where no JVM runs. It loads\n"
     "the agent as HotSpot does (load the library, Agent_OnLoad(vm, options, NULL); a non-zero return\n"
-    "prints HotSpot's message and exits with 1), posts VMStart and VMInit (on the main thread),\n"
+    "prints HotSpot's message and exits with 1), posts DynamicCodeGenerated for an \"Interpreter\"\n"
+    "before VMStart, VMStart and VMInit (on the main thread), CompiledMethodLoad for the first caller\n"
+    "after VMInit (blobs no test frame runs in; GenerateEvents posts them again),\n"
     "ThreadStart/ThreadEnd for its Java threads and agent threads, binds the JNI function as HotSpot\n"
     "links a native method (NativeMethodBind with its address), calls it from a Java thread inside\n"
     "the JVM's exception handler with (JNIEnv*, jclass, then the int argument for each parameter),\n"
@@ -58,6 +60,10 @@ const char kUsage[] =
     "  --agent-threads-start-late\n"
     "                     agent threads (RunAgentThread) start running only when VMDeath is posted,\n"
     "                     as in a JVM that exits before it first schedules them\n"
+    "  --native-wrapper   calls the JNI function through generated code outside any module, as\n"
+    "                     HotSpot's native wrapper of a compiled native method, and posts\n"
+    "                     CompiledMethodLoad for it (on Windows its unwind data is registered with\n"
+    "                     RtlAddFunctionTable, as HotSpot's code cache is)\n"
     "  --timing           prints standin-timing lines on stderr: from the call into the native\n"
     "                     method to the first listener call and to the JVM's error handler, and the\n"
     "                     time from VMDeath to the end of the exit\n"
@@ -222,6 +228,7 @@ struct Options {
     int threads = 1;
     bool timing = false;
     bool agent_threads_start_late = false;
+    bool native_wrapper = false;
 };
 Options g_options;
 
@@ -393,6 +400,43 @@ void post_thread_end(JavaThread* t) {
     if (enabled(JVMTI_EVENT_THREAD_END) && g_callbacks.ThreadEnd && in_phase({JVMTI_PHASE_START, JVMTI_PHASE_LIVE})) {
         g_callbacks.ThreadEnd(&g_jvmti, &t->slot.env, local_thread(t));
     }
+}
+
+// Code the VM "generates", as HotSpot's code cache holds it: the interpreter (DynamicCodeGenerated,
+// posted in the primordial phase as HotSpot generates it) and a compiled Java method
+// (CompiledMethodLoad, live phase). Nothing runs in them: they give the agent's table entries that
+// no frame of a test crash lies in. Only the native wrapper (--native-wrapper) is code that runs.
+struct CodeBlob {
+    const char* name;       // a stub's name; null for a compiled method
+    Method* method;         // a compiled method's
+    const unsigned char* code;
+    jint size;
+    std::atomic<bool> loaded{false};
+};
+alignas(64) unsigned char g_interpreter_code[4096];
+alignas(64) unsigned char g_compiled_code[512];
+CodeBlob g_interpreter_blob{"Interpreter", nullptr, g_interpreter_code, sizeof(g_interpreter_code), {false}};
+CodeBlob g_compiled_blob{nullptr, nullptr, g_compiled_code, sizeof(g_compiled_code), {false}};
+// With --native-wrapper: real code the native method is called through (os_make_native_wrapper).
+CodeBlob g_wrapper_blob{nullptr, nullptr, nullptr, 0, {false}};
+CodeBlob* const g_code_blobs[] = {&g_interpreter_blob, &g_compiled_blob, &g_wrapper_blob};
+
+void post_code_blob(const CodeBlob& blob) {
+    if (blob.name) {
+        if (enabled(JVMTI_EVENT_DYNAMIC_CODE_GENERATED) && g_callbacks.DynamicCodeGenerated) {
+            g_callbacks.DynamicCodeGenerated(&g_jvmti, blob.name, blob.code, blob.size);
+        }
+    } else if (enabled(JVMTI_EVENT_COMPILED_METHOD_LOAD) && g_callbacks.CompiledMethodLoad &&
+               in_phase({JVMTI_PHASE_LIVE})) {
+        // No address-location map and no compile info, as the spec allows.
+        g_callbacks.CompiledMethodLoad(&g_jvmti, reinterpret_cast<jmethodID>(blob.method), blob.size, blob.code, 0,
+                                       nullptr, nullptr);
+    }
+}
+
+void load_code_blob(CodeBlob* blob) {
+    blob->loaded.store(true, std::memory_order_release);
+    post_code_blob(*blob);
 }
 
 // A Java thread for a java.lang.Thread object; a new object named `name` when there is none.
@@ -852,6 +896,7 @@ jvmtiCapabilities potential_capabilities(bool onload) {
     c.can_generate_native_method_bind_events = 1;
     c.can_get_source_file_name = 1;
     c.can_get_line_numbers = 1;
+    c.can_generate_compiled_method_load_events = 1;
     if (onload) c.can_generate_early_vmstart = 1;
     return c;
 }
@@ -887,6 +932,10 @@ jvmtiError JNICALL ti_set_event_notification_mode(jvmtiEnv*, jvmtiEventMode mode
     if (event == JVMTI_EVENT_NATIVE_METHOD_BIND && !g_capabilities.can_generate_native_method_bind_events) {
         return JVMTI_ERROR_MUST_POSSESS_CAPABILITY;
     }
+    if ((event == JVMTI_EVENT_COMPILED_METHOD_LOAD || event == JVMTI_EVENT_COMPILED_METHOD_UNLOAD) &&
+        !g_capabilities.can_generate_compiled_method_load_events) {
+        return JVMTI_ERROR_MUST_POSSESS_CAPABILITY;
+    }
     g_enabled[event].store(mode == JVMTI_ENABLE, std::memory_order_release);
     return JVMTI_ERROR_NONE;
 }
@@ -919,6 +968,25 @@ jvmtiError JNICALL ti_deallocate(jvmtiEnv*, unsigned char* mem) {
     if (mem) {
         g_jvmti_allocations.fetch_sub(1);
         std::free(mem);
+    }
+    return JVMTI_ERROR_NONE;
+}
+
+// GenerateEvents: posts again, on the calling thread, the compiled methods or the generated code
+// there is now.
+jvmtiError JNICALL ti_generate_events(jvmtiEnv*, jvmtiEvent event) {
+    if (!in_phase({JVMTI_PHASE_LIVE})) return JVMTI_ERROR_WRONG_PHASE;
+    if (event != JVMTI_EVENT_COMPILED_METHOD_LOAD && event != JVMTI_EVENT_DYNAMIC_CODE_GENERATED) {
+        return JVMTI_ERROR_ILLEGAL_ARGUMENT;
+    }
+    if (event == JVMTI_EVENT_COMPILED_METHOD_LOAD && !g_capabilities.can_generate_compiled_method_load_events) {
+        return JVMTI_ERROR_MUST_POSSESS_CAPABILITY;
+    }
+    for (const CodeBlob* blob : g_code_blobs) {
+        bool stub = blob->name != nullptr;
+        if (blob->loaded.load(std::memory_order_acquire) && stub == (event == JVMTI_EVENT_DYNAMIC_CODE_GENERATED)) {
+            post_code_blob(*blob);
+        }
     }
     return JVMTI_ERROR_NONE;
 }
@@ -1134,6 +1202,7 @@ void build_tables() {
     g_jvmti_table.GetLineNumberTable = &ti_get_line_number_table;
     g_jvmti_table.GetClassSignature = &ti_get_class_signature;
     g_jvmti_table.GetSourceFileName = &ti_get_source_file_name;
+    g_jvmti_table.GenerateEvents = &ti_generate_events;
 
     g_vm.functions = &g_invoke_table;
     g_jvmti.functions = &g_jvmti_table;
@@ -1206,6 +1275,8 @@ void parse(int argc, char** argv) {
             g_options.timing = true;
         } else if (a == "--agent-threads-start-late") {
             g_options.agent_threads_start_late = true;
+        } else if (a == "--native-wrapper") {
+            g_options.native_wrapper = true;
         } else if (a.rfind("--", 0) == 0) {
             usage_error("unknown option ", argv[i]);
         } else {
@@ -1334,12 +1405,18 @@ int run() {
         }
     }
 
+    // Before VMStart HotSpot generates its stubs and the interpreter.
+    g_phase.store(JVMTI_PHASE_PRIMORDIAL, std::memory_order_release);
+    load_code_blob(&g_interpreter_blob);
     g_phase.store(JVMTI_PHASE_START, std::memory_order_release);
     if (enabled(JVMTI_EVENT_VM_START) && g_callbacks.VMStart) g_callbacks.VMStart(&g_jvmti, &main_thread->slot.env);
     g_phase.store(JVMTI_PHASE_LIVE, std::memory_order_release);
     if (enabled(JVMTI_EVENT_VM_INIT) && g_callbacks.VMInit) {
         g_callbacks.VMInit(&g_jvmti, &main_thread->slot.env, local_thread(main_thread));
     }
+    // The JIT's first method, compiled after VMInit.
+    g_compiled_blob.method = callers.front().method;
+    load_code_blob(&g_compiled_blob);
 
     // The application: System.loadLibrary, then (with --listener) CrashAgent's use.
     char error[512] = "";
@@ -1369,6 +1446,18 @@ int run() {
         g_callbacks.NativeMethodBind(&g_jvmti, &main_thread->slot.env, local_thread(main_thread),
                                      reinterpret_cast<jmethodID>(native_method), address, &replaced);
         address = replaced;
+    }
+    if (g_options.native_wrapper) {
+        // The method was called often enough to be compiled: from now on its callers go through
+        // the wrapper.
+        uint32_t size = 0;
+        void* wrapper = os_make_native_wrapper(address, &size);
+        if (!wrapper) die("could not generate the native wrapper", nullptr);
+        g_wrapper_blob.method = native_method;
+        g_wrapper_blob.code = static_cast<const unsigned char*>(wrapper);
+        g_wrapper_blob.size = static_cast<jint>(size);
+        load_code_blob(&g_wrapper_blob);
+        address = wrapper;
     }
 
     std::atomic<int> ready{0};

@@ -331,6 +331,10 @@ STANDIN_CRASH = {
                                "--listener", "view.txt", "--listener-mode", "hang"],
     "standin_two_threads": ["Java_io_github_crashagent_testapp_CrashNative_nullWriteTogether", "2", "--threads", "2",
                             "--listener", "view.txt"],
+    # Called through a native wrapper in generated code, registered as HotSpot registers its code
+    # cache: the walk ends there, and the frame is named from CompiledMethodLoad.
+    "standin_native_wrapper": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
+                               "--listener", "view.txt", "--native-wrapper"],
 }
 STANDIN_QUIET = {
     "standin_benign": (["Java_io_github_crashagent_testapp_CrashNative_benignExceptions", "0", "--listener",
@@ -387,6 +391,27 @@ def check_view_matches_report(view, r):
     check(len(view["native_frame"]) == len(r["native_frames"]), "the listener's native frames")
 
 
+def check_jvm_code_frames(run, r, view, wrapped):
+    """Frames in the stand-in's generated code are named; no other frame is, and none is in the signature."""
+    frames = r["native_frames"]
+    check(r["jvm"]["code_blobs_dropped"] == 0, f"jvm {r['jvm']}")
+    named = [f["jvm_code"] for f in frames if f["jvm_code"] is not None]
+    if not wrapped:
+        check(named == [], f"frames named as JVM code: {named}")
+        return
+    wrapper = "native wrapper for " + NULL_WRITE
+    last = frames[-1]
+    check(last["module"] is None and last["jvm_code"] == wrapper, f"the last frame {last}, expected the wrapper")
+    check(named == [wrapper], f"frames named as JVM code: {named}")
+    check(all(basename(f["module"]) == "crashlib.dll" for f in frames[:-1]),
+          f"frames below the wrapper: {[f['module'] for f in frames[:-1]]}")
+    check(view["native_frame"][-1] == f"[JVM code: {wrapper}]", f"the listener's frames {view['native_frame']}")
+    check(f"[JVM code: {wrapper}]" in run.read("crashagent_pid*.log"), "the log does not name the wrapper")
+    parts = r["signature_text"].split("|")
+    check(parts[-1] == "java:" + NULL_WRITE and all(p.startswith("crashlib.dll+0x") for p in parts[:-1]),
+          f"signature_text {r['signature_text']}")
+
+
 def run_standin_crash(c):
     case = c.case
     arguments = STANDIN_CRASH[case]
@@ -394,7 +419,8 @@ def run_standin_crash(c):
     base = c.standin(arguments, agent=False)
     run = c.standin(arguments, options=options)
     r = c.crash_report(run, *AV, "Java_io_github_crashagent_testapp_CrashNative_nullWrite" if case in (
-        "standin_java", "standin_listener_throws", "standin_listener_hangs") else None, "write")
+        "standin_java", "standin_listener_throws", "standin_listener_hangs", "standin_native_wrapper") else None,
+        "write")
     c.as_without_agent(run, base)
     check(not base.exists("view.txt"), "the listener was called without the agent")
     check(run.lines("standin: CrashAgent.isActive() = ") == ["true"], "the API did not connect to the agent")
@@ -402,6 +428,7 @@ def run_standin_crash(c):
           f"CrashAgent.reportDirectory() {run.lines('standin: CrashAgent.reportDirectory() = ')}, "
           f"the report's {r['report']['directory']}")
     check(int(r["crash"]["fault_address"], 16) == 16, f"fault address {r['crash']['fault_address']}")
+    check_jvm_code_frames(run, r, read_view(run), case == "standin_native_wrapper")
     # The listener ran (it writes its view first, whatever its mode) and got what the report says.
     view = read_view(run)
     check_view_matches_report(view, r)

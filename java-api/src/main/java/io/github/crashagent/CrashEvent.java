@@ -73,7 +73,11 @@ public final class CrashEvent {
     public String nativeMethod() { return nativeMethod; }
     /** Java stack of the crashing thread, innermost first; empty when it could not be read. */
     public StackTraceElement[] javaStackTrace() { return javaStackTrace.clone(); }
-    /** Native frames, innermost first, each as {@code module+0xoffset (symbol+0xoffset)}. */
+    /**
+     * Native frames, innermost first, each as {@code module+0xoffset (symbol+0xoffset)}; a frame in
+     * code the JVM generated as {@code [JVM code: <name>]} (a compiled method, a native wrapper or
+     * a stub such as the interpreter), and any other frame outside a module as {@code ?+0x<pc>}.
+     */
     public List<String> nativeFrames() { return nativeFrames; }
     /** Stable grouping key for the crash site, or null. */
     public String signature() { return signature; }

@@ -60,9 +60,17 @@ public final class CrashReport {
 
     /**
      * One native frame, innermost first. {@code module}, {@code offset}, {@code symbol} and
-     * {@code symbolOffset} are null when unknown.
+     * {@code symbolOffset} are null when unknown. {@code jvmCode} names the JVM-generated code a
+     * frame outside any module is in ({@code compiled pkg.Class.method(signature)},
+     * {@code native wrapper for pkg.Class.method(signature)}, or a stub's name such as
+     * {@code Interpreter}); null otherwise and in reports of agents that predate it.
      */
-    public record NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset) {}
+    public record NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset, String jvmCode) {
+        /** A frame without a JVM code name. */
+        public NativeFrame(long pc, String module, Long offset, String symbol, Long symbolOffset) {
+            this(pc, module, offset, symbol, symbolOffset, null);
+        }
+    }
 
     /** Another thread that crashed while this crash was being reported. */
     public record OtherCrash(long threadId, long code) {}
@@ -147,9 +155,11 @@ public final class CrashReport {
         for (int i = 0; i < frameCount; i++) {
             String at = "/native_frames/" + i;
             f.object(at);
+            // jvm_code is absent in reports of agents that predate it: read as null.
             nativeFrames.add(new NativeFrame(f.hex(at + "/pc"), f.textOrNull(at + "/module"),
                     f.hexOrNull(at + "/offset"), f.textOrNull(at + "/symbol"),
-                    f.hexOrNull(at + "/symbol_offset")));
+                    f.hexOrNull(at + "/symbol_offset"),
+                    f.isMissing(at + "/jvm_code") ? null : f.textOrNull(at + "/jvm_code")));
         }
         this.frames = List.copyOf(nativeFrames);
 
@@ -291,8 +301,12 @@ public final class CrashReport {
 
     static String formatFrame(NativeFrame f) {
         StringBuilder s = new StringBuilder();
-        s.append(f.module() != null && f.offset() != null ? basename(f.module()) : "?");
-        s.append("+0x").append(Long.toHexString(f.module() != null && f.offset() != null ? f.offset() : f.pc()));
+        boolean inModule = f.module() != null && f.offset() != null;
+        if (!inModule && f.jvmCode() != null && !f.jvmCode().isEmpty()) {
+            return s.append("[JVM code: ").append(f.jvmCode()).append(']').toString();
+        }
+        s.append(inModule ? basename(f.module()) : "?");
+        s.append("+0x").append(Long.toHexString(inModule ? f.offset() : f.pc()));
         if (f.symbol() != null && !f.symbol().isEmpty()) {
             s.append(" (").append(f.symbol()).append("+0x")
                     .append(Long.toHexString(f.symbolOffset() == null ? 0 : f.symbolOffset())).append(')');

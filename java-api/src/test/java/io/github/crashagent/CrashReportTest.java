@@ -130,6 +130,36 @@ class CrashReportTest {
     }
 
     @Test
+    void framesInTheJvmsCodeAreNamed() throws Exception {
+        Path file = mutated(r -> {
+            ((ObjectNode) r.get("native_frames").get(2)).put("jvm_code", "native wrapper for app.Crash.run()V");
+            ((ObjectNode) r.get("native_frames").get(0)).putNull("jvm_code");
+            ((ObjectNode) r.get("jvm")).put("code_blobs_dropped", 0);
+        });
+        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        CrashReport report = CrashReport.read(file);
+        assertEquals("native wrapper for app.Crash.run()V", report.nativeFrames().get(2).jvmCode());
+        assertNull(report.nativeFrames().get(0).jvmCode());
+        assertNull(report.nativeFrames().get(1).jvmCode());  // absent: as from an agent that predates it
+        assertEquals(List.of("libcrashtest.so+0x113a (_ZN12_GLOBAL__N_118write_through_nullEi+0x11)",
+                "libcrashtest.so+0x1176 (Java_io_github_crashagent_testapp_CrashNative_nullWrite+0x1a)",
+                "[JVM code: native wrapper for app.Crash.run()V]"), report.event().nativeFrames());
+        assertEquals(new CrashReport.NativeFrame(0x7f75c09455daL, null, null, null, null),
+                new CrashReport.NativeFrame(0x7f75c09455daL, null, null, null, null, null));
+
+        assertInvalid(mutated(r -> ((ObjectNode) r.get("native_frames").get(2)).put("jvm_code", 7)),
+                "field /native_frames/2/jvm_code should be a string or null, found a number 7");
+        for (Consumer<ObjectNode> change : List.<Consumer<ObjectNode>>of(
+                r -> ((ObjectNode) r.get("native_frames").get(2)).put("jvm_code", 7),
+                r -> ((ObjectNode) r.get("native_frames").get(2)).put("jvm_code", ""),
+                r -> ((ObjectNode) r.get("jvm")).put("code_blobs_dropped", -1))) {
+            ObjectNode report2 = fixture("null-write.json");
+            change.accept(report2);
+            assertFalse(SchemaCheck.problems(report2).isEmpty(), report2::toString);
+        }
+    }
+
+    @Test
     void readsACrashOnAThreadTheJvmDoesNotKnow() throws Exception {
         Path file = write("crashagent_pid9974.json", fixture("own-thread.json"));
         SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);

@@ -196,6 +196,9 @@ class LinuxCrashTest {
         assertEquals("ok", report.at("/listeners/0/outcome").asText(), report::toPrettyString);
         assertEquals("ok", report.at("/listeners/1/outcome").asText(), report::toPrettyString);
         assertContains(Files.readString(older.dir().resolve("listener-marker.txt")), "kind=SIGSEGV", older);
+        // Code generated before the attach is known all the same (JVMTI GenerateEvents).
+        assertEquals("Interpreter", callerOf(report, "Java_io_github_crashagent_testapp_CrashNative_nullWrite")
+                .path("jvm_code").asText(), report::toPrettyString);
         assertCompleteHsErr(older);
 
         Result newer = ChildJvm.run(jdk, "late-attach-new-thread", null, Duration.ofSeconds(60), selfAttach,
@@ -377,6 +380,113 @@ class LinuxCrashTest {
         Path expected = errors.resolve("crash_" + report.path("pid").asLong() + ".log");
         assertEquals(expected.toString(), report.at("/jvm/hs_err").asText(), report::toPrettyString);
         assertTrue(Files.exists(expected), () -> "HotSpot did not write " + expected + "\n" + r);
+    }
+
+    private static final List<String> JIT_FLAGS = List.of("-Xbatch");  // compile in the calling thread
+
+    /**
+     * A JNI call from the interpreter and the same call through HotSpot's native wrapper, once the
+     * native method is compiled: the frame that called the JNI function is named for what it is,
+     * in the JSON report, the log and the listener's frames, and the signature is the same.
+     */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void framesInTheJvmsCodeSayWhatTheyAreAndStayOutOfTheSignature(Path jdk) throws Exception {
+        String method = NATIVE_CLASS + ".nullWriteWhen(Z)V";
+        Result cold = ChildJvm.run(jdk, "jit-cold", "", Duration.ofSeconds(60), JIT_FLAGS, "jit-frames", "cold");
+        Result warm = ChildJvm.run(jdk, "jit-warm", "", Duration.ofSeconds(60), JIT_FLAGS, "jit-frames", "warm");
+        JsonNode coldReport = assertJniCallerNamed(cold, "Interpreter");
+        JsonNode warmReport = assertJniCallerNamed(warm, "native wrapper for " + method);
+
+        for (JsonNode report : List.of(coldReport, warmReport)) {
+            assertEquals(method, report.path("native_method").asText(), report::toPrettyString);
+            String text = report.path("signature_text").asText();
+            String[] parts = text.split("\\|");
+            assertEquals("java:" + method, parts[parts.length - 1], text);
+            for (int i = 0; i < parts.length - 1; i++) {
+                assertTrue(parts[i].startsWith("libcrashtest.so+0x"), text);
+            }
+        }
+        assertEquals(coldReport.path("signature_text").asText(), warmReport.path("signature_text").asText());
+        assertEquals(coldReport.path("signature").asText(), warmReport.path("signature").asText());
+    }
+
+    /** The frame that called the JNI function: outside any module, named jvmCode everywhere. */
+    private static JsonNode assertJniCallerNamed(Result r, String jvmCode) throws IOException {
+        assertEquals(134, r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        JsonNode caller = callerOf(report, "Java_io_github_crashagent_testapp_CrashNative_nullWriteWhen");
+        assertTrue(caller.path("module").isNull(), report::toPrettyString);
+        assertEquals(jvmCode, caller.path("jvm_code").asText(), report::toPrettyString);
+        int named = 0;
+        for (JsonNode frame : report.path("native_frames")) {
+            if (!frame.path("jvm_code").isNull()) {
+                named++;
+                assertTrue(frame.path("module").isNull(), report::toPrettyString);
+            }
+        }
+        assertEquals(1, named, report::toPrettyString);
+        assertEquals(0, report.at("/jvm/code_blobs_dropped").asLong(), report::toPrettyString);
+        String frameText = "[JVM code: " + jvmCode + "]";
+        assertContains(r.text("crashagent_pid", ".log"), " " + frameText + "\n", r);
+        assertContains(Files.readString(r.dir().resolve("listener-marker.txt")), frameText, r);
+        assertCompleteHsErr(r);
+        return report;
+    }
+
+    /** The native frame right after the one whose symbol is jniFunction. */
+    private static JsonNode callerOf(JsonNode report, String jniFunction) {
+        JsonNode frames = report.path("native_frames");
+        for (int i = 0; i + 1 < frames.size(); i++) {
+            if (frames.get(i).path("symbol").asText().equals(jniFunction)) {
+                return frames.get(i + 1);
+            }
+        }
+        throw new AssertionError("no frame of " + jniFunction + " with a caller:\n" + report.toPrettyString());
+    }
+
+    /**
+     * A fault in JIT-compiled Java code (a read through a direct buffer a JNI library made over
+     * unmapped memory): the crash frame names the compiled method, the same one hs_err names, and
+     * the signature does not depend on it.
+     */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void aCrashInCompiledJavaCodeNamesTheCompiledMethod(Path jdk) throws Exception {
+        Result r = ChildJvm.run(jdk, "jit-compiled", "", Duration.ofSeconds(60), JIT_FLAGS, "jit-frames", "compiled");
+        assertEquals(134, r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        JsonNode top = report.at("/native_frames/0");
+        assertTrue(top.path("module").isNull(), report::toPrettyString);
+        String jvmCode = top.path("jvm_code").asText();
+        assertTrue(jvmCode.startsWith("compiled "), report::toPrettyString);
+        assertEquals(1, report.path("native_frames").size(), report::toPrettyString);
+        assertTrue(report.at("/crash/module").isNull(), report::toPrettyString);
+        assertEquals("native", report.path("origin").asText());
+        assertEquals("SIGSEGV", report.path("signature_text").asText(), report::toPrettyString);
+
+        // HotSpot's own view of the same frame: "J <id> <compiler> <method> ...".
+        String hsErr = r.text("hs_err_pid", ".log");
+        String method = jvmCode.substring("compiled ".length());
+        String[] lines = hsErr.split("\n");
+        String topLine = null;
+        for (int i = 0; i + 1 < lines.length; i++) {
+            if (lines[i].startsWith("Native frames:")) {
+                topLine = lines[i + 1];
+                break;
+            }
+        }
+        assertTrue(topLine != null && topLine.startsWith("J ") && topLine.contains(" " + method + " "),
+                () -> "hs_err's top frame " + hsErrTop(hsErr) + ", the report's " + jvmCode);
+        String log = r.text("crashagent_pid", ".log");
+        assertContains(log, "\njvm code:      " + jvmCode + "\n", r);
+        assertContains(log, " [JVM code: " + jvmCode + "]\n", r);
+        assertEquals("complete", report.at("/dispatch/status").asText(), report::toPrettyString);
+    }
+
+    private static String hsErrTop(String hsErr) {
+        int at = hsErr.indexOf("Native frames:");
+        return at < 0 ? "(none)" : hsErr.substring(at, Math.min(hsErr.length(), at + 400));
     }
 
     private static Path onlyReport(Path dir) throws IOException {

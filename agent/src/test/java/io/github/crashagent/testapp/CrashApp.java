@@ -81,6 +81,14 @@ public final class CrashApp {
                 Zoo.startMallocHammer();
                 crashInJni();
             }
+            case "jit-frames" -> {
+                // A crash in compiled Java code leaves its thread in Java state: listeners that need
+                // the VM (a safepoint, class loading) wait for it in vain, up to the timeout.
+                if (!args[1].equals("compiled")) {
+                    CrashAgent.addListener(CrashApp::writeMarker);
+                }
+                jitFrames(args[1]);
+            }
             case "quiet" -> QuietWorkloads.run(args[1]);
             case "round-trip" -> {
                 // round-trip <null-write|abort|own-thread>: the listener saves what it saw
@@ -219,6 +227,45 @@ public final class CrashApp {
 
     static void finalizeInJni() {
         CrashNative.nullWrite();
+    }
+
+    /**
+     * Crashes where the frame above the fault is code the JIT made or the interpreter: JNI called
+     * from the interpreter ({@code cold}); JNI called through HotSpot's native wrapper, once the
+     * native method is compiled ({@code warm}; run with -Xbatch so that it is when the loop ends);
+     * and a read in compiled Java code through a direct buffer a library made over memory that is
+     * not mapped ({@code compiled}).
+     */
+    static void jitFrames(String how) {
+        System.out.println("jit frames " + how);
+        System.out.flush();
+        switch (how) {
+            case "cold" -> callNativeWhen(true);
+            case "warm" -> {
+                for (int i = 0; i < 20_000; i++) {
+                    callNativeWhen(false);
+                }
+                callNativeWhen(true);
+            }
+            case "compiled" -> {
+                java.nio.ByteBuffer mapped = java.nio.ByteBuffer.allocateDirect(8).putLong(0, 1);
+                long sum = 0;
+                for (int i = 0; i < 20_000; i++) {
+                    sum += readFirstLong(mapped);
+                }
+                System.out.println("read " + sum + " times");
+                readFirstLong(CrashNative.bufferOverUnmappedMemory());
+            }
+            default -> throw new IllegalArgumentException("unknown jit-frames case " + how);
+        }
+    }
+
+    static void callNativeWhen(boolean crash) {
+        CrashNative.nullWriteWhen(crash);
+    }
+
+    static long readFirstLong(java.nio.ByteBuffer buffer) {
+        return buffer.getLong(0);
     }
 
     /** The Java frame the tests expect on the crashing thread's stack. */

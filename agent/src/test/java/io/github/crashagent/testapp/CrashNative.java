@@ -10,6 +10,12 @@ public final class CrashNative {
 
     public static native void nullWrite();
 
+    /** Returns unless crash is true, then writes through null. */
+    public static native void nullWriteWhen(boolean crash);
+
+    /** A direct buffer over 4 KiB of memory that is not mapped: reading it faults. */
+    public static native java.nio.ByteBuffer bufferOverUnmappedMemory();
+
     public static native void abortNow();
 
     public static native void crashOnOwnThread();
