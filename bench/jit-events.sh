@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Measures what naming JVM code costs: the agent's JVMTI DynamicCodeGenerated and
 # CompiledMethodLoad/Unload events and its GenerateEvents replay at VMInit. Two workloads, run
 # alternately without the agent, with a baseline agent (optional, e.g. one built without these

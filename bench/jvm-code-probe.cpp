@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A JVMTI agent for bench/jit-events.sh that shows where the cost of naming JVM code goes. It
 // enables the same events as the crash agent (cpp/src/jvm/agent.cpp) and does the same work in
 // them: the same JVMTI calls and the same table (cpp/src/core/jvm_code.cpp). It prints, on stderr:

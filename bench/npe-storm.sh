@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Measures the agent's cost on the JVM's own SIGSEGVs: a C1-compiled implicit-NPE storm, run
 # alternately without and with the agent in one session, so both see the same machine state.
 #   bench/npe-storm.sh [rounds=7] [iterations=2000000]

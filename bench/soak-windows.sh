@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the Windows crash zoo (cpp/test/windows/run_case.py) N times under Wine and prints a table:
 # case, runs, complete reports, hs_err present, false reports, slowest run.
 #   bench/soak-windows.sh [rounds=20]

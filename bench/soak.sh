@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the crash zoo (agent/src/test/java/io/github/crashagent/agent/CrashZoo.java) N times and
 # prints a table: case, runs, complete reports, hs_err present, false reports, slowest run.
 #   bench/soak.sh [rounds=20] [java-home=the JDK running Maven]

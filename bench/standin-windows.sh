@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Times the Windows crash path with its Java half, under Wine, through the JVM stand-in
 # (jvm_standin.exe): from the call into a native method that faults at once, to the first listener
 # call and to the JVM's fatal-error handler (which runs after the agent has written its final

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What registering a crash listener adds to a JVM's startup, without and with the agent loaded.
 #   bench/startup.sh [rounds=21]
 # Variants, each a whole JVM run timed from start to exit (monotonic clock, ns):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Measures the VEH's cost on exceptions that are handled by someone else, under Wine: storms of
 # 10,000 faults that the fake JVM resumes (like HotSpot's implicit null checks), C++ throws caught
 # in the DLL, and access violations the DLL catches with its own SEH frame. Each storm runs

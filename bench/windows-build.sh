@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Windows test binaries with the mingw-w64 toolchain into target/soak-windows and
 # sets build, host and agent. Sourced by the Windows bench scripts.
 build="$root/target/soak-windows"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and tests the native agent for Linux and Windows; Maven calls it from agent/pom.xml.
 #   build-native.sh build <out-dir> <windows: true|false> [version]
 #   build-native.sh test  <out-dir> <windows: true|false>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds crashagent, runs a sample JVM with the agent that crashes in JNI code, then shows the
 # crash report and what the listeners did.
 #   bash samples/demo.sh [fault]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The platform facade: what core and the JVMTI glue need from the OS. Implemented once per OS
 // in cpp/src/posix/ and cpp/src/windows/; each backend is compiled only for its own OS.
 #pragma once

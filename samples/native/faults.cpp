@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Native faults for the samples (io.github.crashagent.samples.NativeFaults): each entry point
 // fails the way real JNI code does. Built on Linux only.
 #include <jni.h>

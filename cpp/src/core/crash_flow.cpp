@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "core/crash_flow.h"
 
 #include "core/report.h"

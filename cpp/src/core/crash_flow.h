@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every platform's handler does once it has decided a fault is a crash: claim it, write the
 // native report, hand over to the dispatcher within the budget, then finish the report.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The crash record: filled in place by the crashing thread (native part) and by the dispatcher
 // (Java part). Preallocated, so the crash path allocates nothing.
 #pragma once

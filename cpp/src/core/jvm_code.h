@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names of the code the JVM generates at run time, so a native frame in the JVM's code cache can
 // say what it is: JIT-compiled Java methods and native wrappers (JVMTI CompiledMethodLoad and
 // CompiledMethodUnload) and stubs, adapters and the interpreter (JVMTI DynamicCodeGenerated).

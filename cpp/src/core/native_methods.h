@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry points of Java native methods, recorded from JVMTI NativeMethodBind, so the crash path
 // can name the Java native method that entered the crashing library. Lock-free: any thread adds,
 // the crash path reads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Agent options: -agentpath:<lib>=dir=<path>,timeout=<ms>,minidump=<bool>
 #pragma once
 

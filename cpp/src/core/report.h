@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text (agent log) and JSON renderings of a crash record. Async-signal-safe.
 #pragma once
 

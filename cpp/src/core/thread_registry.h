@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OS thread id -> JVM thread handle, for the threads the JVM told us about (JVMTI ThreadStart,
 // VMInit). Lock-free so the crash path can ask "is this a Java thread?" and the dispatcher can
 // find the jthread of the crashing thread.

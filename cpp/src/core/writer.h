@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Formatting into a fixed buffer that drains into a sink. Async-signal-safe: no allocation,
 // no locale, no stdio; used by the crash path on every platform.
 #pragma once

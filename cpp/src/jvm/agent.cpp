@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Agent entry points: Agent_OnLoad/OnAttach/OnUnload for JVMs, crashagent_start/stop for any
 // host process, and the JVMTI events that keep the thread and native-method tables.
 #include "jvm/agent.h"

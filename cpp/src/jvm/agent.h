@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JVMTI glue shared between the agent entry points and the dispatcher. The same code on every
 // platform, so the Linux JVM tests cover what Windows runs too.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dispatcher: a JVMTI agent thread, started at VMInit, that sleeps until a crash wakes it.
 // It is the only code that touches Java after a crash: it reads the crashing thread's Java stack
 // and runs the listeners through CrashAgent.dispatch(). The crashing thread waits for it within

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dispatcher hand-off over two pipes: a write() is the only async-signal-safe way to wake a
 // thread, and poll() gives the crashing thread its bounded wait.
 #include <errno.h>

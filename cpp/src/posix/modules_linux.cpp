@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "posix/modules_linux.h"
 
 #include <elf.h>

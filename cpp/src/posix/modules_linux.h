@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loaded modules and symbols on Linux, read from /proc/self/maps and the ELF files themselves
 // with open/pread only, so they work inside a signal handler.
 #pragma once

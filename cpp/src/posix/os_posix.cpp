@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // POSIX implementation of the platform facade's files, clocks and identities.
 #include <errno.h>
 #include <fcntl.h>

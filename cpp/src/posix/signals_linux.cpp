@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Linux crash handlers. They sit on top of the JVM's own handlers and ask the JVM first
 // (JVM_handle_linux_signal with abort_if_unrecognized = 0): everything the JVM handles itself
 // (implicit null checks, safepoint polls, stack banging, SafeFetch, ...) returns at once.

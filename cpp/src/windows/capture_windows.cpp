@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows crash capture: ownership decisions, stack walks, modules and export names.
 // All of it runs in crash context. The stack walks use RtlLookupFunctionEntry/RtlVirtualUnwind,
 // the same primitives the OS's own exception dispatcher uses while the exception is in flight.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows crash capture: deciding whether an exception is a crash the agent owns, and filling the
 // crash record from it. Everything here runs in crash context (inside the VEH/UEF or on the
 // agent's helper thread): no heap, no CRT I/O, no locks of our own; memory that may have gone away

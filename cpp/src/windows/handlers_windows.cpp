@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows crash handlers.
 //
 // HotSpot on Windows x64 registers no vectored handler and no unhandled-exception filter: its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows implementation of the platform facade's files, clocks, identities and the dispatcher
 // hand-off. Every function marked crash context is usable from a vectored exception handler:
 // plain Win32 calls on preallocated buffers, no CRT I/O, no heap.

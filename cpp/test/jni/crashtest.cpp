@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Native faults for the Java tests: each entry point crashes in a known way.
 #include <jni.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The crash zoo: one JNI entry per fault kind, thread kind and race the reliability suite covers
 // (io.github.crashagent.testapp.Zoo). Built with -O0 so every fault stays where it is written.
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Shows that the JVM stand-in serves the agent as HotSpot does: the same JNI crash, once in a real
 JVM and once in the stand-in, both with libcrashagent.so and a listener, must give the listener the
 same view and the report the same Java-side fields.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A JVM that exits with the agent's dispatcher idle, through the JVM stand-in: when the exit waits
 # for threads in native code (HotSpot: up to 300 ms), the dispatcher must have returned already,
 # also when it was not yet scheduled at VMDeath; and nothing may be written.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jvm_standin: the launcher half of the JVM stand-in, like java with its JVM library. It loads the
 // VM library from its own directory (jvm.dll on Windows, libjvm.so on Linux) and hands it the
 // command line; see standin_vm.cpp for what the VM does.

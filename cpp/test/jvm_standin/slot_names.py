@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the names of every function-table slot of JNI and JVMTI, in table order, as C arrays.
 
     slot_names.py <jni.h> <jvmti.h> <out.h>

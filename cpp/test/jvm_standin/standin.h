@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JVM stand-in's two halves: the VM (standin_vm.cpp, the same on every OS) and what it needs
 // from the OS and from the JVM's own error handling (standin_os_windows.cpp, standin_os_posix.cpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JVM stand-in's Linux half: threads, libraries, and HotSpot's way of handling a fatal signal.
 // HotSpot installs its SIGSEGV, SIGBUS, SIGILL and SIGFPE handlers before it loads agents, and
 // exports JVM_handle_linux_signal for code that handles signals itself (the agent asks it first).

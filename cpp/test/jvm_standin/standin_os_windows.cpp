@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JVM stand-in's Windows half. It lives in the test jvm.dll, next to fake_jvm.cpp's HotSpot-like
 // frame handler, which it uses for every Java call and thread start as HotSpot uses its
 // os_exception_wrapper and thread-start __try/__except.

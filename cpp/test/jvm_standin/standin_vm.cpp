@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JVM stand-in: loads an agent the way HotSpot does and serves the JavaVM, a JNIEnv per Java
 // thread and the jvmtiEnv with the functions the agent calls, through a JVM's lifecycle: OnLoad,
 // VMStart, VMInit, a native method bound and called from a "Java" thread, the Java side of

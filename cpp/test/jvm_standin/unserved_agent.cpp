@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test agent that calls what the JVM stand-in does not serve, to show that it stops and names the
 // function instead of letting the call pass: option "jvmti" calls GetAllThreads in Agent_OnLoad,
 // option "jni" calls GetVersion at VMInit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads the agent library like a non-JVM host would and drives it from the command line:
 //   agent_host <library> start <options>      start, stop, exit 0 (or the start code)
 //   agent_host <library> crash <options>      start, then write through a null pointer

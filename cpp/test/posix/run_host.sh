@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One agent_host case: runs it in a fresh directory and checks exit status, output and reports.
 set -u
 case_name=$1 host=$2 lib=$3

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows test host. Arranges its handlers the way a JVM process has them (a previous UEF of the
 // application, then jvm.dll with its frame handler around Java calls), optionally starts the
 // agent, and runs one crash case in the JNI-like crashlib.dll.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A "JNI-like" library that crashes in the ways the Windows tests need.
 #include <windows.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // crashlib.dll's JNI entry points, for jvm_standin.exe: the native methods of
 // io.github.crashagent.testapp.CrashNative, each a way of crashing (or not) that the Windows
 // stand-in cases need. The int argument is the JNI method's one parameter.

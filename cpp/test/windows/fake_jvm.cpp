@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A stand-in for HotSpot's jvm.dll, built with that name. It arranges its exception handling the
 // way HotSpot does on Windows x64: no vectored handler, no UEF, but a frame-based handler around
 // every "Java call" (os_exception_wrapper). The handler resumes faults it owns (a SafeFetch-like

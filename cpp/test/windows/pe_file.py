@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading and patching PE32+ files (the Windows test DLLs) for the Windows test scripts."""
 import struct
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A library that installs an unhandled-exception filter and is later unloaded.
 #include <windows.h>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs one Windows crash-zoo case under Wine and checks exit status, report contents and markers.
 
     run_case.py [--rounds N] <case> <wine-run.sh> <crash_host.exe> <crashagent.dll>

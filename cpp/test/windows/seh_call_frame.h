@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A GNU assembler macro for the test DLLs: `seh_call_frame NAME, HANDLER` defines NAME(fn, arg),
 // which calls fn(arg) inside a frame whose language handler is HANDLER and returns 0. gcc has no
 // __try, so this is how a test gets a frame-based handler. The caller ends the procedure with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Points a test DLL's load configuration directory at its exported _load_config_used.
 
     set_load_config.py <dll>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads crashagent.dll like a non-JVM host, checks the C entry points and the option errors.
 #include <windows.h>
 

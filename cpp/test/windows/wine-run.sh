@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs a Windows test program under Wine with a private, prepared prefix: no installers, no
 # debugger popping up, deterministic exit codes (low byte of the NTSTATUS).
 set -u

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "fragile": a small C++ library with a bug, bound to Java with JavaCPP
 // (io.github.crashagent.samples.javacpp.Fragile). The JavaCPP Maven plugin compiles it into the
 // generated JNI library libjniFragile.so.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
 import io.github.crashagent.agent.ChildJvm.Result;

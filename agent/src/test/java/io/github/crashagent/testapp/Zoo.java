@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.testapp;
 
 /** The crash zoo's native faults, from cpp/test/jni/crashzoo.cpp (loaded with CrashNative). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.log4j2.testapp;
 
 import io.github.crashagent.CrashAgent;
