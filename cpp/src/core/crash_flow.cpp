@@ -164,7 +164,7 @@ void report_crash(CrashRecord* r) {
     // Hand over to the dispatcher, unless there is none or this thread is the dispatcher.
     bool waited_out = false;
     uint64_t self = platform::current_thread_id();
-    if (g_agent.dispatcher_ready.load(std::memory_order_acquire) &&
+    if (g_agent.dispatcher_available.load(std::memory_order_acquire) &&
         g_agent.dispatcher_thread.load(std::memory_order_acquire) != self) {
         platform::dispatcher_wake();
         waited_out = !platform::dispatcher_wait_done(g_agent.options.timeout_ms);

@@ -18,7 +18,10 @@ struct AgentState {
     std::atomic<uint64_t> crashing_thread{0};     // thread that owns the crash, 0 = none
     std::atomic<int> report_done{0};              // the final report is on disk
     std::atomic<uint64_t> dispatcher_thread{0};   // dispatcher's thread id, 0 = none
-    std::atomic<int> dispatcher_ready{0};         // dispatcher is waiting for a crash
+    // A dispatcher thread exists and will serve a wake: set once RunAgentThread started it (it may
+    // not have reached its wait yet: a wake stays in the channel until it does), cleared when it
+    // stops at VM death.
+    std::atomic<int> dispatcher_available{0};
     std::atomic<uint64_t> claim_time_ms{0};       // monotonic time the owner claimed the crash
     std::atomic<int> owner_chaining{0};           // the owner is handing its crash to the JVM
     std::atomic<int> attached_late{0};            // threads older than the agent are not registered

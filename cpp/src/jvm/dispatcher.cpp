@@ -28,8 +28,6 @@ struct ApiEntry {
 };
 std::atomic<ApiEntry*> g_api{nullptr};
 std::atomic<int> g_dispatcher_started{0};
-// RunAgentThread succeeded: the thread exists, though it may not have reached its wait yet.
-std::atomic<int> g_dispatcher_launched{0};
 
 // Text/number slots of CrashAgent.dispatch(); NativeEventDecoder.java uses the same order.
 enum TextField { kKind, kModule, kSymbol, kThreadName, kNativeMethod, kSignature, kReportFile, kTextCount };
@@ -221,14 +219,13 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
 void JNICALL dispatcher_main(jvmtiEnv*, JNIEnv* jni, void*) {
     platform::prepare_current_thread();
     g_agent.dispatcher_thread.store(platform::current_thread_id(), std::memory_order_release);
-    g_agent.dispatcher_ready.store(1, std::memory_order_release);
     // Usually one crash ends the process. On Windows a claimed crash may turn out not to be fatal
     // (a handler after the agent's resumed it); the claim is then released, and the next crash
     // needs the dispatcher again. So it waits for crashes until the VM dies.
     for (;;) {
         if (!platform::dispatcher_wait_for_crash()) {
             // VM death: leave native code so HotSpot's exit does not wait for this thread.
-            g_agent.dispatcher_ready.store(0, std::memory_order_release);
+            g_agent.dispatcher_available.store(0, std::memory_order_release);
             platform::dispatcher_signal_stopped();
             return;
         }
@@ -265,14 +262,14 @@ void start_dispatcher(JNIEnv* jni) {
         fprintf(stderr, "crashagent: could not start the dispatcher thread; crashes are still reported, without Java stacks or listeners\n");
         return;
     }
-    g_dispatcher_launched.store(1, std::memory_order_release);
+    g_agent.dispatcher_available.store(1, std::memory_order_release);
 }
 
 void stop_dispatcher() {
-    // Launched, not ready: in a JVM that dies right after VMInit the thread may not have reached
-    // its wait yet. The stop request stays in the channel, so it returns as soon as it gets there,
-    // instead of blocking in native code through HotSpot's exit.
-    if (!g_dispatcher_launched.load(std::memory_order_acquire)) return;
+    // In a JVM that dies right after VMInit the thread may not have reached its wait yet. The stop
+    // request stays in the channel, so it returns as soon as it gets there, instead of blocking in
+    // native code through HotSpot's exit.
+    if (!g_agent.dispatcher_available.load(std::memory_order_acquire)) return;
     // A crash in progress owns the dispatcher; the JVM is dying anyway.
     if (g_agent.crashing_thread.load(std::memory_order_acquire) != 0) return;
     platform::dispatcher_request_stop(200);

@@ -549,7 +549,7 @@ void report_pending_on_exit_stack() {
     auto* context = reinterpret_cast<CONTEXT*>(slot->context);
     if (record->ExceptionCode != slot->code || context->Rip != slot->rip || context->Rsp != slot->rsp) return;
     // The dispatcher and the helpers ended with the other threads.
-    g_agent.dispatcher_ready.store(0, std::memory_order_release);
+    g_agent.dispatcher_available.store(0, std::memory_order_release);
     g_capture.thread_id.store(0, std::memory_order_release);
     g_minidump_write = nullptr;
     EXCEPTION_POINTERS pointers{record, context};

@@ -28,6 +28,8 @@ void os_install_jvm_handlers(void (*before_hs_err)());
 // RtlAddFunctionTable, as HotSpot registers its code cache. Null on failure.
 void* os_make_native_wrapper(void* target, uint32_t* size);
 uint64_t os_thread_id();
+// True when the agent's JSON report (crashagent_pid*.json) is in the working directory.
+bool os_agent_report_present();
 void* os_load_library(const char* path, char* error, size_t capacity);
 void* os_find_symbol(void* library, const char* name);
 uint64_t os_now_us();

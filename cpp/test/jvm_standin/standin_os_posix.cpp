@@ -144,6 +144,8 @@ void* os_make_native_wrapper(void* target, uint32_t* size) {
     return mem;
 }
 
+bool os_agent_report_present() { return agent_report_present(); }
+
 uint64_t os_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
 
 void* os_load_library(const char* path, char* error, size_t capacity) {

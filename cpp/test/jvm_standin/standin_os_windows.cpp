@@ -11,6 +11,7 @@
 
 extern "C" int java_call(void (*fn)(void*), void* arg);  // fake_jvm.cpp
 extern "C" void (*jvm_before_hs_err)();                 // fake_jvm.cpp
+extern "C" bool jvm_agent_report_present();             // fake_jvm.cpp
 
 namespace standin {
 
@@ -78,6 +79,8 @@ void* os_make_native_wrapper(void* target, uint32_t* size) {
 }
 
 uint64_t os_thread_id() { return GetCurrentThreadId(); }
+
+bool os_agent_report_present() { return jvm_agent_report_present(); }
 
 void* os_load_library(const char* path, char* error, size_t capacity) {
     HMODULE m = LoadLibraryA(path);

@@ -59,8 +59,9 @@ const char kUsage[] =
     "  --threads <n>      calls the function on n Java threads started together (1..8); default:\n"
     "                     once, on the main thread\n"
     "  --agent-threads-start-late\n"
-    "                     agent threads (RunAgentThread) start running only when VMDeath is posted,\n"
-    "                     as in a JVM that exits before it first schedules them\n"
+    "                     agent threads (RunAgentThread) start running only when VMDeath is posted\n"
+    "                     or the agent's JSON report is in the working directory, as in a JVM that\n"
+    "                     exits or crashes before it first schedules them\n"
     "  --native-wrapper   calls the JNI function through generated code outside any module, as\n"
     "                     HotSpot's native wrapper of a compiled native method, and posts\n"
     "                     CompiledMethodLoad for it (on Windows its unwind data is registered with\n"
@@ -995,7 +996,8 @@ jvmtiError JNICALL ti_generate_events(jvmtiEnv*, jvmtiEvent event) {
 void agent_thread_main(void* p) {
     JavaThread* t = static_cast<JavaThread*>(p);
     if (g_options.agent_threads_start_late) {
-        while (!g_vm_death_posted.load(std::memory_order_acquire)) {
+        // The report on disk: the crashing thread has reached its hand-off to the dispatcher.
+        while (!g_vm_death_posted.load(std::memory_order_acquire) && !os_agent_report_present()) {
         }
     }
     attach_current(t);

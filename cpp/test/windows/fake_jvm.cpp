@@ -59,12 +59,8 @@ extern "C" {
 void (*jvm_before_hs_err)() = nullptr;
 }
 
-namespace {
-
-// Per thread: 0 while the yellow zone is armed, 1 after it was disabled by a stack overflow.
-DWORD g_zone_tls = TLS_OUT_OF_INDEXES;
-
-bool agent_report_present() {
+// True when the agent's JSON report is in the working directory (the stand-in uses it too).
+extern "C" bool jvm_agent_report_present() {
     WIN32_FIND_DATAA found;
     HANDLE h = FindFirstFileA("crashagent_pid*.json", &found);
     if (h == INVALID_HANDLE_VALUE) return false;
@@ -72,13 +68,18 @@ bool agent_report_present() {
     return true;
 }
 
+namespace {
+
+// Per thread: 0 while the yellow zone is armed, 1 after it was disabled by a stack overflow.
+DWORD g_zone_tls = TLS_OUT_OF_INDEXES;
+
 // Written with plain Win32 calls: after a stack overflow little stack is left.
 void write_hs_err(DWORD code) {
     char name[64];
     std::snprintf(name, sizeof(name), "hs_err_pid%lu.log", GetCurrentProcessId());
     char text[160];
     int n = std::snprintf(text, sizeof(text), "fatal exception 0x%08lx\nagent_report_present=%d\n", code,
-                          agent_report_present() ? 1 : 0);
+                          jvm_agent_report_present() ? 1 : 0);
     HANDLE f = CreateFileA(name, GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
     if (f == INVALID_HANDLE_VALUE) return;
     DWORD written = 0;

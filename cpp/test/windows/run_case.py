@@ -330,6 +330,9 @@ STANDIN_CRASH = {
                                 "--listener", "view.txt", "--listener-mode", "throw"],
     "standin_listener_hangs": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
                                "--listener", "view.txt", "--listener-mode", "hang"],
+    # The JVM crashes before it first schedules the agent's dispatcher thread.
+    "standin_crash_before_dispatcher": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method",
+                                        NULL_WRITE, "--listener", "view.txt", "--agent-threads-start-late"],
     "standin_two_threads": ["Java_io_github_crashagent_testapp_CrashNative_nullWriteTogether", "2", "--threads", "2",
                             "--listener", "view.txt"],
     # Called through a native wrapper in generated code, registered as HotSpot registers its code
@@ -420,7 +423,8 @@ def run_standin_crash(c):
     base = c.standin(arguments, agent=False)
     run = c.standin(arguments, options=options)
     r = c.crash_report(run, *AV, "Java_io_github_crashagent_testapp_CrashNative_nullWrite" if case in (
-        "standin_java", "standin_listener_throws", "standin_listener_hangs", "standin_native_wrapper") else None,
+        "standin_java", "standin_listener_throws", "standin_listener_hangs", "standin_native_wrapper",
+        "standin_crash_before_dispatcher") else None,
         "write")
     c.as_without_agent(run, base)
     check(not base.exists("view.txt"), "the listener was called without the agent")
