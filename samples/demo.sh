@@ -13,7 +13,8 @@ cd "$root"
 echo "== Building (mvn package, Linux library only, tests skipped)"
 mvn -B -q -DskipTests -Dcrashagent.windows=false package
 
-agent_jar=$(ls agent/target/crashagent-agent-*.jar | grep -v -- '-tests\.jar$' | head -n 1)
+# The runnable jar, not its tests, sources or javadoc jars.
+agent_jar=$(ls agent/target/crashagent-agent-*.jar | grep -Ev -- '-(tests|sources|javadoc)\.jar$' | head -n 1)
 work="$root/samples/target/demo"
 rm -rf "$work"
 mkdir -p "$work/reports"
