@@ -44,6 +44,34 @@ bool parse_bool(const char* v, bool* out) {
     return false;
 }
 
+// The key of an option that is too long to copy: its name, cut to what fits a message.
+void too_long(ErrorOut e, const char* item, size_t len, size_t limit) {
+    char key[40];
+    size_t n = 0;
+    while (n < len && item[n] != '=' && n + 4 < sizeof(key)) {
+        key[n] = item[n];
+        n++;
+    }
+    bool cut = n < len && item[n] != '=';
+    if (cut) key[n++] = '.', key[n++] = '.', key[n++] = '.';
+    key[n] = '\0';
+    char number[24];
+    StringSink sink{number, sizeof(number), 0};
+    char buffer[24];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.udec(limit);
+    w.flush();
+    if (cut) {
+        fail(e, "an option name is too long ('", key, "'); allowed options: ", kOptionsHelp);
+    } else {
+        fail(e, "option '", key, "' is too long: over ", number);
+        StringSink more{e.out, e.capacity, str_length(e.out)};
+        Writer m(buffer, sizeof(buffer), more.sink());
+        m.str(" characters");
+        m.flush();
+    }
+}
+
 bool parse_uint(const char* v, uint32_t max, uint32_t* out) {
     if (!*v) return false;
     uint64_t n = 0;
@@ -64,6 +92,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
     *out = Options();
     if (!text) return true;
 
+    // Each option at most once: a second value would silently win over the first.
+    bool seen_dir = false, seen_timeout = false, seen_minidump = false;
     const char* p = text;
     while (*p) {
         const char* end = p;
@@ -71,7 +101,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         char item[kPathCapacity + 32];
         size_t len = static_cast<size_t>(end - p);
         if (len >= sizeof(item)) {
-            fail(err, "option too long (over ", "1024", " characters): ", "check the dir= value");
+            too_long(err, p, len, sizeof(item) - 1);
             return false;
         }
         for (size_t i = 0; i < len; i++) item[i] = p[i];
@@ -88,6 +118,13 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         *eq = '\0';
         const char* key = item;
         const char* value = eq + 1;
+        bool* seen = str_equal(key, "dir") ? &seen_dir : str_equal(key, "timeout") ? &seen_timeout
+                   : str_equal(key, "minidump") ? &seen_minidump : nullptr;
+        if (seen && *seen) {
+            fail(err, "option '", key, "' is given twice; give each option once");
+            return false;
+        }
+        if (seen) *seen = true;
 
         if (str_equal(key, "dir")) {
             if (!*value) {

@@ -166,6 +166,31 @@ TEST_CASE("options: errors name the option and the allowed values") {
     CHECK(std::string(error).find("'verbose' has no value") != std::string::npos);
 }
 
+TEST_CASE("options: a value too long names its own option") {
+    Options o;
+    char error[512];
+    CHECK_FALSE(parse_options(("timeout=" + std::string(2000, '1')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'timeout' is too long: over 1055 characters");
+    CHECK_FALSE(parse_options(("dir=/" + std::string(2000, 'd')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'dir' is too long: over 1055 characters");
+    CHECK_FALSE(parse_options(("timeout=5,dir=/" + std::string(2000, 'd')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'dir' is too long") != std::string::npos);
+    CHECK_FALSE(parse_options(std::string(2000, 'k').c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error).find("an option name is too long ('kkkk") != std::string::npos);
+    CHECK(std::string(error).find("...'); allowed options: dir=") != std::string::npos);
+}
+
+TEST_CASE("options: each option at most once") {
+    Options o;
+    char error[512];
+    CHECK_FALSE(parse_options("timeout=100,dir=/tmp,timeout=200", &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'timeout' is given twice; give each option once");
+    CHECK_FALSE(parse_options("dir=/a,dir=/b", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'dir' is given twice") != std::string::npos);
+    CHECK_FALSE(parse_options("minidump=true,minidump=false", &o, error, sizeof(error)));
+    REQUIRE(parse_options("dir=/a,timeout=1,minidump=false", &o, error, sizeof(error)));
+}
+
 TEST_CASE("signature skips system frames and is stable") {
     CrashRecord& r = fresh_record();
     r.kind = "SIGSEGV";
