@@ -220,8 +220,23 @@ int start(const char* options) {
         return 0;
     }
     if (!platform::check_report_dir(parsed.dir, error, sizeof(error))) {
-        fprintf(stderr, "%s\n", error);
-        return 2;
+        // A directory the user gave must work, or the JVM does not start.
+        if (parsed.dir[0]) {
+            fprintf(stderr, "%s\n", error);
+            return 2;
+        }
+        // No dir=: a service started in a working directory it cannot write (often /) still gets
+        // its reports, in the temp directory, where they also go when the report directory fails
+        // at crash time.
+        const char* temp = platform::fallback_report_dir();
+        char temp_error[1024];
+        if (!platform::check_report_dir(temp, temp_error, sizeof(temp_error))) {
+            fprintf(stderr, "%s\n%s\ncrashagent: give dir= a writable directory\n", error, temp_error);
+            return 2;
+        }
+        fprintf(stderr, "crashagent: warning: no dir= given and the working directory cannot take reports (%s); "
+                        "they go to the temp directory %s instead; give dir= to choose\n", error, temp);
+        str_copy(parsed.dir, sizeof(parsed.dir), temp);
     }
     g_agent.options = parsed;
     platform::resolve_report_dir(parsed.dir, g_agent.report_dir, sizeof(g_agent.report_dir));

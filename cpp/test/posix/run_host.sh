@@ -10,6 +10,18 @@ fail() { echo "FAIL: $case_name: $*"; echo "--- stdout"; cat out.txt 2>/dev/null
 
 run() { "$host" "$lib" "$@" >out.txt 2>err.txt; echo $?; }
 
+# For the cases about directories the process cannot write: root writes anywhere, so as root the
+# host runs as nobody, from a copy in the (world-readable) work directory, since the build tree
+# may be in a home directory nobody cannot enter.
+as_nobody_if_root() {
+  as_user=()
+  [ "$(id -u)" = 0 ] || return 0
+  command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed to run this case as root"
+  mkdir -p bin && cp "$host" "$lib" bin/ && chmod 0755 "$work" bin bin/*
+  host="$work/bin/$(basename "$host")" lib="$work/bin/$(basename "$lib")"
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+}
+
 case $case_name in
 start_stop)
   rc=$(run start "dir=$work,timeout=100")
@@ -65,6 +77,29 @@ earlier_reports_survive)
   [ "$(cat crashagent_pid*_1.json)" = earlier ] || fail "an earlier report was overwritten"
   log=$(ls crashagent_pid*.log | grep -Ev '_[0-9]+\.log$')
   [ "$(cat "$log")" = earlier ] || fail "an earlier log was overwritten"
+  ;;
+unwritable_working_directory)
+  # No dir= and a working directory the process cannot write (a service started in /): the
+  # reports go to the temp directory, with a warning, instead of the JVM refusing to start.
+  mkdir -p ro tmp && chmod 0555 ro && chmod 1777 tmp
+  as_nobody_if_root
+  rc=$(cd ro && TMPDIR="$work/tmp" "${as_user[@]}" "$host" "$lib" crash "" >../out.txt 2>../err.txt; echo $?)
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139 (the crash, after starting)"
+  grep -q "no dir= given and the working directory cannot take reports" err.txt || fail "no warning"
+  grep -q "they go to the temp directory $work/tmp instead" err.txt || fail "the warning does not name the temp directory"
+  json=$(ls tmp/crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no report in the temp directory: $(ls -la tmp ro)"
+  grep -q '"kind": "SIGSEGV"' "$json" || fail "kind"
+  [ -z "$(ls ro)" ] || fail "something was written in the working directory"
+  ;;
+bad_dir_and_temp)
+  # No dir=, and neither the working directory nor the temp directory can take reports: the
+  # agent refuses to start and says what to do.
+  mkdir -p ro && chmod 0555 ro
+  as_nobody_if_root
+  rc=$(cd ro && TMPDIR="$work/ro" "${as_user[@]}" "$host" "$lib" start "" >../out.txt 2>../err.txt; echo $?)
+  [ "$rc" != 0 ] || fail "started without a writable directory"
+  grep -q "give dir= a writable directory" err.txt || fail "the message does not say what to do"
   ;;
 stop_then_crash)
   rc=$(run stop-crash "dir=$work")
