@@ -6,6 +6,8 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,11 +48,17 @@ final class ReportJson {
         JsonNode root;
         try {
             root = JSON.readTree(text);
+        } catch (StreamConstraintsException e) {
+            // Its message names the limit and numbers only.
+            throw new InvalidCrashReportException(file, "exceeds a reading limit: " + e.getOriginalMessage(), e);
         } catch (JsonProcessingException e) {
+            // Jackson's message quotes the offending token. For a file that is not a report (a token
+            // file, or /etc/shadow behind a link) that would echo its content, so say only where.
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-            throw new InvalidCrashReportException(file, "is not valid JSON or exceeds a reading limit: "
-                    + e.getOriginalMessage() + where, e);
+            String what = e instanceof JsonEOFException ? ": unexpected end-of-input"
+                    : String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field") ? ": a duplicate field" : "";
+            throw new InvalidCrashReportException(file, "is not valid JSON" + what + where);
         }
         if (root == null || root.isMissingNode()) {
             throw new InvalidCrashReportException(file, "is empty");
@@ -61,9 +69,10 @@ final class ReportJson {
         }
         JsonNode schema = root.get("schema");
         if (schema == null || !schema.isTextual() || !schema.textValue().equals(CrashReport.SCHEMA)) {
+            // Not a report, so nothing of its content is quoted: only what kind of value it has.
             throw new InvalidCrashReportException(file, "is not a crashagent report: \"schema\" is "
-                    + (schema == null ? "missing" : CrashReport.shorten(schema.toString())) + ", expected \""
-                    + CrashReport.SCHEMA + "\"");
+                    + (schema == null ? "missing" : schema.isTextual() ? "another string" : Fields.describe(schema))
+                    + ", expected \"" + CrashReport.SCHEMA + "\"");
         }
         long version = f.integer("/schema_version");
         if (version > CrashReport.SCHEMA_VERSION) {

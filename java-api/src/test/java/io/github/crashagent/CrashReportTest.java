@@ -210,9 +210,23 @@ class CrashReportTest {
     @Test
     void wrongSchema() throws Exception {
         assertInvalid(mutated(r -> r.put("schema", "other-report")), "is not a crashagent report",
-                "\"schema\" is \"other-report\"");
+                "\"schema\" is another string, expected \"crashagent-report\"");
+        assertInvalid(mutated(r -> r.put("schema", 7)), "\"schema\" is a number");
         assertInvalid(mutated(r -> r.remove("schema")), "is not a crashagent report", "missing");
         assertInvalid(write("other.json", "{\"name\": \"x\"}"), "is not a crashagent report");
+    }
+
+    @Test
+    void aFileThatIsNotAReportHasNoneOfItsContentInTheMessage() throws Exception {
+        String secret = "ghp_S3CR3TT0K3N";
+        for (Path file : List.of(write("token.json", secret + "\n"), write("token2.json", "{\"a\": " + secret + "}"),
+                write("schema.json", "{\"schema\": \"" + secret + "\"}"),
+                write("key.json", "{\"" + secret + "\": 1, \"" + secret + "\": 2}"))) {
+            InvalidCrashReportException e = assertThrows(InvalidCrashReportException.class, () -> CrashReport.read(file));
+            assertFalse(e.getMessage().contains("S3CR3T"), e.getMessage());
+            assertFalse(e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("S3CR3T"),
+                    "the cause quotes the file: " + e.getCause());
+        }
     }
 
     @Test
@@ -253,7 +267,7 @@ class CrashReportTest {
     @Test
     void duplicateKeysAreRejected() throws Exception {
         String text = JSON.writeValueAsString(fixture("null-write.json")).replaceFirst("\"pid\":", "\"pid\":1,\"pid\":");
-        assertInvalid(write("dup.json", text), "Duplicate field 'pid'");
+        assertInvalid(write("dup.json", text), "is not valid JSON: a duplicate field");
     }
 
     @Test
