@@ -131,7 +131,20 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
                 fail(err, "option 'dir' is empty; give a directory, or leave dir out for the working directory");
                 return false;
             }
-            str_copy(out->dir, sizeof(out->dir), value);
+            // Options are split at commas, so a comma in the path is written %2C (and % as %25).
+            size_t n = 0;
+            for (const char* v = value; *v && n + 1 < sizeof(out->dir); v++) {
+                if (v[0] == '%' && v[1] == '2' && (v[2] == 'C' || v[2] == 'c')) {
+                    out->dir[n++] = ',';
+                    v += 2;
+                } else if (v[0] == '%' && v[1] == '2' && v[2] == '5') {
+                    out->dir[n++] = '%';
+                    v += 2;
+                } else {
+                    out->dir[n++] = *v;
+                }
+            }
+            out->dir[n] = '\0';
         } else if (str_equal(key, "timeout")) {
             if (!parse_uint(value, kMaxTimeoutMs, &out->timeout_ms)) {
                 fail(err, "option 'timeout' has value '", value,

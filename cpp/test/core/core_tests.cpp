@@ -180,6 +180,16 @@ TEST_CASE("options: a value too long names its own option") {
     CHECK(std::string(error).find("...'); allowed options: dir=") != std::string::npos);
 }
 
+TEST_CASE("options: a comma or a percent sign in dir= is written %2C or %25") {
+    Options o;
+    char error[512];
+    REQUIRE(parse_options("dir=/data/a%2Cb%2cc,timeout=10", &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == "/data/a,b,c");
+    CHECK(o.timeout_ms == 10);
+    REQUIRE(parse_options("dir=/data/100%25/x%2", &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == "/data/100%/x%2");
+}
+
 TEST_CASE("options: each option at most once") {
     Options o;
     char error[512];
