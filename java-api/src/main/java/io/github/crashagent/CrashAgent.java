@@ -93,14 +93,7 @@ public final class CrashAgent {
 
     /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
-        if (!isActive()) {
-            return Optional.empty();
-        }
-        try {
-            return agentPath(nativeReportDirectory());
-        } catch (LinkageError olderAgent) {
-            return Optional.empty();
-        }
+        return agentDirectory(false);
     }
 
     /**
@@ -142,18 +135,24 @@ public final class CrashAgent {
 
     /** Where the agent writes reports when the report directory fails at crash time. */
     static Optional<Path> fallbackDirectory() {
+        return agentDirectory(true);
+    }
+
+    /**
+     * The report or the fallback directory as the agent reports it, or empty without an agent, with
+     * an agent too old to answer, or for a path that is not usable. A flag, not a function
+     * argument: a lambda here would cost applications its bootstrap at startup.
+     */
+    private static Optional<Path> agentDirectory(boolean fallback) {
         if (!isActive()) {
             return Optional.empty();
         }
+        String dir;
         try {
-            return agentPath(nativeFallbackDirectory());
+            dir = fallback ? nativeFallbackDirectory() : nativeReportDirectory();
         } catch (LinkageError olderAgent) {
             return Optional.empty();
         }
-    }
-
-    /** A path the agent reports, or empty when there is no usable path. */
-    private static Optional<Path> agentPath(String dir) {
         try {
             return dir == null || dir.isEmpty() ? Optional.empty() : Optional.of(Path.of(dir));
         } catch (IllegalArgumentException invalidPath) {
