@@ -13,7 +13,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../started_marker.h"
+
 int main(int argc, char** argv) {
+    mark_started();
     char path[4096];
 #ifdef _WIN32
     DWORD n = GetModuleFileNameA(nullptr, path, sizeof(path));

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../started_marker.h"
+
 namespace {
 
 using Body = void (*)(void*);
@@ -282,6 +284,7 @@ void measure_stack_use(const char* body) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    mark_started();
     if (argc < 3) {
         std::printf("usage: crash_host <crashagent.dll|none> <case> [options]\n");
         return 64;

@@ -69,13 +69,35 @@ class Run:
         self.dir = tempfile.mkdtemp(prefix="crashagent-win-")
         args = [WINE_RUN] + (program if program is not None else [HOST, agent, case, options])
         self.executable = os.path.basename(args[1]).lower()
+        self.launch_failure = None
+        self._run(case, args)
+        if not self.started:
+            # Wine itself failed to start the process (seen about once in 300 starts: status 1,
+            # about 30 ms, no output), before any code of the program ran: the program writes its
+            # start marker first thing. Nothing of the agent's ran either, so starting it again
+            # hides no fault of the agent's; the failure is printed.
+            self.launch_failure = f"exit status {self.rc} after {self.elapsed:.2f} s"
+            print(f"{case}: Wine did not start {self.executable} ({self.launch_failure}, the program never ran); "
+                  "starting it again", flush=True)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            os.mkdir(self.dir)
+            self._run(case, args)
+            check(self.started, f"{case}: Wine did not start {self.executable}, twice "
+                                f"({self.launch_failure}; exit status {self.rc} after {self.elapsed:.2f} s)")
+        self.reports = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.json")))
+        self.logs = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.log")))
+
+    def _run(self, case, args):
         # Output goes to files, not pipes: a wineserver that the run starts inherits them and may
         # outlive the run.
         output = tempfile.mkdtemp(prefix="crashagent-win-out-")
+        marker = os.path.join(output, "started")
+        # As a Windows path: Wine's drive Z: is the Unix root.
+        env = dict(os.environ, CRASHAGENT_TEST_STARTED="Z:" + marker.replace("/", "\\"))
         start = time.monotonic()
         try:
             with open(os.path.join(output, "out"), "w") as out, open(os.path.join(output, "err"), "w") as err:
-                p = subprocess.run(args, cwd=self.dir, stdout=out, stderr=err, timeout=RUN_TIMEOUT_S)
+                p = subprocess.run(args, cwd=self.dir, stdout=out, stderr=err, env=env, timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.elapsed = time.monotonic() - start
             raise Failure(f"{case}: the process hung for {RUN_TIMEOUT_S} s")
@@ -85,10 +107,9 @@ class Run:
                 self.out = f.read()
             with open(os.path.join(output, "err"), errors="replace") as f:
                 self.err = f.read()
+            self.started = os.path.exists(marker)
             shutil.rmtree(output, ignore_errors=True)
         self.rc = p.returncode
-        self.reports = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.json")))
-        self.logs = sorted(glob.glob(os.path.join(self.dir, "crashagent_pid*.log")))
 
     def exists(self, name):
         return bool(glob.glob(os.path.join(self.dir, name)))

@@ -19,13 +19,13 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
 fi
 # wine-run.sh --linger SECONDS: starts this prefix's wineserver (unless one runs) and keeps it
 # for SECONDS after its last client, so that a series of short runs does not start it each time
-# (about 2 s each). Does not wait for it: a run that starts first just starts its own.
+# (about 2 s each). wineserver daemonizes and returns once it serves (status 2 when one runs
+# already), so no run starts while a server is still coming up.
 if [ "${1:-}" = "--linger" ]; then
   WINESERVER=$(command -v wineserver || true)
   if [ -z "$WINESERVER" ] && [ -x /usr/lib/wine/wineserver64 ]; then WINESERVER=/usr/lib/wine/wineserver64; fi
   [ -n "$WINESERVER" ] || exit 0
-  # The server stays in the foreground, and exits at once if the prefix has one already.
-  ("$WINESERVER" -p"${2:-10}" </dev/null >/dev/null 2>&1 &)
+  "$WINESERVER" -p"${2:-10}" </dev/null >/dev/null 2>&1 || true
   exit 0
 fi
 exec "$WINE" "$@"
