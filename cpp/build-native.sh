@@ -52,6 +52,7 @@ build)
   mkdir -p "$out/native/linux-x86_64" "$out/native-test/linux-x86_64"
   cp "$out/cmake/linux-x86_64/libcrashagent.so" "$out/native/linux-x86_64/"
   cp "$out/cmake/linux-x86_64/cpp/test/jni/libcrashtest.so" "$out/native-test/linux-x86_64/"
+  cp "$out/cmake/linux-x86_64/cpp/test/posix/libfull_disk_shim.so" "$out/native-test/linux-x86_64/"
   mkdir -p "$out/native-samples/linux-x86_64"
   cp "$out/cmake/linux-x86_64/samples/native/libcrashdemo.so" "$out/native-samples/linux-x86_64/"
   if windows_check; then

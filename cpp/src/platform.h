@@ -19,11 +19,18 @@ constexpr FileHandle kInvalidFile = -1;
 // Creates a new file (fails if it exists, never follows a final symlink), mode 0600.
 FileHandle file_create_exclusive(const char* path);  // Async-signal-safe.
 bool file_write(FileHandle file, const char* data, size_t len);  // Async-signal-safe.
-void file_close(FileHandle file);  // Async-signal-safe.
+bool file_close(FileHandle file);  // false when a deferred write failed. Async-signal-safe.
 bool file_rename(const char* from, const char* to);  // replaces to. Async-signal-safe.
 void file_remove(const char* path);  // Async-signal-safe.
 bool file_exists(const char* path);  // Async-signal-safe.
 void stderr_write(const char* text);  // Async-signal-safe.
+FileHandle stderr_file();  // the process's stderr, or kInvalidFile. Async-signal-safe.
+// What the last failed file call above ran into, in words ("no space left on device", ...).
+// Async-signal-safe.
+const char* last_error_text();
+// Unpredictable bits for file names (POSIX: getrandom; Windows: a mix of counters, since reports
+// go to per-user directories there). Async-signal-safe.
+uint64_t random_u64();
 uint64_t now_ms();  // wall clock, ms since the epoch. Async-signal-safe.
 uint64_t monotonic_ms();  // Async-signal-safe.
 uint64_t process_id();  // Async-signal-safe.

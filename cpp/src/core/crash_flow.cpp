@@ -15,7 +15,11 @@ namespace {
 
 // Only the thread that owns the crash uses these, so they need no synchronisation.
 char g_write_buffer[64 * 1024];
-char g_json_tmp_path[kPathCapacity + 16];
+char g_json_tmp_path[kPathCapacity + 24];
+char g_first_log_path[kPathCapacity];
+constexpr uint64_t kExitHoldMs = 30000;  // how long an exit from a listener waits for the crash to end the process
+char g_first_json_path[kPathCapacity];
+const char* g_failure = "";  // what the last failed report write ran into
 std::atomic<int> g_other_crash_slots{0};
 
 struct FileSinkContext {
@@ -45,11 +49,13 @@ void build_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n
 }
 
 // Async-signal-safe. Creates the log file under a name no earlier report uses (a container
-// restarts with the same pid; its old reports must survive), and sets both report paths.
-platform::FileHandle create_log(CrashRecord* r, const char* dir) {
-    for (int n = 0; n < 100; n++) {
+// restarts with the same pid; its old reports must survive), starting at number first, and sets
+// both report paths; *next is the number after the one taken.
+platform::FileHandle create_log(CrashRecord* r, const char* dir, int first, int* next) {
+    for (int n = first; n < 100; n++) {
         build_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
         build_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
+        *next = n + 1;
         if (platform::file_exists(r->json_path)) continue;  // an earlier report's pair
         platform::FileHandle f = platform::file_create_exclusive(r->log_path);
         if (f != platform::kInvalidFile) return f;
@@ -60,27 +66,85 @@ platform::FileHandle create_log(CrashRecord* r, const char* dir) {
     return platform::kInvalidFile;
 }
 
+enum class JsonResult { kWritten, kNoTemporaryFile, kWriteFailed };
+
 // Async-signal-safe. Writes the JSON report to a temporary file and renames it into place, so a
-// reader sees either no report or a complete one.
-bool write_json_file(const CrashRecord& r, const char* status) {
-    StringSink sink{g_json_tmp_path, sizeof(g_json_tmp_path), 0};
-    char buffer[32];
-    Writer name(buffer, sizeof(buffer), sink.sink());
-    name.str(r.json_path);
-    name.str(".tmp");
-    name.flush();
-    platform::file_remove(g_json_tmp_path);
-    FileSinkContext context{platform::file_create_exclusive(g_json_tmp_path)};
-    if (context.file == platform::kInvalidFile) return false;
+// reader sees either no report or a complete one. The temporary name has a random part and is
+// created exclusively without following links, so nobody can take it in advance, not even in a
+// shared directory such as /tmp.
+JsonResult write_json_file(const CrashRecord& r, const char* status) {
+    FileSinkContext context{platform::kInvalidFile};
+    for (int attempt = 0; attempt < 8 && context.file == platform::kInvalidFile; attempt++) {
+        StringSink sink{g_json_tmp_path, sizeof(g_json_tmp_path), 0};
+        char buffer[32];
+        Writer name(buffer, sizeof(buffer), sink.sink());
+        name.str(r.json_path);
+        name.ch('.');
+        name.hex(platform::random_u64(), 16);
+        name.str(".tmp");
+        name.flush();
+        if (sink.length >= sizeof(g_json_tmp_path)) return JsonResult::kNoTemporaryFile;  // truncated
+        context.file = platform::file_create_exclusive(g_json_tmp_path);
+    }
+    if (context.file == platform::kInvalidFile) return JsonResult::kNoTemporaryFile;
     Writer w(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &context});
     write_json_report(r, status, g_agent.options.timeout_ms, w);
     w.flush();
-    platform::file_close(context.file);
-    if (w.failed() || !platform::file_rename(g_json_tmp_path, r.json_path)) {
+    bool closed = platform::file_close(context.file);
+    if (w.failed() || !closed || !platform::file_rename(g_json_tmp_path, r.json_path)) {
+        g_failure = platform::last_error_text();
         platform::file_remove(g_json_tmp_path);
-        return false;
+        return JsonResult::kWriteFailed;
     }
-    return true;
+    return JsonResult::kWritten;
+}
+
+// Async-signal-safe. Listeners that returned, threw or were cut short.
+int finished_listeners(const CrashRecord& r) {
+    int n = 0;
+    for (const ListenerOutcome& l : r.listeners) {
+        if (l.state.load(std::memory_order_acquire) == static_cast<int>(ListenerState::kDone)) n++;
+    }
+    return n;
+}
+
+// Async-signal-safe. Puts a report in dir: the log with its native part, and the JSON report
+// with the given status, both complete on disk. On failure nothing of it is left in dir, and
+// g_failure says what went wrong.
+bool place_report(CrashRecord* r, const char* dir, const char* status, platform::FileHandle* log) {
+    int next = 0;
+    // A JSON report that cannot get a temporary file under one number gets one more number.
+    for (int tries = 0; tries < 2; tries++) {
+        *log = create_log(r, dir, next, &next);
+        if (*log == platform::kInvalidFile) {
+            g_failure = platform::last_error_text();
+            return false;
+        }
+        FileSinkContext context{*log};
+        Writer w(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &context});
+        write_log_native(*r, w);
+        w.flush();
+        JsonResult json = JsonResult::kWriteFailed;
+        if (w.failed()) {
+            g_failure = platform::last_error_text();
+        } else {
+            json = write_json_file(*r, status);
+            if (json == JsonResult::kWritten) return true;
+            if (json == JsonResult::kNoTemporaryFile) g_failure = "no temporary file could be created";
+        }
+        platform::file_close(*log);
+        platform::file_remove(r->log_path);
+        *log = platform::kInvalidFile;
+        if (json != JsonResult::kNoTemporaryFile) return false;
+    }
+    return false;
+}
+
+// Async-signal-safe. Moves what was placed at the given paths out of the way once the report
+// stands complete elsewhere, so that one crash gives one report.
+void remove_report_files(const char* log_path, const char* json_path) {
+    platform::file_remove(json_path);
+    platform::file_remove(log_path);
 }
 
 // Async-signal-safe.
@@ -132,54 +196,147 @@ void report_crash(CrashRecord* r) {
     record_compute_signature(r);
 
     const char* dir = g_agent.report_dir;
+    const char* fallback = platform::fallback_report_dir();
     r->report_dir = dir;
-    platform::FileHandle log = create_log(r, dir);
-    if (log == platform::kInvalidFile) {
-        // The configured directory failed at crash time (removed, full, permissions changed):
-        // write where hs_err would fall back to rather than lose the report.
-        StringSink note{r->note, sizeof(r->note), 0};
-        char buffer[64];
-        Writer w(buffer, sizeof(buffer), note.sink());
-        w.str("report directory ");
-        w.str(dir);
-        w.str(" was not writable; wrote to ");
-        w.str(platform::fallback_report_dir());
-        w.flush();
-        log = create_log(r, platform::fallback_report_dir());
+    // Where the report stands, complete: the configured directory, else the temp directory
+    // (where hs_err falls back to as well), else nowhere and the log goes to stderr, which
+    // service managers collect.
+    platform::FileHandle log = platform::kInvalidFile;
+    const char* placed = nullptr;
+    if (place_report(r, dir, "pending", &log)) {
+        placed = dir;
+    } else if (!str_equal(dir, fallback)) {
+        size_t note_length = str_length(r->note);
+        const char* first_failure = g_failure;
+        record_add_note(r, "report directory ", dir, ": ", first_failure, "; wrote to the temp directory ", fallback,
+                        " instead");
+        if (place_report(r, fallback, "pending", &log)) {
+            placed = fallback;
+        } else {
+            r->note[note_length] = '\0';
+            record_add_note(r, "report directory ", dir, ": ", first_failure);
+        }
     }
-
-    FileSinkContext log_context{log};
-    Writer log_writer(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &log_context});
-    if (log != platform::kInvalidFile) {
-        write_log_native(*r, log_writer);
-        log_writer.flush();
-    }
-    bool json_ok = write_json_file(*r, "pending");
-    if (log == platform::kInvalidFile && !json_ok) {
-        say("could not write the crash report to ", dir, " nor to the fallback directory");
-    } else {
+    FileSinkContext err_context{platform::stderr_file()};
+    if (placed) {
         say(r->kind, " captured; report: ", r->json_path);
+    } else {
+        r->json_path[0] = '\0';
+        r->log_path[0] = '\0';
+        say("could not write the crash report to ", dir, str_equal(dir, fallback) ? nullptr : " nor to the temp directory");
+        say("the report follows (", g_failure, ")");
+        Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
+        write_log_native(*r, err);
+        err.flush();
     }
 
-    // Hand over to the dispatcher, unless there is none or this thread is the dispatcher.
+    // Hand over to the dispatcher, unless there is none or this thread is the dispatcher. Each
+    // listener outcome goes into the report on disk as it comes, so whatever ends the process
+    // from a listener (System.exit, a native exit, a crash of its own) leaves the earlier ones.
     bool waited_out = false;
     uint64_t self = platform::current_thread_id();
     if (g_agent.dispatcher_available.load(std::memory_order_acquire) &&
         g_agent.dispatcher_thread.load(std::memory_order_acquire) != self) {
         platform::dispatcher_wake();
-        waited_out = !platform::dispatcher_wait_done(g_agent.options.timeout_ms);
+        uint64_t deadline = platform::monotonic_ms() + g_agent.options.timeout_ms;
+        int outcomes_on_disk = 0;
+        for (;;) {
+            uint64_t now = platform::monotonic_ms();
+            if (now >= deadline) {
+                waited_out = true;
+                break;
+            }
+            uint64_t left = deadline - now;
+            if (platform::dispatcher_wait_done(static_cast<uint32_t>(left < 50 ? left : 50))) break;
+            int outcomes = finished_listeners(*r);
+            if (placed && outcomes != outcomes_on_disk) {
+                write_json_file(*r, "running");  // a failure here is dealt with by the final write
+                outcomes_on_disk = outcomes;
+            }
+        }
     }
-    const char* status = dispatch_status_name(*r, waited_out);
+    bool exited = g_agent.exit_during_dispatch.load(std::memory_order_acquire) != 0;
+    const char* status = exited ? "interrupted" : dispatch_status_name(*r, waited_out);
 
-    if (log != platform::kInvalidFile) {
+    if (!placed) {
+        Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
+        write_log_java(*r, status, err);
+        err.flush();
+    } else {
         // The writer shares its buffer with write_json_file: start a fresh one on the same file.
+        FileSinkContext log_context{log};
         Writer tail(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &log_context});
         write_log_java(*r, status, tail);
         tail.flush();
-        platform::file_close(log);
+        bool log_ok = !tail.failed();
+        if (!log_ok) g_failure = platform::last_error_text();
+        log_ok = platform::file_close(log) && log_ok;
+        bool json_ok = log_ok && write_json_file(*r, status) == JsonResult::kWritten;
+        if (!json_ok) {
+            // The disk filled while the listeners ran. The report written before them is
+            // complete but stale: write the whole report again in the temp directory and
+            // remove the stale one; failing that, keep it and put the rest on stderr.
+            str_copy(g_first_log_path, sizeof(g_first_log_path), r->log_path);
+            str_copy(g_first_json_path, sizeof(g_first_json_path), r->json_path);
+            bool moved = false;
+            if (!str_equal(placed, fallback)) {
+                record_add_note(r, "report directory ", placed, ": ", g_failure,
+                                " after the listeners ran; wrote to the temp directory ", fallback, " instead");
+                platform::FileHandle again = platform::kInvalidFile;
+                if (place_report(r, fallback, status, &again)) {
+                    FileSinkContext again_context{again};
+                    Writer rest(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &again_context});
+                    write_log_java(*r, status, rest);
+                    rest.flush();
+                    platform::file_close(again);
+                    remove_report_files(g_first_log_path, g_first_json_path);
+                    moved = true;
+                    say("the disk filled while the listeners ran; report moved to ", r->json_path);
+                }
+            }
+            if (!moved) {
+                str_copy(r->log_path, sizeof(r->log_path), g_first_log_path);
+                str_copy(r->json_path, sizeof(r->json_path), g_first_json_path);
+                say("could not finish the report ", r->json_path, "; its listener part follows");
+                Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
+                write_log_java(*r, status, err);
+                err.flush();
+            }
+        }
     }
-    write_json_file(*r, status);
     g_agent.report_done.store(1, std::memory_order_release);
+}
+
+void exit_during_dispatch() {
+    if (g_agent.crashing_thread.load(std::memory_order_acquire) == 0) return;
+    if (g_record.dispatch_state.load(std::memory_order_acquire) != static_cast<int>(DispatchState::kRunning)) return;
+    if (g_agent.exit_during_dispatch.exchange(1, std::memory_order_acq_rel)) return;
+    for (int i = 0; i < kMaxListeners; i++) {
+        ListenerOutcome& l = g_record.listeners[i];
+        if (l.state.load(std::memory_order_acquire) != static_cast<int>(ListenerState::kRunning)) continue;
+        str_copy(l.outcome, sizeof(l.outcome),
+                 "did not finish: the JVM began to exit while it ran (System.exit or Runtime.halt)");
+        l.state.store(static_cast<int>(ListenerState::kDone), std::memory_order_release);
+        char number[16];
+        StringSink sink{number, sizeof(number), 0};
+        char buffer[16];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.udec(static_cast<uint64_t>(i + 1));
+        w.flush();
+        record_add_note(&g_record, "the JVM began to exit while listener ", number, " (", l.name,
+                        ") ran; later listeners did not run, and the exit status is the one given to exit");
+    }
+    platform::dispatcher_signal_done();
+    // The crashing thread writes the report now; the JVM must not be gone before it is on disk.
+    uint64_t deadline = platform::monotonic_ms() + 5000;
+    while (!g_agent.report_done.load(std::memory_order_acquire) && platform::monotonic_ms() < deadline) {
+        platform::sleep_ms(5);
+    }
+    // Then the exit waits: the crash ends the process as it would without the agent (hs_err, the
+    // core dump, its exit status), not the listener's exit. The JVM's crash handling kills the
+    // process during this wait; should it not (it hangs), the exit goes on after a while.
+    deadline = platform::monotonic_ms() + kExitHoldMs;
+    while (platform::monotonic_ms() < deadline) platform::sleep_ms(20);
 }
 
 // Async-signal-safe.

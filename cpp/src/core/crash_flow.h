@@ -25,6 +25,7 @@ struct AgentState {
     std::atomic<uint64_t> claim_time_ms{0};       // monotonic time the owner claimed the crash
     std::atomic<int> owner_chaining{0};           // the owner is handing its crash to the JVM
     std::atomic<int> attached_late{0};            // threads older than the agent are not registered
+    std::atomic<int> exit_during_dispatch{0};     // the JVM began to exit while the listeners ran
 };
 
 extern AgentState g_agent;
@@ -48,6 +49,12 @@ int classify_java_thread(uint64_t thread_id);
 // registers, modules, frames). Computes the signature, writes the native report, runs the
 // dispatch within the budget and writes the final report. Async-signal-safe.
 void report_crash(CrashRecord* record);
+
+// VMDeath (normal context, any thread): when it comes while the listeners run, a listener (or
+// another thread) called System.exit or Runtime.halt. Marks the listener that was running, has
+// the crashing thread write the report now with every outcome so far, and waits for that report,
+// bounded, so that it is on disk before the JVM exits.
+void exit_during_dispatch();
 
 // Called by the owner right before it hands its crash to the JVM or the OS. Async-signal-safe.
 void mark_owner_chaining();

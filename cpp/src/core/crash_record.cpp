@@ -42,6 +42,8 @@ void record_reset(CrashRecord* r) {
     r->detail = nullptr;
     r->code = r->fault_address = r->pc = r->sp = r->timestamp_ms = r->pid = 0;
     r->origin = "native";
+    r->has_fault_address = true;
+    r->sender_pid = r->sender_uid = -1;
     r->crash_frame = -1;
     r->thread_id = 0;
     r->thread_name[0] = '\0';
@@ -114,10 +116,27 @@ static uint64_t fnv1a(const char* s) {
     return h;
 }
 
-// Async-signal-safe. The signature is made of the top three frames outside system modules
-// and JIT code
-// (module basename + offset, like a Watson bucket) and the Java native method that entered
-// the library, so the same bug groups together across machines running the same build.
+// Async-signal-safe.
+void record_add_note(CrashRecord* r, const char* a, const char* b, const char* c, const char* d, const char* e,
+                     const char* f, const char* g) {
+    size_t used = str_length(r->note);
+    StringSink note{r->note, sizeof(r->note), used};
+    char buffer[64];
+    Writer w(buffer, sizeof(buffer), note.sink());
+    if (used) w.str("; ");
+    w.str(a);
+    w.str(b);
+    w.str(c);
+    w.str(d);
+    w.str(e);
+    w.str(f);
+    w.str(g);
+    w.flush();
+}
+
+// Async-signal-safe. The signature is made of the top three frames outside system modules and
+// JIT code (module basename + offset, like a Watson bucket) and the Java native method that
+// entered the library, so the same bug groups together across machines running the same build.
 void record_compute_signature(CrashRecord* r) {
     StringSink sink{r->signature_text, sizeof(r->signature_text), 0};
     char buffer[128];
@@ -146,6 +165,15 @@ void record_compute_signature(CrashRecord* r) {
         w.str(r->kind);
     }
     w.flush();
+    if (str_equal(r->origin, "external")) {
+        // A signal another process sent says nothing about the code it interrupted: such
+        // reports group by the signal alone, apart from every real crash.
+        sink.length = 0;
+        Writer e(buffer, sizeof(buffer), sink.sink());
+        e.str("external:");
+        e.str(r->kind);
+        e.flush();
+    }
 
     StringSink sig{r->signature, sizeof(r->signature), 0};
     char buf2[32];

@@ -80,11 +80,15 @@ struct CrashRecord {
     const char* detail;               // "SEGV_MAPERR", "write", ... may be null
     uint64_t code;                    // signal number or exception code
     uint64_t fault_address;
+    bool has_fault_address;           // false for a signal sent by a process: no address faulted
+    int64_t sender_pid;               // who sent the signal (kill, tgkill, sigqueue, abort), or -1
+    int64_t sender_uid;               // that process's real uid, or -1
     uint64_t pc;
     uint64_t sp;
     uint64_t timestamp_ms;
     uint64_t pid;
-    const char* origin;               // "native" (JNI or library code), "jvm" (JVM fatal error)
+    const char* origin;               // "native" (JNI or library code), "jvm" (JVM fatal error),
+                                      // "external" (a signal another process sent)
 
     // Where: the frame that decides module and signature.
     int crash_frame;                  // index into frames of the first frame outside system modules
@@ -141,6 +145,11 @@ const char* record_native_method(const CrashRecord& record);
 
 // The dispatcher's note on the Java stack, once published; else null. Async-signal-safe.
 const char* record_java_note(const CrashRecord& record);
+
+// Appends to the record's note, "; " between notes; truncates at its capacity. Async-signal-safe.
+void record_add_note(CrashRecord* record, const char* a, const char* b = nullptr, const char* c = nullptr,
+                     const char* d = nullptr, const char* e = nullptr, const char* f = nullptr,
+                     const char* g = nullptr);
 
 // Index of the module containing address, or -1. Async-signal-safe.
 int record_find_module(const CrashRecord& record, uint64_t address);

@@ -97,7 +97,11 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str(",\n    \"code\": ");
     w.udec(r.code);
     w.str(",\n    \"fault_address\": ");
-    hex_string(w, r.fault_address);
+    if (r.has_fault_address) hex_string(w, r.fault_address); else w.str("null");
+    w.str(",\n    \"sender_pid\": ");
+    if (r.sender_pid >= 0) w.dec(r.sender_pid); else w.str("null");
+    w.str(",\n    \"sender_uid\": ");
+    if (r.sender_uid >= 0) w.dec(r.sender_uid); else w.str("null");
     w.str(",\n    \"pc\": ");
     hex_string(w, r.pc);
     w.str(",\n    \"module\": ");
@@ -278,8 +282,20 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.udec(r.code);
     w.str(" (0x");
     w.hex(r.code);
-    w.str(")\nfault address: 0x");
-    w.hex(r.fault_address, 16);
+    w.str(")\nfault address: ");
+    if (r.has_fault_address) {
+        w.str("0x");
+        w.hex(r.fault_address, 16);
+    } else {
+        w.str("none");
+    }
+    if (r.sender_pid >= 0) {
+        w.str("\nsent by:       process ");
+        w.dec(r.sender_pid);
+        w.str(" (uid ");
+        w.dec(r.sender_uid);
+        w.str(str_equal(r.origin, "external") ? ")" : ", this process)");
+    }
     w.str("\npc:            0x");
     w.hex(r.pc, 16);
     w.str("\norigin:        ");

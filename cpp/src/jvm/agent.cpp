@@ -51,7 +51,10 @@ void JNICALL on_vm_init(jvmtiEnv* jvmti, JNIEnv* jni, jthread thread) {
     replay_code_events();
 }
 
-void JNICALL on_vm_death(jvmtiEnv*, JNIEnv*) { stop_dispatcher(); }
+void JNICALL on_vm_death(jvmtiEnv*, JNIEnv*) {
+    exit_during_dispatch();
+    stop_dispatcher();
+}
 
 void JNICALL on_thread_start(jvmtiEnv*, JNIEnv* jni, jthread thread) { register_thread(jni, thread); }
 

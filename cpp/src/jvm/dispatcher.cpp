@@ -30,8 +30,8 @@ std::atomic<ApiEntry*> g_api{nullptr};
 std::atomic<int> g_dispatcher_started{0};
 
 // Text/number slots of CrashAgent.dispatch(); NativeEventDecoder.java uses the same order.
-enum TextField { kKind, kModule, kSymbol, kThreadName, kNativeMethod, kSignature, kReportFile, kTextCount };
-enum NumberField { kCode, kFaultAddress, kPc, kModuleOffset, kTimestamp, kJavaThread, kNumberCount };
+enum TextField { kKind, kModule, kSymbol, kThreadName, kNativeMethod, kSignature, kReportFile, kOrigin, kTextCount };
+enum NumberField { kCode, kFaultAddress, kPc, kModuleOffset, kTimestamp, kJavaThread, kHasFaultAddress, kNumberCount };
 
 void deallocate(void* p) {
     if (p) g_jvmti->Deallocate(static_cast<unsigned char*>(p));
@@ -169,7 +169,8 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
     set_text(jni, text, kThreadName, r.java_thread_name[0] ? r.java_thread_name : r.thread_name);
     set_text(jni, text, kNativeMethod, record_native_method(r));
     set_text(jni, text, kSignature, r.signature);
-    set_text(jni, text, kReportFile, r.json_path);
+    set_text(jni, text, kReportFile, r.json_path[0] ? r.json_path : nullptr);
+    set_text(jni, text, kOrigin, r.origin);
 
     jlong numbers[kNumberCount];
     numbers[kCode] = static_cast<jlong>(r.code);
@@ -178,6 +179,7 @@ void run_listeners(JNIEnv* jni, const CrashRecord& r) {
     numbers[kModuleOffset] = module ? static_cast<jlong>(crash->pc - module->base) : 0;
     numbers[kTimestamp] = static_cast<jlong>(r.timestamp_ms);
     numbers[kJavaThread] = r.java_thread == 1 ? 1 : 0;
+    numbers[kHasFaultAddress] = r.has_fault_address ? 1 : 0;
     jlongArray number_array = jni->NewLongArray(kNumberCount);
     if (number_array) jni->SetLongArrayRegion(number_array, 0, kNumberCount, numbers);
 

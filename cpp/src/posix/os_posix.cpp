@@ -43,8 +43,9 @@ bool file_write(FileHandle file, const char* data, size_t len) {
     return true;
 }
 
-// Async-signal-safe.
-void file_close(FileHandle file) { close(static_cast<int>(file)); }
+// Async-signal-safe. close can report a write that failed late (NFS, quotas); EINTR leaves the
+// descriptor closed on Linux, so it is not retried.
+bool file_close(FileHandle file) { return close(static_cast<int>(file)) == 0 || errno == EINTR; }
 
 // Async-signal-safe.
 bool file_rename(const char* from, const char* to) { return rename(from, to) == 0; }
@@ -60,6 +61,45 @@ bool file_exists(const char* path) {
 
 // Async-signal-safe.
 void stderr_write(const char* text) { file_write(2, text, str_length(text)); }
+
+// Async-signal-safe.
+FileHandle stderr_file() { return 2; }
+
+// Async-signal-safe: reads errno only.
+const char* last_error_text() {
+    switch (errno) {
+        case ENOSPC: return "no space left on device";
+        case EDQUOT: return "disk quota exceeded";
+        case EFBIG: return "file too large";
+        case EROFS: return "read-only file system";
+        case EACCES:
+        case EPERM: return "permission denied";
+        case ENOENT: return "no such file or directory";
+        case EEXIST: return "the name is taken";
+        case ELOOP: return "the name is a symbolic link";
+        case EIO: return "input/output error";
+        case EMFILE:
+        case ENFILE: return "too many open files";
+    }
+    return "the system call failed";
+}
+
+// Async-signal-safe: getrandom is a system call; without it (old kernels, seccomp), a mix of
+// clocks and identities, which still differs between runs and between processes.
+uint64_t random_u64() {
+    uint64_t value = 0;
+#ifdef SYS_getrandom
+    if (syscall(SYS_getrandom, &value, sizeof(value), 1 /* GRND_NONBLOCK */) == sizeof(value)) return value;
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    value = static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 30) ^
+            (static_cast<uint64_t>(getpid()) << 40) ^ reinterpret_cast<uintptr_t>(&ts);
+    // splitmix64's finaliser spreads the bits
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+    return value ^ (value >> 31);
+}
 
 // Async-signal-safe.
 uint64_t now_ms() {

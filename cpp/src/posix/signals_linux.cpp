@@ -234,6 +234,14 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     r->detail = info ? code_name(sig, info->si_code) : nullptr;
     r->code = static_cast<uint64_t>(sig);
     r->fault_address = info ? reinterpret_cast<uint64_t>(info->si_addr) : 0;
+    bool sent = info && info->si_code <= 0;  // SI_USER, SI_TKILL, SI_QUEUE, ...: sent, not a fault
+    if (sent) {
+        // si_addr then overlays the sender's pid and uid: there is no fault address.
+        r->has_fault_address = false;
+        r->fault_address = 0;
+        r->sender_pid = info->si_pid;
+        r->sender_uid = info->si_uid;
+    }
     r->thread_id = thread_id;
     r->java_thread = classify_java_thread(thread_id);
     if (uc) {
@@ -250,7 +258,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
         UnwindState state{r, r->pc, false, 0};
         _Unwind_Backtrace(&unwind_step, &state);
     } else {
-        str_copy(r->note, sizeof(r->note), "native stack walk faulted; frames are partial");
+        record_add_note(r, "native stack walk faulted; frames are partial");
     }
     if (r->frame_count == 1 && record_find_module(*r, r->pc) < 0 && !jvm_code_contains(r->pc) && r->sp) {
         // A call through a bad pointer lands outside any module, where no unwind tables exist;
@@ -267,12 +275,23 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     jvm_code_resolve(r);
 
     if (stack_exhausted(sig, info, uc)) {
-        str_copy(r->note, sizeof(r->note),
-                 "native stack overflow: without the agent's alternate signal stack the kernel kills the process "
+        record_add_note(r, "native stack overflow: without the agent's alternate signal stack the kernel kills the process "
                  "with SIGSEGV and no hs_err, so after this report the agent lets exactly that happen");
     }
     int pc_module = record_find_module(*r, r->pc);
-    if (sig == SIGABRT && !fault_handler_installed(SIGSEGV)) {
+    if (sent && static_cast<uint64_t>(info->si_pid) != static_cast<uint64_t>(getpid())) {
+        // kill -SEGV from another process: nothing in this process failed. (abort() and raise()
+        // send to their own process: those stay crashes of it.)
+        r->origin = "external";
+        char pid_text[24];
+        StringSink pid_sink{pid_text, sizeof(pid_text), 0};
+        char buffer[24];
+        Writer w(buffer, sizeof(buffer), pid_sink.sink());
+        w.dec(info->si_pid);
+        w.flush();
+        record_add_note(r, "signal sent by process ", pid_text,
+                        " (kill or sigqueue): not a fault of this process; the frames show what it interrupted");
+    } else if (sig == SIGABRT && !fault_handler_installed(SIGSEGV)) {
         r->origin = "jvm";  // VMError replaced the handlers: this is the JVM's own fatal error
     } else if (pc_module >= 0 && str_equal(path_basename(r->modules[pc_module].path), "libjvm.so")) {
         r->origin = "jvm";

@@ -155,11 +155,14 @@ bool file_write(FileHandle file, const char* data, size_t len) {
     return true;
 }
 
-// Crash context.
-void file_close(FileHandle file) {
+// Crash context. A failed flush is a write that did not reach the disk.
+bool file_close(FileHandle file) {
     HANDLE h = reinterpret_cast<HANDLE>(file);
-    FlushFileBuffers(h);
+    bool flushed = FlushFileBuffers(h) != 0;
+    DWORD error = flushed ? ERROR_SUCCESS : GetLastError();
     CloseHandle(h);
+    if (!flushed) SetLastError(error);
+    return flushed;
 }
 
 // Crash context. Replaces `to`, as MoveFileEx(MOVEFILE_REPLACE_EXISTING) does; the file was
@@ -209,6 +212,42 @@ bool file_exists(const char* path) {
 }
 
 // Crash context.
+FileHandle stderr_file() {
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    return h && h != INVALID_HANDLE_VALUE ? reinterpret_cast<FileHandle>(h) : kInvalidFile;
+}
+
+// Crash context: reads the thread's last error only.
+const char* last_error_text() {
+    switch (GetLastError()) {
+        case ERROR_DISK_FULL:
+        case ERROR_HANDLE_DISK_FULL: return "no space left on device";
+        case ERROR_ACCESS_DENIED: return "access denied";
+        case ERROR_WRITE_PROTECT: return "the medium is write-protected";
+        case ERROR_PATH_NOT_FOUND:
+        case ERROR_FILE_NOT_FOUND: return "no such file or directory";
+        case ERROR_FILE_EXISTS:
+        case ERROR_ALREADY_EXISTS: return "the name is taken";
+        case ERROR_SHARING_VIOLATION: return "the file is in use";
+    }
+    return "the system call failed";
+}
+
+// Crash context. No system random source here: bcrypt may load DLLs, which the loader lock held
+// by a crashing thread can block. Reports go to per-user directories on Windows, so the name
+// only has to differ, not to resist guessing.
+uint64_t random_u64() {
+    static std::atomic<uint64_t> counter{0};
+    LARGE_INTEGER now;
+    QueryPerformanceCounter(&now);
+    uint64_t value = static_cast<uint64_t>(now.QuadPart) ^ (static_cast<uint64_t>(GetCurrentProcessId()) << 32) ^
+                     (static_cast<uint64_t>(GetCurrentThreadId()) << 16) ^
+                     (counter.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+    return value ^ (value >> 31);
+}
+
 void stderr_write(const char* text) {
     HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
     if (h && h != INVALID_HANDLE_VALUE) {

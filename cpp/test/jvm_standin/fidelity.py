@@ -92,7 +92,7 @@ def main():
 
         problems = []
         compared = 0
-        for key in ("kind", "code", "fault_address", "module", "module_offset", "symbol", "thread", "java_thread",
+        for key in ("kind", "origin", "code", "fault_address", "module", "module_offset", "symbol", "thread", "java_thread",
                     "native_method", "java_frame"):
             compared += 1
             if hotspot_view.get(key) != standin_view.get(key):

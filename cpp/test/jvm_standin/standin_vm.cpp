@@ -598,8 +598,8 @@ void api_dispatch(JavaThread* t, jobject text_ref, jobject numbers_ref, jobject 
     Obj* lines = deref(fn, lines_ref, Kind::kIntArray);
     Obj* native = deref(fn, native_ref, Kind::kObjectArray);
     // NativeEventDecoder's indexes.
-    enum { KIND, MODULE, SYMBOL, THREAD_NAME, NATIVE_METHOD, SIGNATURE, REPORT_FILE, TEXT_COUNT };
-    enum { CODE, FAULT_ADDRESS, PC, MODULE_OFFSET, TIMESTAMP, JAVA_THREAD, NUMBER_COUNT };
+    enum { KIND, MODULE, SYMBOL, THREAD_NAME, NATIVE_METHOD, SIGNATURE, REPORT_FILE, ORIGIN, TEXT_COUNT };
+    enum { CODE, FAULT_ADDRESS, PC, MODULE_OFFSET, TIMESTAMP, JAVA_THREAD, HAS_FAULT_ADDRESS, NUMBER_COUNT };
     if (text->objects.size() != TEXT_COUNT || numbers->longs.size() != NUMBER_COUNT) {
         throw_new(t, "java/lang/IllegalArgumentException",
                   "agent and API versions differ: " + std::to_string(text->objects.size()) + " text fields, " +
@@ -620,8 +620,9 @@ void api_dispatch(JavaThread* t, jobject text_ref, jobject numbers_ref, jobject 
     std::string view;
     auto line = [&view](const char* key, const std::string& value) { view += std::string(key) + ": " + value + "\n"; };
     line("kind", text_at(text, KIND));
+    line("origin", text_at(text, ORIGIN));
     line("code", std::to_string(numbers->longs[CODE]));
-    line("fault_address", "0x" + hex(numbers->longs[FAULT_ADDRESS]));
+    line("fault_address", numbers->longs[HAS_FAULT_ADDRESS] ? "0x" + hex(numbers->longs[FAULT_ADDRESS]) : "none");
     line("pc", "0x" + hex(numbers->longs[PC]));
     line("module", text_at(text, MODULE));
     line("module_offset", "0x" + hex(numbers->longs[MODULE_OFFSET]));

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # One agent_host case: runs it in a fresh directory and checks exit status, output and reports.
 set -u
-case_name=$1 host=$2 lib=$3
+case_name=$1 host=$2 lib=$3 shim=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -105,6 +105,70 @@ stop_then_crash)
   rc=$(run stop-crash "dir=$work")
   [ "$rc" = 139 ] || fail "exit $rc, expected 139"
   [ -z "$(ls crashagent_pid* 2>/dev/null)" ] || fail "a report was written after crashagent_stop"
+  ;;
+full_disk|nearly_full_disk)
+  # The report directory's file system is full (or has 4 KiB left, less than a report): the
+  # whole report goes to the temp directory, with a note, and nothing partial stays behind.
+  mkdir -p reports tmp
+  free=0; [ "$case_name" = nearly_full_disk ] && free=4096
+  rc=$(TMPDIR="$work/tmp" LD_PRELOAD="$shim" CRASHAGENT_FULL_DIRS="$work/reports" CRASHAGENT_FULL_FREE=$free \
+       "$host" "$lib" crash "dir=$work/reports" >out.txt 2>err.txt; echo $?)
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  [ -z "$(ls reports)" ] || fail "partial files left in the full directory: $(ls -la reports)"
+  json=$(ls tmp/crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no report in the temp directory: $(ls -la tmp)"
+  python3 -m json.tool "$json" >/dev/null || fail "the JSON report does not parse"
+  grep -q "report directory $work/reports: no space left on device; wrote to the temp directory $work/tmp instead" "$json" \
+    || fail "no note on why: $(grep '"note"' "$json")"
+  grep -q "\"directory\": \"$work/reports\"" "$json" || fail "the report does not name the configured directory"
+  grep -q "end of crashagent report" tmp/crashagent_pid*.log || fail "the log in the temp directory is incomplete"
+  grep -q "report: $work/$json" err.txt || fail "stderr does not name the report written: $(cat err.txt)"
+  [ -z "$(ls tmp/*.tmp 2>/dev/null)" ] || fail "temporary file left behind"
+  ;;
+full_disk_and_temp)
+  # Both the report directory and the temp directory are full: no file anywhere, and the log
+  # text goes to stderr, which service managers collect.
+  mkdir -p reports tmp
+  rc=$(TMPDIR="$work/tmp" LD_PRELOAD="$shim" CRASHAGENT_FULL_DIRS="$work/reports:$work/tmp" \
+       "$host" "$lib" crash "dir=$work/reports" >out.txt 2>err.txt; echo $?)
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  [ -z "$(find reports tmp -type f)" ] || fail "files left behind: $(ls -la reports tmp)"
+  grep -q "could not write the crash report to $work/reports nor to the temp directory" err.txt \
+    || fail "stderr does not say the report was not written"
+  grep -q "the report follows (no space left on device)" err.txt || fail "stderr does not say why"
+  grep -q "kind:          SIGSEGV" err.txt || fail "the log text is not on stderr"
+  grep -q "end of crashagent report" err.txt || fail "the log text on stderr is incomplete"
+  grep -q "report: .*\.json" err.txt && fail "stderr names a report that was not written"
+  ;;
+taken_temporary_names)
+  # Every temporary name for the JSON report is taken: the agent tries the next number, then
+  # the temp directory, and leaves no log without its JSON behind.
+  mkdir -p reports tmp
+  rc=$(TMPDIR="$work/tmp" LD_PRELOAD="$shim" CRASHAGENT_FULL_DIRS="$work/reports" CRASHAGENT_FULL_FREE=100000000 \
+       CRASHAGENT_TAKEN_TMP=1 "$host" "$lib" crash "dir=$work/reports" >out.txt 2>err.txt; echo $?)
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  [ -z "$(ls reports)" ] || fail "files left in the report directory: $(ls -la reports)"
+  json=$(ls tmp/crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no report in the temp directory: $(ls -la tmp)"
+  grep -q "no temporary file could be created; wrote to the temp directory $work/tmp instead" "$json" || fail "no note on why"
+  ;;
+planted_temporary_name)
+  # Another user plants the temporary name the JSON report used to get, in a shared sticky
+  # directory: a symlink the agent can neither remove nor open. The report must not care.
+  [ "$(id -u)" = 0 ] || { echo "SKIP: $case_name needs root, to plant a file as another user"; exit 77; }
+  command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed to run this case as root"
+  mkdir -p shared bin && chmod 1777 shared && echo secret > victim && chmod 0644 victim
+  cp "$host" "$lib" bin/ && chmod 0755 "$work" bin bin/*
+  # exec keeps the subshell's pid: plant for exactly the pid the host will have.
+  rc=$( (ln -s "$work/victim" "shared/crashagent_pid${BASHPID}.json.tmp" &&
+         exec setpriv --reuid=65534 --regid=65534 --clear-groups "$work/bin/$(basename "$host")" \
+           "$work/bin/$(basename "$lib")" crash "dir=$work/shared") >out.txt 2>err.txt; echo $?)
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  json=$(ls shared/crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no JSON report next to the planted name: $(ls -la shared)"
+  python3 -m json.tool "$json" >/dev/null || fail "the JSON report does not parse"
+  [ "$(cat victim)" = secret ] || fail "the planted link's target was written"
+  [ -L "$(ls shared/crashagent_pid*.json.tmp | head -1)" ] || fail "the planted link is gone"
   ;;
 *) fail "unknown case" ;;
 esac

@@ -404,7 +404,8 @@ def java_frame_text(f):
 def check_view_matches_report(view, r):
     """What the listener received is what the report says."""
     crash = r["crash"]
-    expected = {"kind": crash["kind"], "code": str(crash["code"]), "module": crash["module"],
+    expected = {"kind": crash["kind"], "origin": r["origin"], "code": str(crash["code"]),
+                "fault_address": crash["fault_address"] or "none", "module": crash["module"],
                 "module_offset": crash["module_offset"], "symbol": crash["symbol"] or "null",
                 "thread": r["thread"]["name"] or "null", "java_thread": "true" if r["thread"]["java"] else "false",
                 "native_method": r["native_method"] or "null", "signature": r["signature"],

@@ -11,9 +11,11 @@ import java.util.Objects;
  * {@link CrashReport#event()} rebuilds the same view from a report file. Immutable.
  */
 public final class CrashEvent {
+    private final String origin;
     private final String kind;
     private final long code;
     private final long faultAddress;
+    private final boolean hasFaultAddress;
     private final long pc;
     private final String module;
     private final long moduleOffset;
@@ -27,14 +29,30 @@ public final class CrashEvent {
     private final Path reportFile;
     private final long timestamp;
 
+    /** An event of origin {@code native} with a fault address. */
     public CrashEvent(String kind, long code, long faultAddress, long pc, String module,
                       long moduleOffset, String symbol, String threadName, boolean javaThread,
                       String nativeMethod, StackTraceElement[] javaStackTrace,
                       List<String> nativeFrames, String signature, Path reportFile,
                       long timestamp) {
+        this("native", kind, code, faultAddress, pc, module, moduleOffset, symbol, threadName, javaThread,
+                nativeMethod, javaStackTrace, nativeFrames, signature, reportFile, timestamp);
+    }
+
+    /**
+     * @param origin       {@code native}, {@code jvm} or {@code external} (see {@link #origin()})
+     * @param faultAddress null when the signal carried none (it was sent by a process)
+     */
+    public CrashEvent(String origin, String kind, long code, Long faultAddress, long pc, String module,
+                      long moduleOffset, String symbol, String threadName, boolean javaThread,
+                      String nativeMethod, StackTraceElement[] javaStackTrace,
+                      List<String> nativeFrames, String signature, Path reportFile,
+                      long timestamp) {
+        this.origin = Objects.requireNonNull(origin, "origin");
         this.kind = Objects.requireNonNull(kind, "kind");
         this.code = code;
-        this.faultAddress = faultAddress;
+        this.hasFaultAddress = faultAddress != null;
+        this.faultAddress = faultAddress == null ? 0 : faultAddress;
         this.pc = pc;
         this.module = module;
         this.moduleOffset = moduleOffset;
@@ -49,12 +67,26 @@ public final class CrashEvent {
         this.timestamp = timestamp;
     }
 
+    /**
+     * {@code native} for a fault in library code, {@code jvm} for a fatal error of the JVM itself,
+     * {@code external} for a signal another process sent (such as {@code kill -SEGV}): nothing in
+     * this process failed then, and the frames only show what the signal interrupted.
+     */
+    public String origin() { return origin; }
     /** Signal or exception name, for example {@code SIGSEGV} or {@code EXCEPTION_ACCESS_VIOLATION}. */
     public String kind() { return kind; }
     /** Signal number on POSIX, exception code on Windows. */
     public long code() { return code; }
-    /** The address the faulting instruction accessed (0 for a null dereference); for signals without one, as the OS reports it. */
+    /**
+     * The address the faulting instruction accessed (0 for a null dereference); 0 as well when
+     * the signal carried none, see {@link #hasFaultAddress()}.
+     */
     public long faultAddress() { return faultAddress; }
+    /**
+     * False for a signal sent by a process ({@code kill}, {@code raise}, {@code abort}): no
+     * instruction faulted, and {@link #faultAddress()} is 0.
+     */
+    public boolean hasFaultAddress() { return hasFaultAddress; }
     /** Address of the faulting instruction. */
     public long pc() { return pc; }
     /** Path of the module that holds the crash frame (the first frame outside the C runtime), or null when no module holds it. */
@@ -92,7 +124,8 @@ public final class CrashEvent {
         if (this == o) return true;
         if (!(o instanceof CrashEvent)) return false;
         CrashEvent e = (CrashEvent) o;
-        return code == e.code && faultAddress == e.faultAddress && pc == e.pc
+        return code == e.code && faultAddress == e.faultAddress && hasFaultAddress == e.hasFaultAddress
+                && pc == e.pc && origin.equals(e.origin)
                 && moduleOffset == e.moduleOffset && javaThread == e.javaThread
                 && timestamp == e.timestamp && kind.equals(e.kind) && Objects.equals(module, e.module)
                 && Objects.equals(symbol, e.symbol) && Objects.equals(threadName, e.threadName)

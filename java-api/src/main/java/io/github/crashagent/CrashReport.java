@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 
 /**
  * A crash report file ({@code crashagent_pid<pid>.json}) read back: the same {@link CrashEvent}
@@ -50,7 +51,13 @@ public final class CrashReport {
         /** The listeners did not finish within the agent's {@code timeout}. */
         TIMED_OUT,
         /** No dispatch happened (the crash came before the JVM was ready, or on the dispatcher itself). */
-        NOT_STARTED
+        NOT_STARTED,
+        /**
+         * The JVM began to exit while the listeners ran: a listener called {@code System.exit} or
+         * {@code Runtime.halt} (or another thread did). The outcomes so far are in the report, the
+         * later listeners did not run, and {@link #note()} names the listener.
+         */
+        INTERRUPTED
     }
 
     /** What one listener did: {@code ok}, {@code threw ...}, or {@code did not finish}. */
@@ -83,6 +90,8 @@ public final class CrashReport {
     private final long pid;
     private final String platform;
     private final String origin;
+    private final Long senderPid;
+    private final Long senderUid;
     private final String detail;
     private final String pcModule;
     private final Long moduleBase;
@@ -119,7 +128,10 @@ public final class CrashReport {
         String kind = f.text("/crash/kind");
         this.detail = f.textOrNull("/crash/detail");
         long code = f.integer("/crash/code");
-        long faultAddress = f.hex("/crash/fault_address");
+        // null for a signal a process sent: it faulted nowhere
+        Long faultAddress = f.hexOrNull("/crash/fault_address");
+        this.senderPid = f.integerOrNull("/crash/sender_pid");
+        this.senderUid = f.integerOrNull("/crash/sender_uid");
         long pc = f.hex("/crash/pc");
         String module = f.textOrNull("/crash/module");
         this.moduleBase = f.hexOrNull("/crash/module_base");
@@ -227,7 +239,7 @@ public final class CrashReport {
         for (NativeFrame frame : frames) {
             frameText.add(formatFrame(frame));
         }
-        this.event = new CrashEvent(kind, code, faultAddress, pc, emptyToNull(module),
+        this.event = new CrashEvent(origin, kind, code, faultAddress, pc, emptyToNull(module),
                 module == null || moduleOffset == null ? 0 : moduleOffset, emptyToNull(symbol),
                 emptyToNull(threadName), Boolean.TRUE.equals(javaThreadKnown), emptyToNull(nativeMethod),
                 stack.toArray(new StackTraceElement[0]), frameText, emptyToNull(signature), file,
@@ -345,8 +357,19 @@ public final class CrashReport {
     public Instant timestamp() { return Instant.ofEpochMilli(event.timestamp()); }
     /** {@code linux-x86_64} or {@code windows-x86_64}. */
     public String platform() { return platform; }
-    /** {@code native} for a fault in a library, {@code jvm} for a fatal error of the JVM itself. */
+    /**
+     * {@code native} for a fault in a library, {@code jvm} for a fatal error of the JVM itself,
+     * {@code external} for a signal another process sent (such as {@code kill -SEGV}): nothing in
+     * the process failed then, and {@link #senderPid()} names the sender.
+     */
     public String origin() { return origin; }
+    /**
+     * The process that sent the signal, for a signal sent with {@code kill}, {@code tgkill} or
+     * {@code sigqueue} (also by the process itself, as {@code abort()} does); empty for a fault.
+     */
+    public OptionalLong senderPid() { return senderPid == null ? OptionalLong.empty() : OptionalLong.of(senderPid); }
+    /** The real user id of {@link #senderPid()}'s process; empty for a fault. */
+    public OptionalLong senderUid() { return senderUid == null ? OptionalLong.empty() : OptionalLong.of(senderUid); }
     /** More about the kind, such as {@code SEGV_MAPERR}, or null. */
     public String detail() { return detail; }
     /** The module that holds the faulting PC itself (may be the C runtime), or null. */

@@ -33,6 +33,9 @@ interface ReportFields {
     /** A non-negative integer up to 2^64-1, as the agent writes it (unsigned 64 bit). */
     long integer(String pointer) throws InvalidCrashReportException;
 
+    /** A non-negative integer or null; a missing field counts as null (reports of older agents lack it). */
+    Long integerOrNull(String pointer) throws InvalidCrashReportException;
+
     int int32(String pointer) throws InvalidCrashReportException;
 
     /** A hex string like {@code "0x7f3a"}, up to 64 bits. */

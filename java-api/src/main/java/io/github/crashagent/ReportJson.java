@@ -185,6 +185,12 @@ final class ReportJson {
         }
 
         @Override
+        public Long integerOrNull(String pointer) throws InvalidCrashReportException {
+            if (isMissing(pointer) || node(pointer).isNull()) return null;
+            return integer(pointer);
+        }
+
+        @Override
         public int int32(String pointer) throws InvalidCrashReportException {
             JsonNode n = node(pointer);
             if (!n.isIntegralNumber() || !n.canConvertToInt()) throw wrongType(pointer, "an integer", n);

@@ -42,6 +42,8 @@ public final class ChildJvm {
     static final Path WORK = Path.of(System.getProperty("crashagent.workDir", "target/child-jvms")).toAbsolutePath();
     static final Path AGENT = library("crashagent.library", "native/linux-x86_64/libcrashagent.so");
     static final Path TEST_LIBRARY = library("crashagent.testLibrary", "native-test/linux-x86_64/libcrashtest.so");
+    /** LD_PRELOAD library that makes directories full (cpp/test/posix/full_disk_shim.cpp). */
+    static final Path FULL_DISK_SHIM = library("crashagent.fullDiskShim", "native-test/linux-x86_64/libfull_disk_shim.so");
     private static JsonSchema schema;
 
     private ChildJvm() {}

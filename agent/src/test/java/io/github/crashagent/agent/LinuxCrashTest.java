@@ -120,8 +120,44 @@ class LinuxCrashTest {
         assertEquals(NATIVE_CLASS + ".abortNow()V", report.path("native_method").asText());
         assertTrue(hasFrame(report.path("java_stack"), APP_CLASS, "main"), report::toPrettyString);
         assertEquals("native", report.path("origin").asText());
+        // abort() sends the signal to its own process: a crash of it, but with no fault address
+        // (si_addr holds the sender's pid and uid then).
+        assertTrue(report.at("/crash/fault_address").isNull(), report::toPrettyString);
+        assertEquals(r.pid(), report.at("/crash/sender_pid").asLong(), report::toPrettyString);
+        assertFalse(report.path("signature_text").asText().startsWith("external:"), report::toPrettyString);
         assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
         assertTrue(r.files("hs_err_pid", ".log").isEmpty(), "HotSpot writes no hs_err for abort()");
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void aSignalAnotherProcessSendsIsReportedAsExternal(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "killed-plain", null, "killed");
+        Result r = ChildJvm.run(jdk, "killed", "", "killed");
+
+        // HotSpot's own handling stays: the same exit status, hs_err as without the agent.
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertEquals(plain.files("hs_err_pid", ".log").size(), r.files("hs_err_pid", ".log").size(), r::toString);
+        JsonNode report = r.report();
+        long sender = Long.parseLong(Files.readString(r.dir().resolve("sender.txt")).trim());
+        long uid = (Integer) Files.getAttribute(r.dir().resolve("sender.txt"), "unix:uid");
+        assertEquals("external", report.path("origin").asText(), report::toPrettyString);
+        assertEquals("SIGSEGV", report.at("/crash/kind").asText());
+        assertEquals("SI_USER", report.at("/crash/detail").asText(), report::toPrettyString);
+        assertTrue(report.at("/crash/fault_address").isNull(), report::toPrettyString);
+        assertEquals(sender, report.at("/crash/sender_pid").asLong(), report::toPrettyString);
+        assertEquals(uid, report.at("/crash/sender_uid").asLong(), report::toPrettyString);
+        // Never grouped with a real crash of whatever code the signal interrupted.
+        assertEquals("external:SIGSEGV", report.path("signature_text").asText(), report::toPrettyString);
+        assertContains(report.path("note").asText(), "signal sent by process " + sender, r);
+        String log = r.text("crashagent_pid", ".log");
+        assertContains(log, "fault address: none", r);
+        assertContains(log, "sent by:       process " + sender + " (uid " + uid + ")", r);
+        assertContains(log, "origin:        external", r);
+        // The listeners run, and see where it came from.
+        String marker = Files.readString(r.dir().resolve("listener-marker.txt"));
+        assertContains(marker, "origin=external", r);
+        assertContains(marker, "hasFaultAddress=false", r);
     }
 
     @ParameterizedTest

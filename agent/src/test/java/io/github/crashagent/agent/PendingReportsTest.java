@@ -55,6 +55,39 @@ class PendingReportsTest {
     }
 
     @Test
+    void aDiskThatFillsWhileTheListenersRunMovesTheWholeReportToTheTempDirectory() throws Exception {
+        Path jdk = Path.of(System.getProperty("java.home"));
+        Path base = Files.createDirectories(ChildJvm.work().resolve("disk-fills-" + System.nanoTime())).toRealPath();
+        Path reports = Files.createDirectories(base.resolve("reports"));
+        Path temp = Files.createDirectories(base.resolve("temp"));
+        Map<String, String> environment = Map.of("TMPDIR", temp.toString(),
+                "LD_PRELOAD", ChildJvm.FULL_DISK_SHIM.toString(),
+                "CRASHAGENT_FULL_DIRS", reports.toString(), "CRASHAGENT_FULL_FREE", "100000000",
+                "CRASHAGENT_FULL_TRIGGER", base.resolve("full-now").toString());
+
+        Result plain = ChildJvm.builder(jdk, "disk-fills-plain").environment(environment)
+                .args("disk-fills-in-listener").run();
+        Result crashed = ChildJvm.builder(jdk, "disk-fills").agent("dir=" + reports).environment(environment)
+                .args("disk-fills-in-listener").run();
+        assertEquals(plain.exitCode(), crashed.exitCode(), crashed::toString);
+        assertEquals(1, crashed.files("hs_err_pid", ".log").size(), crashed::toString);
+        assertTrue(Files.exists(base.resolve("full-now")), "the listener filled the disk");
+        // One crash, one report: the one written before the listeners is gone from the full disk.
+        assertEquals(List.of(), ChildJvm.files(reports, "crashagent_pid", ""), crashed::toString);
+        Path file = single(ChildJvm.files(temp, "crashagent_pid", ".json"));
+        ChildJvm.assertMatchesSchema(ChildJvm.readReport(file), crashed);
+        CrashReport report = CrashReport.read(file);
+        assertEquals(CrashReport.DispatchStatus.COMPLETE, report.dispatchStatus());
+        assertEquals(2, report.listenerOutcomes().size(), report::toString);
+        assertEquals("report directory " + reports + ": no space left on device after the listeners ran; "
+                + "wrote to the temp directory " + temp + " instead", report.note());
+        String log = Files.readString(single(ChildJvm.files(temp, "crashagent_pid", ".log")));
+        assertContains(log, "end of crashagent report", crashed);
+        assertContains(crashed.stderr(), "report moved to " + file, crashed);
+        assertEquals(List.of(), ChildJvm.files(temp, "crashagent_pid", ".tmp"), "temporary files left behind");
+    }
+
+    @Test
     void aReportWrittenToTheTempDirectoryBecauseTheReportDirectoryWentAwayIsStillPending() throws Exception {
         Path jdk = Path.of(System.getProperty("java.home"));
         Path base = Files.createDirectories(ChildJvm.work().resolve("fallback-" + System.nanoTime())).toRealPath();
@@ -73,7 +106,8 @@ class PendingReportsTest {
         CrashReport report = CrashReport.read(file);
         assertEquals("SIGSEGV", report.event().kind());
         assertEquals(reports, report.reportDirectory());
-        assertEquals("report directory " + reports + " was not writable; wrote to " + temp, report.note());
+        assertEquals("report directory " + reports + ": no such file or directory; wrote to the temp directory "
+                + temp + " instead", report.note());
         assertEquals(CrashReport.DispatchStatus.COMPLETE, report.dispatchStatus());
         assertEquals(file.toString(), report.event().reportFile().toString());
         assertContains(crashed.stderr(), "crashagent: SIGSEGV captured; report: " + file, crashed);

@@ -33,6 +33,19 @@ public final class CrashApp {
                 crashInJni();
             }
             case "late-attach" -> lateAttach(args[1], args[2]);
+            case "disk-fills-in-listener" -> {
+                // A listener fills the report directory's disk (a log flood, another process):
+                // the report the agent writes after the listeners no longer fits there.
+                CrashAgent.addListener(event -> {
+                    try {
+                        Files.writeString(Path.of(System.getenv("CRASHAGENT_FULL_TRIGGER")), "full");
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+                CrashAgent.addListener(CrashApp::writeMarker);
+                crashInJni();
+            }
             case "report-dir-gone" -> {
                 // the report directory disappears (unmounted, cleaned up) before the crash
                 CrashAgent.addListener(CrashApp::writeMarker);
@@ -42,6 +55,19 @@ public final class CrashApp {
             case "abort" -> {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 CrashNative.abortNow();
+            }
+            case "killed" -> {
+                // Another process sends SIGSEGV, as `kill -SEGV <pid>` does; the shell writes its
+                // pid (the sender: exec keeps it) before it becomes kill.
+                CrashAgent.addListener(CrashApp::writeMarker);
+                long self = ProcessHandle.current().pid();
+                Process kill = new ProcessBuilder("/bin/sh", "-c", "echo $$ > sender.txt && exec kill -SEGV " + self)
+                        .inheritIO().start();
+                kill.waitFor();
+                // The signal is on its way to some thread of this process; this one waits for it.
+                while (true) {
+                    LockSupport.park();
+                }
             }
             case "own-thread" -> {
                 CrashAgent.addListener(CrashApp::writeMarker);
@@ -279,6 +305,8 @@ public final class CrashApp {
     static void writeMarker(CrashEvent event) {
         String text = String.join("\n",
                 "kind=" + event.kind(),
+                "origin=" + event.origin(),
+                "hasFaultAddress=" + event.hasFaultAddress(),
                 "module=" + event.module(),
                 "symbol=" + event.symbol(),
                 "nativeMethod=" + event.nativeMethod(),

@@ -24,8 +24,9 @@ public final class ViewListener implements CrashListener {
     public void onCrash(CrashEvent e) {
         StringBuilder view = new StringBuilder();
         line(view, "kind", e.kind());
+        line(view, "origin", e.origin());
         line(view, "code", Long.toString(e.code()));
-        line(view, "fault_address", "0x" + Long.toHexString(e.faultAddress()));
+        line(view, "fault_address", e.hasFaultAddress() ? "0x" + Long.toHexString(e.faultAddress()) : "none");
         line(view, "pc", "0x" + Long.toHexString(e.pc()));
         line(view, "module", e.module());
         line(view, "module_offset", "0x" + Long.toHexString(e.moduleOffset()));
