@@ -40,7 +40,9 @@ extern const char kPathSeparator;
 
 // Dispatcher hand-off. The crashing thread wakes the dispatcher and waits for it, bounded.
 void dispatcher_wake();  // Async-signal-safe.
-bool dispatcher_wait_done(uint32_t timeout_ms);  // true when the dispatcher finished. Async-signal-safe.
+enum class DispatchWait { kDone, kProgress, kTimedOut };
+// Waits for the dispatcher to finish, or to report that a listener finished. Async-signal-safe.
+DispatchWait dispatcher_wait(uint32_t timeout_ms);
 
 // --- Normal context. ---
 
@@ -50,6 +52,8 @@ bool dispatcher_channel_open(char* error, size_t error_capacity);
 // when the channel failed.
 bool dispatcher_wait_for_crash();
 void dispatcher_signal_done();
+// A listener started or finished: the crashing thread puts that into the report on disk.
+void dispatcher_signal_progress();
 // The dispatcher's answer to a stop request; its own channel, so a crash racing VM death still
 // gets its done signal.
 void dispatcher_signal_stopped();

@@ -99,15 +99,6 @@ JsonResult write_json_file(const CrashRecord& r, const char* status) {
     return JsonResult::kWritten;
 }
 
-// Async-signal-safe. Listeners that returned, threw or were cut short.
-int finished_listeners(const CrashRecord& r) {
-    int n = 0;
-    for (const ListenerOutcome& l : r.listeners) {
-        if (l.state.load(std::memory_order_acquire) == static_cast<int>(ListenerState::kDone)) n++;
-    }
-    return n;
-}
-
 // Async-signal-safe. Puts a report in dir: the log with its native part, and the JSON report
 // with the given status, both complete on disk. On failure nothing of it is left in dir, and
 // g_failure says what went wrong.
@@ -239,20 +230,18 @@ void report_crash(CrashRecord* r) {
         g_agent.dispatcher_thread.load(std::memory_order_acquire) != self) {
         platform::dispatcher_wake();
         uint64_t deadline = platform::monotonic_ms() + g_agent.options.timeout_ms;
-        int outcomes_on_disk = 0;
         for (;;) {
             uint64_t now = platform::monotonic_ms();
-            if (now >= deadline) {
+            platform::DispatchWait event =
+                now < deadline ? platform::dispatcher_wait(static_cast<uint32_t>(deadline - now))
+                               : platform::DispatchWait::kTimedOut;
+            if (event == platform::DispatchWait::kDone) break;
+            if (event == platform::DispatchWait::kTimedOut) {
                 waited_out = true;
                 break;
             }
-            uint64_t left = deadline - now;
-            if (platform::dispatcher_wait_done(static_cast<uint32_t>(left < 50 ? left : 50))) break;
-            int outcomes = finished_listeners(*r);
-            if (placed && outcomes != outcomes_on_disk) {
-                write_json_file(*r, "running");  // a failure here is dealt with by the final write
-                outcomes_on_disk = outcomes;
-            }
+            // A failure here is dealt with by the final write.
+            if (placed) write_json_file(*r, "running");
         }
     }
     bool exited = g_agent.exit_during_dispatch.load(std::memory_order_acquire) != 0;

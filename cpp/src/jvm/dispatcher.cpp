@@ -335,6 +335,8 @@ JNIEXPORT void JNICALL Java_io_github_crashagent_CrashAgent_nativeListenerOutcom
         str_copy(l.outcome, sizeof(l.outcome), o ? o : "?");
         l.state.store(static_cast<int>(ListenerState::kDone), std::memory_order_release);
     }
+    // Whatever ends the process from a listener, the report on disk says which one was running.
+    platform::dispatcher_signal_progress();
     if (n) jni->ReleaseStringUTFChars(name, n);
     if (o) jni->ReleaseStringUTFChars(outcome, o);
 }

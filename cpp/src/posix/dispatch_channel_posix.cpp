@@ -21,6 +21,7 @@ int g_done[2] = {-1, -1};   // dispatcher -> crashing thread
 int g_stopped[2] = {-1, -1};  // dispatcher -> the thread that asked it to stop
 constexpr char kCrash = 1;
 constexpr char kStop = 2;
+constexpr char kProgress = 3;
 
 // Async-signal-safe.
 void send(int fd, char c) {
@@ -43,32 +44,41 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
     return true;
 }
 
-// Async-signal-safe.
-void dispatcher_wake() { send(g_wake[1], kCrash); }
 
 namespace {
 
-// Async-signal-safe. Waits up to timeout_ms for one byte on fd.
-bool wait_byte(int fd, uint32_t timeout_ms) {
+// Async-signal-safe. Waits up to timeout_ms for one byte on fd; the byte, or -1.
+int wait_byte(int fd, uint32_t timeout_ms) {
     uint64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
         uint64_t now = monotonic_ms();
-        if (now >= deadline) return false;
+        if (now > deadline) return -1;  // a timeout of 0 still polls once
         struct pollfd p{fd, POLLIN, 0};
         int r = poll(&p, 1, static_cast<int>(deadline - now));
         if (r > 0) {
             char c;
-            return read(fd, &c, 1) == 1;
+            return read(fd, &c, 1) == 1 ? c : -1;
         }
-        if (r == 0) return false;
-        if (errno != EINTR) return false;
+        if (r == 0) return -1;
+        if (errno != EINTR) return -1;
     }
 }
 
 }  // namespace
 
+// Async-signal-safe. What a dispatch that an earlier (released) crash stopped waiting for left in
+// the done pipe must not end the wait for this one.
+void dispatcher_wake() {
+    while (wait_byte(g_done[0], 0) >= 0) {
+    }
+    send(g_wake[1], kCrash);
+}
+
 // Async-signal-safe.
-bool dispatcher_wait_done(uint32_t timeout_ms) { return wait_byte(g_done[0], timeout_ms); }
+DispatchWait dispatcher_wait(uint32_t timeout_ms) {
+    int c = wait_byte(g_done[0], timeout_ms);
+    return c < 0 ? DispatchWait::kTimedOut : c == kProgress ? DispatchWait::kProgress : DispatchWait::kDone;
+}
 
 bool dispatcher_wait_for_crash() {
     char c;
@@ -81,6 +91,8 @@ bool dispatcher_wait_for_crash() {
 }
 
 void dispatcher_signal_done() { send(g_done[1], kCrash); }
+
+void dispatcher_signal_progress() { send(g_done[1], kProgress); }
 
 void dispatcher_signal_stopped() { send(g_stopped[1], kStop); }
 

@@ -19,6 +19,7 @@ const char kPathSeparator = '\\';
 namespace {
 HANDLE g_wake_event = nullptr;   // crashing thread -> dispatcher
 HANDLE g_done_event = nullptr;   // dispatcher -> crashing thread (or the stopper)
+HANDLE g_progress_event = nullptr;  // dispatcher -> crashing thread: a listener finished
 HANDLE g_stopped_event = nullptr;  // dispatcher -> the thread that asked it to stop
 std::atomic<int> g_stop_requested{0};
 }  // namespace
@@ -281,7 +282,8 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
     g_wake_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
     g_done_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
     g_stopped_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
-    if (g_wake_event && g_done_event && g_stopped_event) return true;
+    g_progress_event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    if (g_wake_event && g_done_event && g_stopped_event && g_progress_event) return true;
     str_copy(error, capacity, "crashagent: cannot create the dispatcher events");
     return false;
 }
@@ -290,17 +292,27 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
 // waiting for must not end the wait for this one.
 void dispatcher_wake() {
     ResetEvent(g_done_event);
+    ResetEvent(g_progress_event);
     SetEvent(g_wake_event);
 }
 
 // Crash context.
-bool dispatcher_wait_done(uint32_t timeout_ms) { return WaitForSingleObject(g_done_event, timeout_ms) == WAIT_OBJECT_0; }
+// Crash context. Done comes first when both are set.
+DispatchWait dispatcher_wait(uint32_t timeout_ms) {
+    HANDLE events[2] = {g_done_event, g_progress_event};
+    DWORD r = WaitForMultipleObjects(2, events, FALSE, timeout_ms);
+    if (r == WAIT_OBJECT_0) return DispatchWait::kDone;
+    if (r == WAIT_OBJECT_0 + 1) return DispatchWait::kProgress;
+    return DispatchWait::kTimedOut;
+}
 
 bool dispatcher_wait_for_crash() {
     return WaitForSingleObject(g_wake_event, INFINITE) == WAIT_OBJECT_0 && !g_stop_requested.load(std::memory_order_acquire);
 }
 
 void dispatcher_signal_done() { SetEvent(g_done_event); }
+
+void dispatcher_signal_progress() { SetEvent(g_progress_event); }
 
 void dispatcher_signal_stopped() { SetEvent(g_stopped_event); }
 

@@ -18,6 +18,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Real child JVMs with -agentpath crashing in real JNI code (cpp/test/jni/crashtest.cpp). */
@@ -127,6 +128,48 @@ class LinuxCrashTest {
         assertFalse(report.path("signature_text").asText().startsWith("external:"), report::toPrettyString);
         assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
         assertTrue(r.files("hs_err_pid", ".log").isEmpty(), "HotSpot writes no hs_err for abort()");
+    }
+
+    @ParameterizedTest
+    @MethodSource("exitsAndHalts")
+    void aListenerThatEndsTheProcessLeavesTheEarlierOutcomesAndTheCrashEndsAsWithoutTheAgent(Path jdk, String how)
+            throws Exception {
+        Result plain = ChildJvm.run(jdk, "listener-" + how + "-plain", null, "listener-exits", how);
+        Result r = ChildJvm.run(jdk, "listener-" + how, "", "listener-exits", how);
+
+        // The crash, not the listener's exit(42), ends the process: hs_err and status as without the agent.
+        assertEquals(134, plain.exitCode(), plain::toString);
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertEquals(1, r.files("hs_err_pid", ".log").size(), r::toString);
+        JsonNode report = r.report();
+        assertEquals("interrupted", report.at("/dispatch/status").asText(), report::toPrettyString);
+        JsonNode listeners = report.path("listeners");
+        assertEquals(2, listeners.size(), report::toPrettyString);
+        assertEquals("ok", listeners.get(0).path("outcome").asText(), report::toPrettyString);
+        assertEquals("did not finish: the JVM began to exit while it ran (System.exit or Runtime.halt)",
+                listeners.get(1).path("outcome").asText(), report::toPrettyString);
+        assertContains(report.path("note").asText(), "the JVM began to exit while listener 2 (", r);
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+        assertFalse(Files.exists(r.dir().resolve("third-listener-ran.txt")), "a listener after the exit ran");
+        assertContains(r.text("crashagent_pid", ".log"), "end of crashagent report", r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void eachListenerOutcomeIsOnDiskAsSoonAsTheListenerFinishes(Path jdk) throws Exception {
+        Result r = ChildJvm.run(jdk, "listener-killed", "", "listener-killed");
+
+        assertEquals(128 + 9, r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        assertEquals("running", report.at("/dispatch/status").asText(), report::toPrettyString);
+        JsonNode listeners = report.path("listeners");
+        assertEquals(2, listeners.size(), report::toPrettyString);
+        assertEquals("ok", listeners.get(0).path("outcome").asText(), report::toPrettyString);
+        assertEquals("did not finish", listeners.get(1).path("outcome").asText(), report::toPrettyString);
+    }
+
+    static Stream<Arguments> exitsAndHalts() throws IOException {
+        return ChildJvm.jdks().flatMap(jdk -> Stream.of(Arguments.of(jdk, "exit"), Arguments.of(jdk, "halt")));
     }
 
     @ParameterizedTest

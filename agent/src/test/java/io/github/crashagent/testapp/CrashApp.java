@@ -33,6 +33,52 @@ public final class CrashApp {
                 crashInJni();
             }
             case "late-attach" -> lateAttach(args[1], args[2]);
+            case "listener-exits" -> {
+                // listener-exits exit|halt: the second listener ends the process; the third must
+                // not run, the first one's outcome must survive.
+                boolean halt = args[1].equals("halt");
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashAgent.addListener(event -> {
+                    if (halt) {
+                        Runtime.getRuntime().halt(42);
+                    } else {
+                        System.exit(42);
+                    }
+                });
+                CrashAgent.addListener(event -> {
+                    try {
+                        Files.writeString(Path.of("third-listener-ran.txt"), "yes");
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+                crashInJni();
+            }
+            case "listener-killed" -> {
+                // The second listener's process is killed (SIGKILL: no handler, no VMDeath runs)
+                // once the report on disk shows the first one's outcome and the second running.
+                CrashAgent.addListener(CrashApp::writeMarker);
+                CrashAgent.addListener(event -> {
+                    try {
+                        long deadline = System.nanoTime() + 10_000_000_000L;
+                        while (System.nanoTime() < deadline) {
+                            CrashReport onDisk = CrashReport.read(event.reportFile());
+                            if (onDisk.listenerOutcomes().size() == 2) {
+                                break;
+                            }
+                            Thread.onSpinWait();
+                        }
+                        new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid()))
+                                .inheritIO().start().waitFor();
+                        while (true) {
+                            LockSupport.park();
+                        }
+                    } catch (IOException | InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                crashInJni();
+            }
             case "disk-fills-in-listener" -> {
                 // A listener fills the report directory's disk (a log flood, another process):
                 // the report the agent writes after the listeners no longer fits there.
