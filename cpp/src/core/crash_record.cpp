@@ -43,6 +43,7 @@ void record_reset(CrashRecord* r) {
     r->code = r->fault_address = r->pc = r->sp = r->timestamp_ms = r->pid = 0;
     r->origin = "native";
     r->has_fault_address = true;
+    r->no_hs_err = false;
     r->sender_pid = r->sender_uid = -1;
     r->crash_frame = -1;
     r->thread_id = 0;

@@ -109,7 +109,8 @@ struct CrashRecord {
 
     char native_method[kNameCapacity * 2];   // Java native method that entered the crashing library
     char jvm_version[kNameCapacity];
-    char hs_err_path[kPathCapacity];
+    char hs_err_path[kPathCapacity];  // where the JVM will write hs_err, from startup
+    bool no_hs_err;                   // this crash gets none (abort(): HotSpot handles no SIGABRT)
     char signature[32];
     char signature_text[kSymbolCapacity * 4];
 

@@ -206,7 +206,7 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str(",\n  \"jvm\": {\"version\": ");
     w.json_string(or_null(r.jvm_version));
     w.str(", \"hs_err\": ");
-    w.json_string(or_null(r.hs_err_path));
+    w.json_string(r.no_hs_err ? nullptr : or_null(r.hs_err_path));
     w.str(", \"code_blobs_dropped\": ");
     w.udec(r.jvm_code_dropped);
     w.ch('}');
@@ -333,7 +333,7 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.str("\njvm:           ");
     w.str(r.jvm_version[0] ? r.jvm_version : "(unknown)");
     w.str("\nhs_err:        ");
-    w.str(r.hs_err_path[0] ? r.hs_err_path : "(none expected)");
+    w.str(r.hs_err_path[0] && !r.no_hs_err ? r.hs_err_path : "(none expected)");
     w.str("\njson report:   ");
     w.str(r.json_path);
     if (r.minidump_path[0]) {

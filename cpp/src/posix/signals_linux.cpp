@@ -275,6 +275,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     jvm_code_resolve(r);
 
     if (stack_exhausted(sig, info, uc)) {
+        r->no_hs_err = true;
         record_add_note(r, "native stack overflow: without the agent's alternate signal stack the kernel kills the process "
                  "with SIGSEGV and no hs_err, so after this report the agent lets exactly that happen");
     }
@@ -296,6 +297,9 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     } else if (pc_module >= 0 && str_equal(path_basename(r->modules[pc_module].path), "libjvm.so")) {
         r->origin = "jvm";
     }
+    // HotSpot handles no SIGABRT: an abort() outside its own fatal-error path (JNI code, glibc's
+    // heap checks, std::terminate, -Xcheck:jni's fatal errors) ends the process with no hs_err.
+    if (sig == SIGABRT && !str_equal(r->origin, "jvm")) r->no_hs_err = true;
     report_crash(r);
 }
 

@@ -126,6 +126,12 @@ final class CrashZoo {
             if (c.javaFrame() != null && !hasFrame(report.path("java_stack"), APP, c.javaFrame())) {
                 problems.add("no " + APP + "." + c.javaFrame() + " on the Java stack " + report.path("java_stack"));
             }
+            // The report claims an hs_err exactly when HotSpot writes one, and names it.
+            JsonNode claimed = report.at("/jvm/hs_err");
+            if (c.hsErr() != !claimed.isNull()) problems.add("the report's hs_err is " + claimed);
+            if (c.hsErr() && !claimed.isNull() && !Files.exists(Path.of(claimed.asText()))) {
+                problems.add("the report's hs_err " + claimed + " was not written");
+            }
             if (c.listenerCompletes()) {
                 expect(problems, "dispatch", "complete", status);
                 if (!Files.exists(r.dir().resolve("listener-marker.txt"))) problems.add("the listener did not run");

@@ -128,6 +128,8 @@ class LinuxCrashTest {
         assertFalse(report.path("signature_text").asText().startsWith("external:"), report::toPrettyString);
         assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
         assertTrue(r.files("hs_err_pid", ".log").isEmpty(), "HotSpot writes no hs_err for abort()");
+        assertTrue(report.at("/jvm/hs_err").isNull(), "the report claims an hs_err: " + report.at("/jvm/hs_err"));
+        assertContains(r.text("crashagent_pid", ".log"), "hs_err:        (none expected)", r);
     }
 
     @ParameterizedTest
