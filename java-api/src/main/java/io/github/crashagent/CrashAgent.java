@@ -33,18 +33,28 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *       directory shared by containers with separate pid namespaces can hide a report until the
  *       unrelated process with the same pid exits.</li>
  *   <li>Acknowledged: {@link #acknowledge(CrashReport)} creates an empty marker file
- *       {@code <report>.json.acknowledged} next to the report. Nothing is moved or deleted: the
- *       report, its log and hs_err stay where the agent and HotSpot wrote them (the agent also
- *       relies on the names staying taken). Delete old reports and markers yourself when you no
- *       longer need them.</li>
+ *       {@code <report>.json.acknowledged} next to the report; only a marker that is a regular
+ *       file of the current user counts. Nothing is moved or deleted: the report, its log and
+ *       hs_err stay where the agent and HotSpot wrote them (the agent also relies on the names
+ *       staying taken). Delete old reports and markers yourself when you no longer need them.</li>
  * </ul>
- * A file that looks like a report but cannot be read is left alone, skipped and logged as a
- * warning through {@link System.Logger} (logger {@code io.github.crashagent}).
+ *
+ * <h2>Which files count</h2>
+ * Only a regular file owned by the current user (the user whose new files the process owns, as
+ * the agent's reports are) counts, and on Linux and other POSIX systems only one that group and
+ * others cannot write (the agent writes reports {@code rw-------}). It is read as itself: a
+ * symbolic link with a report's name is skipped, never followed (the directory may be reached
+ * through links). A file larger than {@link CrashReport#MAX_FILE_SIZE} is skipped without being
+ * opened. At most 1,000 files are read per call, oldest (by modification time) first; the newer
+ * ones wait for a later call. Skipped files are left alone; each call logs at most one warning
+ * through {@link System.Logger} (logger {@code io.github.crashagent}) that counts them by reason
+ * and names the first of each. No file can block the call: see {@link CrashReport#read}.
  *
  * <p>When the report directory is not writable at crash time (removed, full), the agent writes the
  * report to the temp directory instead ({@code $TMPDIR} or {@code /tmp} on Linux, the Windows temp
  * folder), with a note. {@link #pendingReports()} looks there too, for reports meant for this
- * report directory.
+ * report directory, under the same rules; files of other users there are skipped without a
+ * warning, since the temp directory is shared and they are theirs.
  *
  * <h2>Jackson</h2>
  * Reading reports ({@link CrashReport}, {@link #pendingReports()}) needs Jackson
@@ -99,7 +109,8 @@ public final class CrashAgent {
     /**
      * Reports in {@link #reportDirectory()} whose process is gone and that nobody acknowledged,
      * parsed, oldest first; also those that had to go to the temp directory because the report
-     * directory was not writable at crash time. Empty when the agent is not loaded.
+     * directory was not writable at crash time. Empty when the agent is not loaded. Only the
+     * current user's own report files count; see "Which files count" above.
      *
      * @throws IOException when the report directory cannot be listed
      * @throws IllegalStateException when Jackson is not on the class path, with or without the
@@ -116,7 +127,8 @@ public final class CrashAgent {
 
     /**
      * Like {@link #pendingReports()} for any directory; works without the agent, for example in
-     * a separate process that uploads reports.
+     * a separate process that uploads reports. That process must run as the user the application
+     * runs as: other users' files do not count.
      *
      * @throws IOException when the directory cannot be listed
      * @throws IllegalStateException when Jackson is not on the class path; the message names the
@@ -167,6 +179,8 @@ public final class CrashAgent {
      * it again for the same report does nothing.
      *
      * @throws NoSuchFileException when the report file no longer exists
+     * @throws java.nio.file.FileAlreadyExistsException when a marker that is not a regular file
+     *         of the current user is in the way (it acknowledges nothing)
      * @throws IOException when the marker cannot be written
      */
     public static void acknowledge(CrashReport report) throws IOException {

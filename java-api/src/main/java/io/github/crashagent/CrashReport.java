@@ -2,12 +2,6 @@
 package io.github.crashagent;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,9 +19,10 @@ import java.util.OptionalLong;
  * registers, modules, JVM version, hs_err path, other crashes).
  *
  * <p>The format is the JSON Schema {@code schema/crash-report.schema.json} in the project. Reading
- * is bounded: files larger than {@link #MAX_FILE_SIZE}, nesting deeper than a report has, very long
- * strings and other hostile input are rejected with an {@link InvalidCrashReportException} naming
- * the file and the problem, never with an {@code OutOfMemoryError} or a hang. Immutable.
+ * is bounded: symbolic links, anything but a regular file, files larger than {@link #MAX_FILE_SIZE},
+ * nesting deeper than a report has, very long strings and other hostile input are rejected with an
+ * {@link InvalidCrashReportException} naming the file and the problem, never with an
+ * {@code OutOfMemoryError} or a hang. Immutable.
  *
  * <p>Reading needs Jackson ({@code com.fasterxml.jackson.core:jackson-databind}) on the class
  * path; {@code crashagent-api} declares it optional because listeners do not need it.
@@ -37,7 +32,11 @@ public final class CrashReport {
     public static final String SCHEMA = "crashagent-report";
     /** The newest {@code schema_version} this reader understands; newer reports are rejected. */
     public static final int SCHEMA_VERSION = 1;
-    /** Largest file {@link #read} accepts. The agent's largest possible report is about 1 MiB. */
+    /**
+     * Largest file {@link #read} accepts, 8 MiB. A real report has a few tens of KiB and the agent's
+     * largest possible one (512 modules with long paths) about 1 MiB; the limit leaves room for
+     * that and still bounds what a junk file costs to reject.
+     */
     public static final long MAX_FILE_SIZE = 8L * 1024 * 1024;
 
     /** How the Java part of the crash handling ended. */
@@ -249,47 +248,29 @@ public final class CrashReport {
     /**
      * Reads and checks a report file.
      *
-     * @throws InvalidCrashReportException when the file is not a report this version can read; the
-     *         message names the file and the problem
+     * <p>Only a regular file is read, and only as itself: a symbolic link is refused, not followed
+     * (the folders on the way may be links), and so are directories, FIFOs and devices. A file over
+     * {@link #MAX_FILE_SIZE} bytes is refused before it is opened. The open and the read wait at
+     * most 5 seconds, so a file replaced by a FIFO after it was checked cannot hang the caller. The
+     * owner of the file is not checked here; {@link CrashAgent#pendingReports()} also requires
+     * that.
+     *
+     * @throws InvalidCrashReportException when the file is not a report this version can read, or
+     *         not a file to read (a link, not a regular file, too large); the message names the
+     *         file and the problem and quotes none of the content of a file that is not a report
      * @throws IOException when the file cannot be read at all (missing, no permission)
      * @throws IllegalStateException when Jackson is not on the class path; the message names the
      *         artifact to add
      */
     public static CrashReport read(Path file) throws IOException {
+        return read(file, ReportFileReader.STANDARD, false);
+    }
+
+    /** {@link #read(Path)} with a given reader; ownOnly also requires a file of the current user that others cannot write. */
+    static CrashReport read(Path file, ReportFileReader reader, boolean ownOnly) throws IOException {
         Objects.requireNonNull(file, "file");
         requireJackson();
-        if (Files.isDirectory(file)) {
-            throw new InvalidCrashReportException(file, "is a directory, not a report file");
-        }
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
-            throw new InvalidCrashReportException(file, "is not a regular file");
-        }
-        long size = Files.size(file);
-        if (size > MAX_FILE_SIZE) {
-            throw tooLarge(file, size);
-        }
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            bytes = in.readNBytes((int) MAX_FILE_SIZE + 1);  // the file may have grown since
-        }
-        if (bytes.length > MAX_FILE_SIZE) {
-            throw tooLarge(file, bytes.length);
-        }
-        if (bytes.length == 0) {
-            throw new InvalidCrashReportException(file, "is empty");
-        }
-        // Paths on Linux are bytes; the agent writes them as they are. Undecodable bytes become
-        // U+FFFD rather than making the whole report unreadable.
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new InvalidCrashReportException(file, "is not UTF-8 text", e);
-        }
-        return ReportJson.parse(file, text);
+        return reader.read(file, ownOnly, in -> ReportJson.parse(file, in));
     }
 
     /**
@@ -305,11 +286,6 @@ public final class CrashReport {
                     + "add com.fasterxml.jackson.core:jackson-databind to the application's dependencies "
                     + "(crashagent-api declares it optional because listeners do not need it)", e);
         }
-    }
-
-    private static InvalidCrashReportException tooLarge(Path file, long size) {
-        return new InvalidCrashReportException(file, "is " + size + " bytes, more than the " + MAX_FILE_SIZE
-                + " bytes a crash report can have");
     }
 
     static String formatFrame(NativeFrame f) {

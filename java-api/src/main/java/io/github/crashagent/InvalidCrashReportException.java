@@ -6,8 +6,10 @@ import java.nio.file.Path;
 
 /**
  * A file is not a crash report this version can read: it is empty, truncated, too large, not
- * JSON, not a crashagent report, written by a newer agent, or has a field of the wrong type. The
- * message names the file and what is wrong with it.
+ * JSON, not a crashagent report, written by a newer agent, or has a field of the wrong type; or it
+ * is not a file to read at all: a symbolic link, not a regular file, replaced while it was being
+ * read, or not readable within the time limit. The message names the file and what is wrong with
+ * it, and quotes none of the content of a file that is not a report.
  */
 public class InvalidCrashReportException extends IOException {
     private static final long serialVersionUID = 1L;

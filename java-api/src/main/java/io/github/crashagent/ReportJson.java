@@ -12,7 +12,13 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.math.BigInteger;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +28,8 @@ import java.util.Locale;
 
 /**
  * The only class of this library that uses Jackson: parses a report's text and checks its
- * header. Reached only through {@link CrashReport#read}, after {@link CrashReport#requireJackson()}.
+ * header. Reached only through {@link CrashReport#read}, after {@link CrashReport#requireJackson()},
+ * on the thread of {@link ReportFileReader} that reads the file.
  */
 final class ReportJson {
     // A report nests three levels (report > java_stack > frame); its longest strings are paths
@@ -44,7 +51,14 @@ final class ReportJson {
 
     private ReportJson() {}
 
-    static CrashReport parse(Path file, String text) throws InvalidCrashReportException {
+    /** Parses what in has, which {@link ReportFileReader} bounds; IOExceptions of in pass through. */
+    static CrashReport parse(Path file, InputStream in) throws IOException {
+        // Paths on Linux are bytes; the agent writes them as they are. Undecodable bytes become
+        // U+FFFD rather than making the whole report unreadable. Read and decoded as Jackson goes,
+        // so junk is rejected after its first few KiB, not after all of it.
+        Reader text = new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE));
         JsonNode root;
         try {
             root = JSON.readTree(text);

@@ -6,20 +6,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -245,6 +253,7 @@ class CrashReportTest {
             f.setLength(CrashReport.MAX_FILE_SIZE + 1);
         }
         assertInvalid(file, "is " + (CrashReport.MAX_FILE_SIZE + 1) + " bytes", "more than the " + CrashReport.MAX_FILE_SIZE);
+        assertThrows(ReportFileReader.RefusedException.class, () -> CrashReport.read(file, neverOpens(), false));
     }
 
     @Test
@@ -316,12 +325,178 @@ class CrashReportTest {
         assertEquals("SIGSEGV", CrashReport.read(file).event().kind());
     }
 
+    /** Makes a FIFO at path with mkfifo, or skips the test where there is none. */
+    static Path mkfifo(Path path) throws Exception {
+        Process mkfifo;
+        try {
+            mkfifo = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            Assumptions.abort("mkfifo is not available: " + e);
+            throw e;
+        }
+        Assumptions.assumeTrue(mkfifo.waitFor() == 0, () -> "mkfifo failed: " + output(mkfifo));
+        return path;
+    }
+
+    private static String output(Process p) {
+        try {
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    /** Gives file to uid 12345, or skips the test when this user may not (it takes root). */
+    static void giveToAnotherUser(Path file) {
+        Assumptions.assumeTrue(triedToGiveToAnotherUser(file),
+                () -> "cannot give " + file + " to another user here (that takes root)");
+    }
+
+    /** Gives file to uid 12345 if this user may; true if it did. */
+    static boolean triedToGiveToAnotherUser(Path file) {
+        try {
+            Files.setAttribute(file, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
+            return true;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    static final int OTHER_UID = 12345;
+
+    /** Lets a helper stuck in open() on fifo go: opening the other end completes both opens. */
+    static void release(Path fifo) throws IOException {
+        try (OutputStream writer = Files.newOutputStream(fifo)) {
+            writer.flush();
+        }
+    }
+
+    /** A reader that fails the test if it ever opens a file. */
+    static ReportFileReader neverOpens() {
+        return new ReportFileReader(ReportFileReader.TIMEOUT, file -> fail("opened " + file));
+    }
+
     @Test
     void aFifoIsRefusedInsteadOfBlockingTheReader() throws Exception {
-        Path fifo = dir.resolve("crashagent_pid6.json");
-        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
-        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo is not available");
+        Path fifo = mkfifo(dir.resolve("crashagent_pid6.json"));
         assertInvalid(fifo, "is not a regular file");
+        assertThrows(ReportFileReader.RefusedException.class, () -> CrashReport.read(fifo, neverOpens(), false));
+    }
+
+    @Test
+    void aFifoSwappedInAfterTheCheckCannotBlockTheReader() throws Exception {
+        Path file = write("crashagent_pid1.json", fixture("null-write.json"));
+        mkfifo(dir.resolve("probe.fifo"));  // skips the test now, not inside the reader, without mkfifo
+        ReportFileReader reader = new ReportFileReader(Duration.ofMillis(200), checked -> {
+            Files.delete(checked);
+            try {
+                mkfifo(checked);
+            } catch (Exception e) {
+                throw new IOException(e);
+            }
+        });
+        // Without the bound, open() waits for a writer that never comes: fail rather than hang.
+        ReportFileReader.RefusedException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(ReportFileReader.RefusedException.class, () -> CrashReport.read(file, reader, false)));
+        assertEquals("crash report " + file + ": could not be opened and read within 200 ms (replaced by a FIFO"
+                + " or a device after it was checked?)", e.getMessage());
+        assertEquals(1, reader.stuck());
+        release(file);
+    }
+
+    @Test
+    void stuckReadsAreBoundedAndThenFilesAreRefusedWithoutWaiting() throws Exception {
+        mkfifo(dir.resolve("probe.fifo"));
+        List<Path> fifos = new CopyOnWriteArrayList<>();  // filled on the reading thread
+        ReportFileReader reader = new ReportFileReader(Duration.ofMillis(100), checked -> {
+            if (fifos.size() < ReportFileReader.MAX_STUCK) {
+                Files.delete(checked);
+                try {
+                    fifos.add(mkfifo(checked));
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+            }
+        });
+        try {
+            for (int i = 0; i < ReportFileReader.MAX_STUCK; i++) {
+                Path file = write("crashagent_pid" + i + ".json", fixture("null-write.json"));
+                assertInvalid(file, reader, "could not be opened and read within 100 ms");
+            }
+            assertEquals(ReportFileReader.MAX_STUCK, reader.stuck());
+            Path next = write("crashagent_pid9.json", fixture("null-write.json"));
+            assertInvalid(next, reader, "not opened: 4 earlier report files are still stuck opening or reading");
+            assertEquals(ReportFileReader.MAX_STUCK, reader.stuck(), "the refused file got no helper");
+        } finally {
+            for (Path fifo : fifos) {
+                release(fifo);
+            }
+        }
+    }
+
+    static void assertInvalid(Path file, ReportFileReader reader, String fragment) {
+        InvalidCrashReportException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(InvalidCrashReportException.class, () -> CrashReport.read(file, reader, false)));
+        assertTrue(e.getMessage().startsWith("crash report " + file + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(fragment), () -> "expected '" + fragment + "' in: " + e.getMessage());
+    }
+
+    @Test
+    void aSymbolicLinkIsRefusedNotFollowed() throws Exception {
+        Path report = write("crashagent_pid1.json", fixture("null-write.json"));
+        Path link = Files.createSymbolicLink(dir.resolve("crashagent_pid2.json"), report);
+        assertInvalid(link, "is a symbolic link; report files are read only as themselves, never through a link");
+        Path dangling = Files.createSymbolicLink(dir.resolve("crashagent_pid3.json"), dir.resolve("nothing.json"));
+        assertInvalid(dangling, "is a symbolic link");
+        Path secret = write("token.txt", "ghp_S3CR3TT0K3N\n");
+        InvalidCrashReportException e = assertInvalid(Files.createSymbolicLink(dir.resolve("crashagent_pid4.json"), secret),
+                "is a symbolic link");
+        assertFalse(e.getMessage().contains("S3CR3T"), e.getMessage());
+        assertThrows(ReportFileReader.RefusedException.class, () -> CrashReport.read(link, neverOpens(), false));
+    }
+
+    @Test
+    void aReportInALinkedDirectoryIsReadLinksOnTheWayAreFine() throws Exception {
+        Path real = Files.createDirectory(dir.resolve("real"));
+        Path linkedDir = Files.createSymbolicLink(dir.resolve("linked"), real);
+        Files.writeString(real.resolve("crashagent_pid9894.json"), JSON.writeValueAsString(fixture("null-write.json")));
+        CrashReport report = CrashReport.read(linkedDir.resolve("crashagent_pid9894.json"));
+        assertEquals(9894, report.pid());
+        assertEquals(linkedDir.resolve("crashagent_pid9894.json"), report.file());
+    }
+
+    @Test
+    void aLinkSwappedInAfterTheCheckIsNotFollowed() throws Exception {
+        Path file = write("crashagent_pid1.json", fixture("null-write.json"));
+        Path elsewhere = Files.writeString(dir.resolve("elsewhere.json"), JSON.writeValueAsString(fixture("null-write.json")));
+        ReportFileReader reader = new ReportFileReader(ReportFileReader.TIMEOUT, checked -> {
+            Files.delete(checked);
+            Files.createSymbolicLink(checked, elsewhere);
+        });
+        assertInvalid(file, reader, "is a symbolic link");
+    }
+
+    @Test
+    void aFileReplacedAfterTheCheckIsRefused() throws Exception {
+        Path file = write("crashagent_pid1.json", fixture("null-write.json"));
+        byte[] sameSize = Files.readAllBytes(file);
+        ReportFileReader reader = new ReportFileReader(ReportFileReader.TIMEOUT, checked -> {
+            Path replacement = Files.write(dir.resolve("replacement.json"), sameSize);
+            Files.move(replacement, checked, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
+        assertInvalid(file, reader, "was replaced or changed while it was being read; read it again");
+    }
+
+    @Test
+    void anotherUsersFileCanStillBeReadWhenNamedExplicitly() throws Exception {
+        Path file = write("crashagent_pid9894.json", fixture("null-write.json"));
+        giveToAnotherUser(file);
+        assertEquals(9894, CrashReport.read(file).pid());
+        // what pendingReports applies on top
+        InvalidCrashReportException e = assertThrows(InvalidCrashReportException.class,
+                () -> CrashReport.read(file, neverOpens(), true));
+        assertTrue(e.getMessage().endsWith(": is owned by uid " + OTHER_UID + ", not by you (uid "
+                + Files.getAttribute(dir, "unix:uid") + ")"), e.getMessage());
     }
 
     @Test

@@ -290,4 +290,14 @@ class LocatorTest {
         Run twoFiles = locator("show", "a.json", "b.json");
         assertEquals(2, twoFiles.status());
     }
+
+    @Test
+    void showRefusesASymbolicLinkInsteadOfFollowingIt() throws Exception {
+        Path target = Files.writeString(tmp.resolve("secret.txt"), "{\"token\": \"S3CR3T\"}");
+        Path link = Files.createSymbolicLink(tmp.resolve("crashagent_pid1.json"), target);
+        Run run = locator("show", link.toString());
+        assertEquals(1, run.status(), run::toString);
+        assertContains(run.err(), "crashagent: crash report " + link + ": is a symbolic link", run);
+        assertFalse(run.err().contains("S3CR3T") || run.out().contains("S3CR3T"), run::toString);
+    }
 }
