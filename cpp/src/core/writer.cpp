@@ -148,7 +148,11 @@ void Writer::json_string(const char* s) {
         }
         int n = utf8_sequence(p);
         if (n == 0) {
-            str("\\ufffd");
+            // A byte that is not UTF-8 (a file name in another encoding, a name cut mid-character)
+            // becomes U+DC80..U+DCFF, Python's surrogateescape: the bytes can be had back
+            // (path.encode("utf-8", "surrogateescape")), where U+FFFD would lose them.
+            str("\\udc");
+            hex(c, 2);
             p++;
             continue;
         }

@@ -84,16 +84,18 @@ TEST_CASE("writer formats numbers and escapes JSON") {
     CHECK(render([](Writer& w) { w.json_string(nullptr); }) == "null");
 }
 
-TEST_CASE("JSON strings are always valid UTF-8") {
+TEST_CASE("JSON strings are valid UTF-8, and bytes that are not UTF-8 can be had back") {
     // Valid UTF-8 passes through unchanged.
     CHECK(render([](Writer& w) { w.json_string("\xd0\x9e\xd0\xb1 \xe2\x82\xac \xf0\x9f\x98\x80"); }) ==
           "\"\xd0\x9e\xd0\xb1 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-    // A name cut in the middle of a character (comm names are cut at 15 bytes).
-    CHECK(render([](Writer& w) { w.json_string("ab\xd0"); }) == "\"ab\\ufffd\"");
-    CHECK(render([](Writer& w) { w.json_string("\xe2\x82"); }) == "\"\\ufffd\\ufffd\"");
-    // Bytes that are never UTF-8, overlong forms and lone surrogates.
-    CHECK(render([](Writer& w) { w.json_string("\xff\xc1\xbf"); }) == "\"\\ufffd\\ufffd\\ufffd\"");
-    CHECK(render([](Writer& w) { w.json_string("\xed\xa0\x80x"); }) == "\"\\ufffd\\ufffd\\ufffdx\"");
+    // A name cut in the middle of a character (comm names are cut at 15 bytes): each byte that is
+    // not UTF-8 becomes U+DC00 + byte (surrogateescape), so it can be had back.
+    CHECK(render([](Writer& w) { w.json_string("ab\xd0"); }) == "\"ab\\udcd0\"");
+    CHECK(render([](Writer& w) { w.json_string("\xe2\x82"); }) == "\"\\udce2\\udc82\"");
+    // Bytes that are never UTF-8, overlong forms and lone surrogates; a Latin-1 file name.
+    CHECK(render([](Writer& w) { w.json_string("\xff\xc1\xbf"); }) == "\"\\udcff\\udcc1\\udcbf\"");
+    CHECK(render([](Writer& w) { w.json_string("\xed\xa0\x80x"); }) == "\"\\udced\\udca0\\udc80x\"");
+    CHECK(render([](Writer& w) { w.json_string("/data/caf\xe9/lib.so"); }) == "\"/data/caf\\udce9/lib.so\"");
     // JVMTI's modified UTF-8: the two-byte NUL and a surrogate pair (U+1F600).
     CHECK(render([](Writer& w) { w.json_string("a\xc0\x80" "b"); }) == "\"a\\u0000b\"");
     CHECK(render([](Writer& w) { w.json_string("\xed\xa0\xbd\xed\xb8\x80"); }) == "\"\\ud83d\\ude00\"");

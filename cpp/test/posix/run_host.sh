@@ -170,6 +170,22 @@ planted_temporary_name)
   [ "$(cat victim)" = secret ] || fail "the planted link's target was written"
   [ -L "$(ls shared/crashagent_pid*.json.tmp | head -1)" ] || fail "the planted link is gone"
   ;;
+non_utf8_directory)
+  # A report directory whose name is not UTF-8 (Latin-1 "café"): the JSON stays valid, and the
+  # name can be had back byte for byte (surrogateescape), where U+FFFD would lose it.
+  dir="$work/caf$(printf '\351')"
+  mkdir "$dir"
+  rc=$(run crash "dir=$dir")
+  [ "$rc" = 139 ] || fail "exit $rc, expected 139"
+  json=$(ls "$dir"/crashagent_pid*.json 2>/dev/null)
+  [ -n "$json" ] || fail "no JSON report"
+  python3 - "$json" "$dir" <<'PY' || fail "the directory in the report does not give back the name's bytes"
+import json, os, sys
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+named = report["report"]["directory"].encode("utf-8", "surrogateescape")
+sys.exit(0 if named == os.fsencode(sys.argv[2]) else 1)
+PY
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS: $case_name"
