@@ -51,6 +51,43 @@ final class ReportJson {
 
     private ReportJson() {}
 
+    /**
+     * A report string as the file system names it. The agent writes a byte that is not UTF-8 as
+     * U+DC80..U+DCFF (surrogateescape); the bytes go back through the JVM's file name encoding,
+     * where what it cannot represent becomes U+FFFD rather than making the path unusable.
+     */
+    static String fileSystemText(String s) {
+        boolean escaped = false;
+        for (int i = 0; i < s.length() && !escaped; i++) {
+            escaped = isEscapedByte(s, i);
+        }
+        if (!escaped) return s;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(s.length() + 8);
+        for (int i = 0; i < s.length(); i++) {
+            if (isEscapedByte(s, i)) {
+                bytes.write(s.charAt(i) - 0xDC00);
+            } else {
+                int end = i + (Character.isHighSurrogate(s.charAt(i)) && i + 1 < s.length() ? 2 : 1);
+                byte[] utf8 = s.substring(i, end).getBytes(StandardCharsets.UTF_8);
+                bytes.write(utf8, 0, utf8.length);
+                i = end - 1;
+            }
+        }
+        java.nio.charset.Charset names;
+        try {
+            names = java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (RuntimeException e) {
+            names = StandardCharsets.UTF_8;
+        }
+        return new String(bytes.toByteArray(), names);  // unmappable bytes become U+FFFD
+    }
+
+    // U+DC80..U+DCFF not preceded by a high surrogate: one escaped byte.
+    private static boolean isEscapedByte(String s, int i) {
+        char c = s.charAt(i);
+        return c >= 0xDC80 && c <= 0xDCFF && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+    }
+
     /** Parses what in has, which {@link ReportFileReader} bounds; IOExceptions of in pass through. */
     static CrashReport parse(Path file, InputStream in) throws IOException {
         // Paths on Linux are bytes; the agent writes them as they are. Undecodable bytes become
@@ -175,7 +212,7 @@ final class ReportJson {
             String s = textOrNull(pointer);
             if (s == null || s.isEmpty()) return null;
             try {
-                return Path.of(s);
+                return Path.of(fileSystemText(s));
             } catch (InvalidPathException e) {
                 throw invalid(pointer, "is not a usable path: " + e.getMessage());
             }

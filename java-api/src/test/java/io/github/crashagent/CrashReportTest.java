@@ -191,6 +191,19 @@ class CrashReportTest {
     }
 
     @Test
+    void aPathWithBytesThatAreNotUtf8StillGivesAUsablePath() throws Exception {
+        // The agent writes the Latin-1 "café" of a directory name as "caf\udce9" (the escape, in the JSON text).
+        Path file = mutated(r -> ((ObjectNode) r.get("report")).put("directory", "/data/cafMARK"));
+        Files.writeString(file, Files.readString(file).replace("MARK", "\\udce9"));
+        CrashReport report = CrashReport.read(file);
+        String expected = "/data/caf" + new String(new byte[] {(byte) 0xe9},
+                java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8")));
+        assertEquals(Path.of(expected), report.reportDirectory());
+        // A real surrogate pair stays what it is.
+        assertEquals("/data/\ud83d\ude00", ReportJson.fileSystemText("/data/\ud83d\ude00"));
+    }
+
+    @Test
     void aMissingFileIsAnIoErrorNotAnInvalidReport() {
         assertThrows(NoSuchFileException.class, () -> CrashReport.read(dir.resolve("nothing.json")));
     }
