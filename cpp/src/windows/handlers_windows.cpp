@@ -292,7 +292,7 @@ void write_minidump(CrashRecord* r) {
     HANDLE file = create_dump_file(g_agent.report_dir);
     if (file == INVALID_HANDLE_VALUE) file = create_dump_file(fallback_report_dir());
     if (file == INVALID_HANDLE_VALUE) {
-        str_copy(r->note, sizeof(r->note), "minidump: could not create the .dmp file");
+        record_add_note(r, "minidump: could not create the .dmp file");
         return;
     }
     g_dump_file = file;
@@ -309,15 +309,14 @@ void write_minidump(CrashRecord* r) {
         CloseHandle(file);
         DeleteFileA(g_dump_path);
     }
-    str_copy(r->note, sizeof(r->note),
-             finished ? "minidump: MiniDumpWriteDump failed" : "minidump: MiniDumpWriteDump did not finish in time");
+    record_add_note(r, finished ? "minidump: MiniDumpWriteDump failed" : "minidump: MiniDumpWriteDump did not finish in time");
 }
 
 // Crash context. Capture, minidump, report: the whole job for one crash.
 void capture_and_report(const CaptureRequest& q, Helper* helper) {
     if (helper) helper->phase.store(kCapturing, std::memory_order_release);
     win::capture_exception(&g_record, q.pointers->ExceptionRecord, q.pointers->ContextRecord, q.thread_id, q.stack);
-    if (q.note) str_copy(g_record.note, sizeof(g_record.note), q.note);
+    if (q.note) record_add_note(&g_record, q.note);
     write_minidump(&g_record);
     // Let threads that faulted at the same moment finish deciding, so they are noted in the report.
     uint64_t start = monotonic_ms();
@@ -350,7 +349,7 @@ void capture_and_report(const CaptureRequest& q, Helper* helper) {
 [[noreturn]] void capture_resume_after_fault() {
     if (g_capture.phase.load(std::memory_order_acquire) == kCapturing) {
         g_capture.phase.store(kReporting, std::memory_order_release);
-        str_copy(g_record.note, sizeof(g_record.note), "the capture faulted; native frames or modules may be incomplete");
+        record_add_note(&g_record, "the capture faulted; native frames or modules may be incomplete");
         report_crash(&g_record);
     }
     g_capture.phase.store(kIdle, std::memory_order_release);
