@@ -86,6 +86,9 @@ const char* fallback_report_dir();
 
 // Default hs_err path of this process (-XX:ErrorFile honoured where it can be read).
 void expected_hs_err_path(char* out, size_t capacity);
+// At the crash: where the JVM will really write hs_err, given what can be written now; empty when
+// nowhere. Leaves out empty when it was (not a JVM). Async-signal-safe.
+void hs_err_path_at_crash(char* out, size_t capacity);
 
 }  // namespace platform
 }  // namespace crashagent

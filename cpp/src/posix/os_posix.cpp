@@ -222,6 +222,56 @@ const char* find_error_file(const char* begin, const char* end, char separator, 
 
 }  // namespace
 
+namespace {
+char g_error_file[kPathCapacity];  // -XX:ErrorFile expanded at startup, or empty
+
+// Async-signal-safe. HotSpot creates hs_err with O_EXCL in a directory it can write: true when
+// path's directory takes it and the name is free.
+bool hs_err_would_go_to(const char* path) {
+    char dir[kPathCapacity];
+    str_copy(dir, sizeof(dir), path);
+    char* slash = nullptr;
+    for (char* p = dir; *p; p++) {
+        if (*p == '/') slash = p;
+    }
+    if (!slash) return false;
+    if (slash == dir) slash[1] = '\0'; else *slash = '\0';
+    struct stat st;
+    return access(dir, W_OK | X_OK) == 0 && lstat(path, &st) != 0;
+}
+}  // namespace
+
+// Async-signal-safe. VMError::prepare_log_file's order: -XX:ErrorFile, then hs_err_pid<pid>.log in
+// the working directory at the time of the crash, then in /tmp; none when no place takes it
+// (HotSpot then prints the report to stdout only).
+void hs_err_path_at_crash(char* out, size_t capacity) {
+    if (!out[0]) return;  // not a JVM
+    char candidate[kPathCapacity];
+    if (g_error_file[0] && hs_err_would_go_to(g_error_file)) {
+        str_copy(out, capacity, g_error_file);
+        return;
+    }
+    char cwd[kPathCapacity];
+    long n = syscall(SYS_getcwd, cwd, sizeof(cwd));
+    const char* dirs[2] = {n > 0 ? cwd : nullptr, "/tmp"};
+    for (const char* dir : dirs) {
+        if (!dir) continue;
+        StringSink sink{candidate, sizeof(candidate), 0};
+        char buffer[64];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.str(dir);
+        w.str("/hs_err_pid");
+        w.udec(process_id());
+        w.str(".log");
+        w.flush();
+        if (hs_err_would_go_to(candidate)) {
+            str_copy(out, capacity, candidate);
+            return;
+        }
+    }
+    out[0] = '\0';
+}
+
 void expected_hs_err_path(char* out, size_t capacity) {
     char pattern[kPathCapacity] = {0};
     bool have = false;
@@ -269,6 +319,7 @@ void expected_hs_err_path(char* out, size_t capacity) {
         }
     }
     w.flush();
+    str_copy(g_error_file, sizeof(g_error_file), out);
 }
 
 }  // namespace platform

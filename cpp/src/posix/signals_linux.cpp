@@ -249,6 +249,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
         read_registers(r, uc);
     }
     read_thread_name(r);
+    platform::hs_err_path_at_crash(r->hs_err_path, sizeof(r->hs_err_path));
     posix::read_modules(r);
 
     r->frames[0].pc = r->pc;

@@ -372,6 +372,9 @@ const char* fallback_report_dir() {
     return temp;
 }
 
+// Crash context. The path named at startup; Windows HotSpot's fallbacks are not predicted.
+void hs_err_path_at_crash(char*, size_t) {}
+
 void expected_hs_err_path(char* out, size_t capacity) {
     char cwd[kPathCapacity];
     DWORD n = GetCurrentDirectoryA(sizeof(cwd), cwd);

@@ -464,6 +464,22 @@ class LinuxCrashTest {
         assertTrue(Files.exists(expected), () -> "HotSpot did not write " + expected + "\n" + r);
     }
 
+    /**
+     * HotSpot falls back from an -XX:ErrorFile it cannot create to the working directory: the
+     * report names the file it really writes, as it is at the crash.
+     */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void theReportNamesTheHsErrFileHotSpotFallsBackTo(Path jdk) throws Exception {
+        Path errors = ChildJvm.WORK.resolve("missing-" + System.nanoTime()).toAbsolutePath();  // never created
+        Result r = ChildJvm.run(jdk, "error-file-fallback", "", Duration.ofSeconds(60),
+                List.of("-XX:ErrorFile=" + errors + "/crash_%p.log"), "null-write");
+        JsonNode report = r.report();
+        Path written = r.onlyFile("hs_err_pid", ".log");
+        assertEquals(written.toString(), report.at("/jvm/hs_err").asText(), report::toPrettyString);
+        assertContains(r.text("crashagent_pid", ".log"), "hs_err:        " + written, r);
+    }
+
     private static final List<String> JIT_FLAGS = List.of("-Xbatch");  // compile in the calling thread
 
     /**
