@@ -38,6 +38,12 @@ enum class CrashClaim {
     kOther,        // another thread owns the crash; this one was noted
 };
 
+// How threads that lost the claim wait, on every platform: for the owner to reach the JVM's
+// handler (beyond the owner's own allowance, see wait_for_crash_owner), then a little longer so
+// that the JVM's handler has taken the owner's crash before a later one arrives.
+constexpr uint32_t kOtherCrashWaitMs = 2000;
+constexpr uint32_t kAfterOwnerChainsMs = 200;
+
 // Async-signal-safe.
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
 

@@ -53,6 +53,7 @@ std::atomic<int> g_recover_armed{0};
 uint64_t g_signal_frame_size = 8192;  // AT_MINSIGSTKSZ when the kernel tells it
 thread_local void* t_alt_stack = nullptr;
 constexpr size_t kAltStackSize = 256 * 1024;  // hs_err printing runs on it too
+constexpr uint64_t kAbortHoldMs = 60000;  // a later abort() waits this long for the owner's hs_err
 
 // Async-signal-safe.
 const char* signal_name(int sig) {
@@ -347,18 +348,18 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
         case CrashClaim::kDispatcher:
             // A listener crashed: release the owner now instead of at the end of its budget.
             dispatcher_signal_done();
-            if (wait_for_crash_owner(2000)) sleep_ms(200);
+            if (wait_for_crash_owner(kOtherCrashWaitMs)) sleep_ms(kAfterOwnerChainsMs);
             break;
         case CrashClaim::kOther:
             // Let the owner reach the JVM's error handler first, so hs_err is about its crash;
             // HotSpot then parks every later one.
-            if (wait_for_crash_owner(2000)) sleep_ms(200);
+            if (wait_for_crash_owner(kOtherCrashWaitMs)) sleep_ms(kAfterOwnerChainsMs);
             break;
     }
     if (sig == SIGABRT && self != g_agent.crashing_thread.load(std::memory_order_acquire)) {
         // No JVM handler stands behind SIGABRT to serialise crashes as HotSpot does for faults:
         // re-raising now would kill the process while the owner's hs_err is still being written.
-        uint64_t deadline = monotonic_ms() + 60000;
+        uint64_t deadline = monotonic_ms() + kAbortHoldMs;
         while (monotonic_ms() < deadline) sleep_ms(50);
     }
 }

@@ -51,7 +51,6 @@ constexpr uint64_t kMinReserveForGuarantee = 16 * kStackGuarantee;  // 256 KB: a
 constexpr DWORD kHelperStackSize = 1024 * 1024;
 constexpr uint32_t kMinidumpBudgetMs = 20000;  // bound for MiniDumpWriteDump
 constexpr uint32_t kHelperSlackMs = 10000;     // capture and files, beyond the listener budget
-constexpr uint32_t kOtherCrashWaitMs = 2000;
 constexpr uint32_t kConcurrentCrashWaitMs = 500;  // for threads still judging their own fault
 constexpr uint32_t kConcurrentCrashQuietMs = 20;  // ... until none has been for this long
 
