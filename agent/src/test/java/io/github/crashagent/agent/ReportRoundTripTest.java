@@ -54,6 +54,10 @@ class ReportRoundTripTest {
         assertEquals(seen.get("kind").asText(), e.kind());
         assertEquals(seen.get("code").asLong(), e.code());
         assertEquals(seen.get("faultAddress").asLong(), e.faultAddress());
+        assertEquals(seen.get("hasFaultAddress").asBoolean(), e.hasFaultAddress());
+        assertEquals(seen.get("origin").asText(), e.origin());
+        // abort() sends its signal: no fault address; the null write has one.
+        assertEquals(!crash.equals("abort"), e.hasFaultAddress());
         assertEquals(seen.get("pc").asLong(), e.pc());
         assertEquals(textOrNull(seen.get("module")), e.module());
         assertEquals(seen.get("moduleOffset").asLong(), e.moduleOffset());

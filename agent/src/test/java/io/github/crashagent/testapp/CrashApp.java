@@ -378,6 +378,8 @@ public final class CrashApp {
         root.put("kind", event.kind());
         root.put("code", event.code());
         root.put("faultAddress", event.faultAddress());
+        root.put("hasFaultAddress", event.hasFaultAddress());
+        root.put("origin", event.origin());
         root.put("pc", event.pc());
         root.put("module", event.module());
         root.put("moduleOffset", event.moduleOffset());
