@@ -164,6 +164,12 @@ public final class ChildJvm {
         }
     }
 
+    /** Fails unless haystack contains needle, showing both and the context (a child JVM's run). */
+    public static void assertContains(String haystack, String needle, Object context) {
+        org.junit.jupiter.api.Assertions.assertTrue(haystack.contains(needle),
+                () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
+    }
+
     public static Builder builder(Path javaHome, String name) {
         return new Builder(javaHome, name);
     }

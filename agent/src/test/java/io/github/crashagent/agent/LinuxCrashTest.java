@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
+import static io.github.crashagent.agent.ChildJvm.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -31,9 +32,6 @@ class LinuxCrashTest {
         return ChildJvm.jdks();
     }
 
-    private static void assertContains(String haystack, String needle, Object context) {
-        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
-    }
 
     private static boolean hasFrame(JsonNode stack, String className, String method) {
         for (JsonNode frame : stack) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
+import static io.github.crashagent.agent.ChildJvm.assertContains;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -100,9 +101,6 @@ class LocatorTest {
         return List.of(out.substring(0, out.length() - 1).split("\0", -1));
     }
 
-    static void assertContains(String haystack, String needle, Object context) {
-        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
-    }
 
     @Test
     void pathExtractsTheLibraryAndPrintsTheFlag() throws Exception {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
+import static io.github.crashagent.agent.ChildJvm.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,9 +23,6 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(OS.LINUX)
 class PendingReportsTest {
-    private static void assertContains(String haystack, String needle, Object context) {
-        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
-    }
 
     @Test
     void aLaterJvmSeesTheReportOnceUntilItIsAcknowledged() throws Exception {

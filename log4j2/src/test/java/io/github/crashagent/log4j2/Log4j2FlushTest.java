@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.log4j2;
 
+import static io.github.crashagent.agent.ChildJvm.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,9 +37,6 @@ class Log4j2FlushTest {
                 .run();
     }
 
-    private static void assertContains(String haystack, String needle, Object context) {
-        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
-    }
 
     @Test
     void withoutTheIntegrationTheLastLinesAreLost() throws Exception {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.samples;
 
+import static io.github.crashagent.agent.ChildJvm.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,9 +32,6 @@ class SamplesCrashTest {
                 .run();
     }
 
-    private static void assertContains(String haystack, String needle, Object context) {
-        assertTrue(haystack.contains(needle), () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
-    }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({
