@@ -43,6 +43,13 @@ void dispatcher_wake();  // Async-signal-safe.
 enum class DispatchWait { kDone, kProgress, kTimedOut };
 // Waits for the dispatcher to finish, or to report that a listener finished. Async-signal-safe.
 DispatchWait dispatcher_wait(uint32_t timeout_ms);
+// The dispatcher is done (also sent for it by a crashing listener, and at VMDeath). Async-signal-safe.
+void dispatcher_signal_done();
+
+// A fallback directory for when the report directory fails at crash time: the temp directory
+// (POSIX: $TMPDIR when it is an absolute directory, else /tmp; Windows: GetTempPath), fixed at
+// resolve_report_dir so the crash path only reads it. Async-signal-safe after that.
+const char* fallback_report_dir();
 
 // --- Normal context. ---
 
@@ -51,7 +58,6 @@ bool dispatcher_channel_open(char* error, size_t error_capacity);
 // Blocks the dispatcher thread until a crash wakes it; false when asked to stop (VM death) or
 // when the channel failed.
 bool dispatcher_wait_for_crash();
-void dispatcher_signal_done();
 // A listener started or finished: the crashing thread puts that into the report on disk.
 void dispatcher_signal_progress();
 // The dispatcher's answer to a stop request; its own channel, so a crash racing VM death still
@@ -79,11 +85,6 @@ void release_current_thread();
 bool check_report_dir(const char* dir, char* error, size_t error_capacity);
 // Absolute form of the report directory, for reports and the Java API.
 void resolve_report_dir(const char* dir, char* out, size_t capacity);
-// A fallback directory for when the report directory fails at crash time: the temp directory
-// (POSIX: $TMPDIR when it is an absolute directory, else /tmp; Windows: GetTempPath), fixed at
-// resolve_report_dir so the crash path only reads it.
-const char* fallback_report_dir();
-
 // Default hs_err path of this process (-XX:ErrorFile honoured where it can be read).
 void expected_hs_err_path(char* out, size_t capacity);
 // At the crash: where the JVM will really write hs_err, given what can be written now; empty when
