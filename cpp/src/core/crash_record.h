@@ -24,11 +24,14 @@ constexpr size_t kJvmCodeTextCapacity = 160;
 // Version of the JSON report schema (schema/crash-report.schema.json).
 constexpr int kReportSchemaVersion = 1;
 
+constexpr size_t kBuildIdCapacity = 65;  // up to 32 bytes as hex; GNU ld writes 20 (SHA-1)
+
 struct Module {
     uint64_t base;   // load address (start of the mapping at file offset 0)
     uint64_t end;    // end of the highest mapping of this file
     bool executable; // some mapping of it is executable (code, not data)
     char path[kPathCapacity];
+    char build_id[kBuildIdCapacity];  // ELF: the GNU build-id, lowercase hex; empty when none
 };
 
 struct NativeFrame {

@@ -199,6 +199,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
         hex_string(w, r.modules[i].base);
         w.str(", \"end\": ");
         hex_string(w, r.modules[i].end);
+        w.str(", \"build_id\": ");
+        w.json_string(or_null(r.modules[i].build_id));
         w.ch('}');
     }
     w.str(r.module_count ? "\n  ]" : "]");
@@ -369,6 +371,10 @@ void write_log_native(const CrashRecord& r, Writer& w) {
         w.hex(r.modules[i].end, 16);
         w.ch(' ');
         w.str(r.modules[i].path);
+        if (r.modules[i].build_id[0]) {
+            w.str(" build-id ");
+            w.str(r.modules[i].build_id);
+        }
         w.ch('\n');
     }
     w.ch('\n');

@@ -63,6 +63,7 @@ void add_mapping(CrashRecord* r, const char* line) {
     m.base = start;  // mappings come in address order; the first is the file's start
     m.end = end;
     m.executable = executable;
+    m.build_id[0] = '\0';
     str_copy(m.path, sizeof(m.path), p);
 }
 
@@ -114,6 +115,52 @@ SymbolHit scan_symbols(int fd, const Elf64_Shdr& table, uint64_t vaddr) {
     return best;
 }
 
+// Async-signal-safe. The GNU build-id of the image mapped at base, read from memory through
+// /proc/self/mem (an unmapped or unreadable page is an error there, not a fault), so it is the
+// build that ran even when the file on disk was replaced since.
+void read_build_id(int mem, Module* m) {
+    Elf64_Ehdr eh;
+    if (!pread_all(mem, &eh, sizeof(eh), m->base) || eh.e_ident[EI_MAG0] != ELFMAG0 ||
+        eh.e_ident[EI_MAG1] != ELFMAG1 || eh.e_ident[EI_MAG2] != ELFMAG2 || eh.e_ident[EI_MAG3] != ELFMAG3 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 64) {
+        return;
+    }
+    Elf64_Phdr ph[64];
+    if (!pread_all(mem, ph, eh.e_phnum * sizeof(Elf64_Phdr), m->base + eh.e_phoff)) return;
+    // The load bias: base is where the lowest PT_LOAD (file offset 0) was mapped.
+    uint64_t first_load = UINT64_MAX;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < first_load) first_load = ph[i].p_vaddr & ~uint64_t{0xfff};
+    }
+    if (first_load == UINT64_MAX) return;
+    uint64_t bias = m->base - first_load;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type != PT_NOTE) continue;
+        alignas(4) unsigned char notes[1024];
+        size_t size = ph[i].p_filesz < sizeof(notes) ? ph[i].p_filesz : sizeof(notes);
+        if (!pread_all(mem, notes, size, bias + ph[i].p_vaddr)) continue;
+        for (size_t at = 0; at + sizeof(Elf64_Nhdr) <= size;) {
+            Elf64_Nhdr nh;
+            __builtin_memcpy(&nh, notes + at, sizeof(nh));
+            size_t name_at = at + sizeof(nh);
+            size_t desc_at = name_at + ((nh.n_namesz + 3u) & ~3u);
+            size_t next = desc_at + ((nh.n_descsz + 3u) & ~3u);
+            if (next > size || desc_at > size) break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && __builtin_memcmp(notes + name_at, "GNU", 4) == 0 &&
+                nh.n_descsz > 0 && nh.n_descsz * 2 < sizeof(m->build_id)) {
+                static const char kHex[] = "0123456789abcdef";
+                for (uint32_t k = 0; k < nh.n_descsz; k++) {
+                    m->build_id[2 * k] = kHex[notes[desc_at + k] >> 4];
+                    m->build_id[2 * k + 1] = kHex[notes[desc_at + k] & 15];
+                }
+                m->build_id[2 * nh.n_descsz] = '\0';
+                return;
+            }
+            at = next;
+        }
+    }
+}
+
 }  // namespace
 
 // Async-signal-safe.
@@ -146,6 +193,10 @@ void read_modules(CrashRecord* r) {
         kept++;
     }
     r->module_count = kept;
+    int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    if (mem < 0) return;
+    for (int i = 0; i < r->module_count; i++) read_build_id(mem, &r->modules[i]);
+    close(mem);
 }
 
 // Async-signal-safe.

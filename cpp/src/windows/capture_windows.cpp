@@ -788,6 +788,7 @@ void read_modules(CrashRecord* r) {
         m.base = entry.dll_base;
         m.end = entry.dll_base + entry.size_of_image;
         m.executable = true;
+        m.build_id[0] = '\0';  // PE images are identified by their CodeView record, not read yet
         if (!read_wide_name(entry.full_name, m.path, sizeof(m.path)) &&
             !read_wide_name(entry.base_name, m.path, sizeof(m.path))) {
             str_copy(m.path, sizeof(m.path), "?");

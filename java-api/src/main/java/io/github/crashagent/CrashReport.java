@@ -62,8 +62,13 @@ public final class CrashReport {
     /** What one listener did: {@code ok}, {@code threw ...}, or {@code did not finish}. */
     public record ListenerOutcome(String listener, String outcome) {}
 
-    /** A loaded module (shared library) and its address range. */
-    public record Module(String path, long base, long end) {}
+    /**
+     * A loaded module (shared library) and its address range. {@code buildId} is its GNU build-id
+     * (ELF, lowercase hex), which names the exact build for debug-info lookups (debuginfod,
+     * {@code .build-id} directories); null on Windows, for a module without one, and in reports of
+     * agents that predate it.
+     */
+    public record Module(String path, long base, long end, String buildId) {}
 
     /**
      * One native frame, innermost first. {@code module}, {@code offset}, {@code symbol} and
@@ -186,7 +191,11 @@ public final class CrashReport {
         for (int i = 0; i < moduleCount; i++) {
             String at = "/modules/" + i;
             f.object(at);
-            mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end")));
+            String buildId = f.isMissing(at + "/build_id") ? null : f.textOrNull(at + "/build_id");
+            if (buildId != null && !buildId.matches("[0-9a-f]{2,64}")) {
+                throw new InvalidCrashReportException(file, at + "/build_id is not a build-id (hex digits)");
+            }
+            mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end"), buildId));
         }
         this.modules = List.copyOf(mods);
 

@@ -204,6 +204,16 @@ class CrashReportTest {
     }
 
     @Test
+    void modulesCarryTheirBuildIdWhenTheReportHasOne() throws Exception {
+        Path file = mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("build_id", "d3b9f574c03e87b96ee42821d08ac712fb1343f6"));
+        CrashReport report = CrashReport.read(file);
+        assertEquals("d3b9f574c03e87b96ee42821d08ac712fb1343f6", report.modules().get(0).buildId());
+        assertNull(report.modules().get(1).buildId());  // absent: as from an agent that predates it
+        assertInvalid(mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("build_id", "not hex")),
+                "/modules/0/build_id");
+    }
+
+    @Test
     void aMissingFileIsAnIoErrorNotAnInvalidReport() {
         assertThrows(NoSuchFileException.class, () -> CrashReport.read(dir.resolve("nothing.json")));
     }

@@ -49,6 +49,30 @@ class LinuxCrashTest {
         assertTrue(hsErr.stripTrailing().endsWith("END."), () -> "hs_err is truncated\n" + r);
     }
 
+    /** Every module's build-id in the report is the one readelf -n finds in its file. */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void everyModuleCarriesTheBuildIdOfItsFile(Path jdk) throws Exception {
+        Result r = ChildJvm.run(jdk, "build-ids", "", "null-write");
+        JsonNode modules = r.report().path("modules");
+        int withId = 0;
+        for (JsonNode module : modules) {
+            String path = module.path("path").asText();
+            if (!path.startsWith("/") || !Files.isRegularFile(Path.of(path))) continue;  // [vdso]
+            Process readelf = new ProcessBuilder("readelf", "-n", path).redirectErrorStream(true).start();
+            String notes = new String(readelf.getInputStream().readAllBytes());
+            readelf.waitFor();
+            java.util.regex.Matcher id = java.util.regex.Pattern.compile("Build ID: ([0-9a-f]+)").matcher(notes);
+            String expected = id.find() ? id.group(1) : null;
+            JsonNode reported = module.path("build_id");
+            assertEquals(expected, reported.isNull() ? null : reported.asText(), path);
+            if (expected != null) withId++;
+        }
+        // libcrashtest.so, libjvm.so, libc: the check must have compared real ids.
+        assertTrue(withId >= 3, () -> "only " + modules.size() + " modules, few with a build-id:\n" + modules);
+        assertContains(r.text("crashagent_pid", ".log"), "libcrashtest.so build-id ", r);
+    }
+
     @ParameterizedTest
     @MethodSource("jdks")
     void nullWriteInJniIsReportedThenHotSpotWritesHsErr(Path jdk) throws Exception {
