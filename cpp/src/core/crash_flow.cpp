@@ -185,6 +185,7 @@ void report_crash(CrashRecord* r) {
     r->pid = platform::process_id();
     r->timestamp_ms = platform::now_ms();
     record_compute_signature(r);
+    record_diagnose(r);
 
     const char* dir = g_agent.report_dir;
     const char* fallback = platform::fallback_report_dir();

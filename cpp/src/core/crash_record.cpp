@@ -43,6 +43,10 @@ void record_reset(CrashRecord* r) {
     r->code = r->fault_address = r->pc = r->sp = r->timestamp_ms = r->pid = 0;
     r->origin = "native";
     r->has_fault_address = true;
+    r->access = nullptr;
+    r->fault_mapped = -1;
+    r->stack_overflow = false;
+    r->diagnosis[0] = '\0';
     r->no_hs_err = false;
     r->sender_pid = r->sender_uid = -1;
     r->crash_frame = -1;
@@ -132,6 +136,147 @@ void record_add_note(CrashRecord* r, const char* a, const char* b, const char* c
     w.str(e);
     w.str(f);
     w.str(g);
+    w.flush();
+}
+
+// Async-signal-safe.
+void record_diagnose(CrashRecord* r) {
+    StringSink sink{r->diagnosis, sizeof(r->diagnosis), 0};
+    char buffer[64];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    // access and detail may be null; str_equal wants strings.
+    auto is = [](const char* a, const char* b) { return a && str_equal(a, b); };
+    const char* kind = r->kind ? r->kind : "";
+    const char* detail = r->detail ? r->detail : "";
+    auto address = [&w](uint64_t a) {
+        w.str("0x");
+        w.hex(a);
+    };
+    auto in_module = [&w, r](uint64_t a) {
+        int m = record_find_module(*r, a);
+        if (m < 0) return;
+        w.str(" in ");
+        w.str(path_basename(r->modules[m].path));
+    };
+    const NativeFrame* crash = r->crash_frame >= 0 ? &r->frames[r->crash_frame] : nullptr;
+    bool terminate = false;
+    for (int i = 0; i < r->frame_count && i < 12; i++) {
+        const char* s = r->frames[i].symbol;
+        for (const char* p = s; *p && !terminate; p++) terminate = str_starts_with(p, "terminate");
+    }
+    bool access_fault = str_equal(kind, "SIGSEGV") || str_equal(kind, "EXCEPTION_ACCESS_VIOLATION") ||
+                        str_equal(kind, "EXCEPTION_IN_PAGE_ERROR");
+    if (str_equal(r->origin, "external")) {
+        w.str("signal ");
+        w.str(kind);
+        w.str(" sent by process ");
+        w.dec(r->sender_pid);
+        w.str(" (uid ");
+        w.dec(r->sender_uid);
+        w.str("): nothing in this process faulted");
+    } else if (r->stack_overflow || str_equal(kind, "EXCEPTION_STACK_OVERFLOW")) {
+        w.str("stack overflow: thread ");
+        w.str(r->thread_name[0] ? r->thread_name : "?");
+        w.str(" ran out of stack (deep or unbounded recursion, or a large local array)");
+    } else if (str_equal(kind, "SIGABRT")) {
+        if (str_equal(r->origin, "jvm")) {
+            w.str("the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni check)");
+            if (r->native_method[0]) {
+                w.str(" while ");
+                w.str(r->native_method);
+                w.str(" was running");
+            }
+        } else if (terminate) {
+            w.str("uncaught C++ exception (std::terminate)");
+            if (crash && crash->module >= 0) {
+                w.str(" in ");
+                w.str(path_basename(r->modules[crash->module].path));
+            }
+        } else {
+            w.str("abort() called");
+            if (crash && crash->module >= 0) {
+                w.str(" by ");
+                w.str(path_basename(r->modules[crash->module].path));
+            }
+            w.str(" (SIGABRT)");
+        }
+    } else if (access_fault && !r->has_fault_address && r->sender_pid < 0) {
+        w.str("access through a wild pointer (a non-canonical address; the CPU does not say which)");
+    } else if (access_fault && r->has_fault_address) {
+        uint64_t a = r->fault_address;
+        if (is(r->access, "execute") || (a == r->pc && a != 0)) {
+            if (r->fault_mapped == 0) {
+                w.str("call or jump to unmapped address ");
+                address(a);
+                w.str(" (a bad function pointer or a corrupted return address)");
+            } else {
+                w.str("execution of non-executable memory at ");
+                address(a);
+                in_module(a);
+            }
+        } else if (a < 0x10000) {
+            w.str("null pointer dereference");
+            if (r->access) {
+                w.str(" (");
+                w.str(r->access);
+                if (a) {
+                    w.str(" at address ");
+                    address(a);
+                    w.str(", offset ");
+                    w.udec(a);
+                    w.str(" from null");
+                }
+                w.ch(')');
+            } else if (a) {
+                w.str(" (address ");
+                address(a);
+                w.str(", offset ");
+                w.udec(a);
+                w.str(" from null)");
+            }
+        } else if (is(r->access, "write") && r->fault_mapped == 1) {
+            w.str("write to read-only memory at ");
+            address(a);
+            in_module(a);
+        } else if (r->fault_mapped == 0 || str_equal(detail, "SEGV_MAPERR")) {
+            w.str("access to unmapped memory at ");
+            address(a);
+            w.str(" (a wild or dangling pointer)");
+        } else {
+            w.str("access to protected memory at ");
+            address(a);
+            in_module(a);
+        }
+    } else if (str_equal(kind, "SIGBUS")) {
+        if (str_equal(detail, "BUS_ADRALN")) {
+            w.str("misaligned memory access");
+        } else {
+            w.str("access to a mapped file beyond its end, or to memory the system could not provide");
+        }
+        if (r->has_fault_address) {
+            w.str(" at ");
+            address(r->fault_address);
+        }
+    } else if (str_equal(detail, "FPE_INTDIV") || str_equal(kind, "EXCEPTION_INT_DIVIDE_BY_ZERO")) {
+        w.str("integer division by zero");
+    } else if (str_equal(detail, "FPE_INTOVF") || str_equal(kind, "EXCEPTION_INT_OVERFLOW")) {
+        w.str("integer overflow in a division (INT_MIN / -1)");
+    } else if (str_equal(kind, "SIGILL") || str_equal(kind, "EXCEPTION_ILLEGAL_INSTRUCTION")) {
+        w.str("illegal instruction (a trap the compiler placed, such as __builtin_trap, or code for another CPU)");
+    } else if (str_equal(kind, "EXCEPTION_PRIV_INSTRUCTION")) {
+        w.str("privileged instruction executed in user mode");
+    } else {
+        w.str(kind);
+        if (*detail) {
+            w.str(" (");
+            w.str(detail);
+            w.ch(')');
+        }
+    }
+    if (r->has_fault_address == false && r->sender_pid >= 0 && !str_equal(r->origin, "external") &&
+        !str_equal(kind, "SIGABRT")) {
+        w.str(", raised by the process itself");
+    }
     w.flush();
 }
 

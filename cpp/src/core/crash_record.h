@@ -84,6 +84,10 @@ struct CrashRecord {
     uint64_t code;                    // signal number or exception code
     uint64_t fault_address;
     bool has_fault_address;           // false for a signal sent by a process: no address faulted
+    const char* access;               // "read", "write", "execute" when the platform knows; else null
+    int fault_mapped;                 // the fault address was mapped: 1 yes, 0 no, -1 unknown
+    bool stack_overflow;              // the thread ran out of stack
+    char diagnosis[256];              // one sentence in plain words (record_diagnose)
     int64_t sender_pid;               // who sent the signal (kill, tgkill, sigqueue, abort), or -1
     int64_t sender_uid;               // that process's real uid, or -1
     uint64_t pc;
@@ -160,6 +164,11 @@ int record_find_module(const CrashRecord& record, uint64_t address);
 
 // True for modules of the C runtime and the OS (libc, ntdll, ...). Async-signal-safe.
 bool is_system_module(const char* path);
+
+// Writes diagnosis: what happened, in one sentence of plain words, from what the record already
+// knows (kind and detail, fault address and access, whether it was mapped, the module it falls
+// in, the sender of a signal, stack overflow). Call after record_compute_signature. Async-signal-safe.
+void record_diagnose(CrashRecord* record);
 
 // Picks crash_frame and computes signature/signature_text from the native frames and the
 // native method. Async-signal-safe.

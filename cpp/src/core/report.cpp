@@ -117,6 +117,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     }
     w.str(",\n    \"symbol\": ");
     w.json_string(crash ? or_null(crash->symbol) : nullptr);
+    w.str(",\n    \"diagnosis\": ");
+    w.json_string(or_null(r.diagnosis));
     w.str(",\n    \"pc_module\": ");
     w.json_string(module_path(r, record_find_module(r, r.pc)));
     w.str("\n  }");
@@ -302,6 +304,10 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.hex(r.pc, 16);
     w.str("\norigin:        ");
     w.str(r.origin);
+    if (r.diagnosis[0]) {
+        w.str("\ndiagnosis:     ");
+        w.str(r.diagnosis);
+    }
     if (crash && crash->module >= 0) {
         w.str("\nmodule:        ");
         w.str(r.modules[crash->module].path);

@@ -248,6 +248,20 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     if (uc) {
         r->pc = context_pc(uc);
         read_registers(r, uc);
+#if defined(__x86_64__)
+        // A page fault's error code: bit 1 a write, bit 4 an instruction fetch.
+        if (sig == SIGSEGV && !sent && uc->uc_mcontext.gregs[REG_TRAPNO] == 14) {
+            uint64_t err = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_ERR]);
+            r->access = (err & 16) ? "execute" : (err & 2) ? "write" : "read";
+        }
+#endif
+    }
+    if (sig == SIGSEGV && info && !sent) r->fault_mapped = info->si_code == SEGV_ACCERR ? 1 : info->si_code == SEGV_MAPERR ? 0 : -1;
+    if (sig == SIGSEGV && info && info->si_code == SI_KERNEL) {
+        // A general-protection fault (a non-canonical address): the CPU does not say which
+        // address, and si_addr is 0, which must not read as a null pointer.
+        r->has_fault_address = false;
+        r->fault_address = 0;
     }
     read_thread_name(r);
     platform::hs_err_path_at_crash(r->hs_err_path, sizeof(r->hs_err_path));
@@ -278,6 +292,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
 
     if (stack_exhausted(sig, info, uc)) {
         r->no_hs_err = true;
+        r->stack_overflow = true;
         record_add_note(r, "native stack overflow: without the agent's alternate signal stack the kernel kills the process "
                  "with SIGSEGV and no hs_err, so after this report the agent lets exactly that happen");
     }

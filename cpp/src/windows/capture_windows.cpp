@@ -1013,7 +1013,12 @@ void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const 
     r->fault_address = reinterpret_cast<uint64_t>(exception->ExceptionAddress);
     if ((code == EXCEPTION_ACCESS_VIOLATION || code == EXCEPTION_IN_PAGE_ERROR) && exception->NumberParameters >= 2) {
         r->detail = access_kind(exception->ExceptionInformation[0]);
+        r->access = r->detail;
         r->fault_address = exception->ExceptionInformation[1];
+        MEMORY_BASIC_INFORMATION mbi;
+        if (VirtualQuery(reinterpret_cast<const void*>(r->fault_address), &mbi, sizeof(mbi)) == sizeof(mbi)) {
+            r->fault_mapped = mbi.State == MEM_COMMIT ? 1 : 0;
+        }
     }
     r->pc = context->Rip;
     r->sp = context->Rsp;

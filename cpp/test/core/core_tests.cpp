@@ -513,3 +513,93 @@ TEST_CASE("JVM code: readers never see a torn entry while slots are reused") {
     CHECK(jvm_code_dropped() == 0);
     MESSAGE("entries read while slots were reused: " << found.load());
 }
+
+TEST_CASE("the diagnosis says in plain words what happened") {
+    auto diagnose = [](auto setup) {
+        CrashRecord& r = fresh_record();
+        r.kind = "SIGSEGV";
+        add_module(r, "/opt/app/libfoo.so", 0x10000, 0x20000);
+        add_frame(r, 0x11000, "leaf");
+        setup(r);
+        record_compute_signature(&r);
+        record_diagnose(&r);
+        return std::string(r.diagnosis);
+    };
+    CHECK(diagnose([](CrashRecord& r) {
+              r.fault_address = 0x10;
+              r.access = "write";
+          }) == "null pointer dereference (write at address 0x10, offset 16 from null)");
+    CHECK(diagnose([](CrashRecord& r) { r.fault_address = 0; }) == "null pointer dereference");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.fault_address = 0x15000;
+              r.access = "write";
+              r.fault_mapped = 1;
+          }) == "write to read-only memory at 0x15000 in libfoo.so");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.fault_address = 0xdead0000;
+              r.detail = "SEGV_MAPERR";
+              r.fault_mapped = 0;
+          }) == "access to unmapped memory at 0xdead0000 (a wild or dangling pointer)");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "EXCEPTION_ACCESS_VIOLATION";
+              r.fault_address = r.pc = 0x15000;
+              r.access = "execute";
+              r.fault_mapped = 1;
+          }) == "execution of non-executable memory at 0x15000 in libfoo.so");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.fault_address = r.pc = 0x41414141;
+              r.access = "execute";
+              r.fault_mapped = 0;
+          }) == "call or jump to unmapped address 0x41414141 (a bad function pointer or a corrupted return address)");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.stack_overflow = true;
+              str_copy(r.thread_name, sizeof(r.thread_name), "worker-1");
+          }) == "stack overflow: thread worker-1 ran out of stack (deep or unbounded recursion, or a large local array)");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGABRT";
+              r.has_fault_address = false;
+              r.sender_pid = 7;
+          }) == "abort() called by libfoo.so (SIGABRT)");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGABRT";
+              str_copy(r.frames[0].symbol, sizeof(r.frames[0].symbol), "_ZSt9terminatev");
+          }) == "uncaught C++ exception (std::terminate) in libfoo.so");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGABRT";
+              r.origin = "jvm";
+              str_copy(r.native_method, sizeof(r.native_method), "app.Db.serialize()V");
+          }) == "the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni check) while "
+                "app.Db.serialize()V was running");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.origin = "external";
+              r.has_fault_address = false;
+              r.sender_pid = 1234;
+              r.sender_uid = 1000;
+          }) == "signal SIGSEGV sent by process 1234 (uid 1000): nothing in this process faulted");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGFPE";
+              r.detail = "FPE_INTDIV";
+          }) == "integer division by zero");
+    CHECK(diagnose([](CrashRecord& r) { r.kind = "EXCEPTION_INT_DIVIDE_BY_ZERO"; }) == "integer division by zero");
+    CHECK(diagnose([](CrashRecord& r) { r.kind = "SIGILL"; }).rfind("illegal instruction", 0) == 0);
+    CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGBUS";
+              r.detail = "BUS_ADRERR";
+              r.fault_address = 0x7f0000001000;
+          }) == "access to a mapped file beyond its end, or to memory the system could not provide at 0x7f0000001000");
+    CHECK(diagnose([](CrashRecord& r) {
+              r.fault_address = 0x15000;
+              r.has_fault_address = false;
+              r.sender_pid = 99;
+          }).find(", raised by the process itself") != std::string::npos);
+}
+
+TEST_CASE("a general-protection fault is a wild pointer, not a null pointer") {
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGSEGV";
+    r.detail = "SI_KERNEL";
+    r.has_fault_address = false;  // as the Linux backend records it: si_addr is 0 then
+    record_compute_signature(&r);
+    record_diagnose(&r);
+    CHECK(std::string(r.diagnosis) == "access through a wild pointer (a non-canonical address; the CPU does not say which)");
+}

@@ -192,6 +192,17 @@ def check_crash_report(run, code, kind, symbol=None, detail=None):
     for needed in ("crashlib.dll", "jvm.dll", "ntdll.dll", "kernel32.dll", run.executable):
         check(needed in names, f"module list lacks {needed}: {sorted(names)}")
     check(r["signature"] and "crashlib.dll+0x" in r["signature_text"], f"signature {r['signature_text']}")
+    # The diagnosis, in plain words, agrees with the exception.
+    diagnosis = crash.get("diagnosis") or ""
+    check(diagnosis, "the report has no diagnosis")
+    expected = {"EXCEPTION_INT_DIVIDE_BY_ZERO": "integer division by zero",
+                "EXCEPTION_ILLEGAL_INSTRUCTION": "illegal instruction",
+                "EXCEPTION_PRIV_INSTRUCTION": "privileged instruction",
+                "EXCEPTION_STACK_OVERFLOW": "stack overflow"}.get(kind)
+    if kind == "EXCEPTION_ACCESS_VIOLATION" and int(crash["fault_address"], 16) < 0x10000 and detail != "execute":
+        expected = f"null pointer dereference ({crash['detail']}"
+    check(diagnosis.startswith(expected or ""), f"diagnosis {diagnosis!r}, expected it to start with {expected!r}")
+    check(f"diagnosis:     {diagnosis}" in run.read("crashagent_pid*.log"), "the log lacks the diagnosis")
     check(r["report"]["minidump"] is None or isinstance(r["report"]["minidump"], str), "report.minidump")
     log = run.read("crashagent_pid*.log")
     check(f"({code:#x})" in log, "the log does not show the code in hex")

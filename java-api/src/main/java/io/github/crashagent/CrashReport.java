@@ -94,6 +94,7 @@ public final class CrashReport {
     private final long pid;
     private final String platform;
     private final String origin;
+    private final String diagnosis;
     private final Long senderPid;
     private final Long senderUid;
     private final String detail;
@@ -142,6 +143,7 @@ public final class CrashReport {
         Long moduleOffset = f.hexOrNull("/crash/module_offset");
         String symbol = f.textOrNull("/crash/symbol");
         this.pcModule = f.textOrNull("/crash/pc_module");
+        this.diagnosis = f.isMissing("/crash/diagnosis") ? null : f.textOrNull("/crash/diagnosis");
 
         f.object("/thread");
         this.threadId = f.integer("/thread/id");
@@ -357,6 +359,11 @@ public final class CrashReport {
     public OptionalLong senderUid() { return senderUid == null ? OptionalLong.empty() : OptionalLong.of(senderUid); }
     /** More about the kind, such as {@code SEGV_MAPERR}, or null. */
     public String detail() { return detail; }
+    /**
+     * What happened, in one sentence of plain words ("null pointer dereference (write)", "abort()
+     * called by libfoo.so (SIGABRT)", ...); null in reports of agents that predate it.
+     */
+    public String diagnosis() { return diagnosis; }
     /** The module that holds the faulting PC itself (may be the C runtime), or null. */
     public String pcModule() { return pcModule; }
     /** Load address of {@link CrashEvent#module()}, or null. */

@@ -204,6 +204,14 @@ class CrashReportTest {
     }
 
     @Test
+    void theDiagnosisIsReadWhenTheReportHasOne() throws Exception {
+        assertNull(CrashReport.read(mutated(r -> {})).diagnosis());  // absent: an earlier agent
+        Path file = mutated(r -> ((ObjectNode) r.get("crash")).put("diagnosis", "null pointer dereference (write)"));
+        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        assertEquals("null pointer dereference (write)", CrashReport.read(file).diagnosis());
+    }
+
+    @Test
     void modulesCarryTheirBuildIdWhenTheReportHasOne() throws Exception {
         Path file = mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("build_id", "d3b9f574c03e87b96ee42821d08ac712fb1343f6"));
         CrashReport report = CrashReport.read(file);

@@ -81,6 +81,24 @@ final class CrashZoo {
                         true, false, "listener-hangs"));
     }
 
+    /** How the report's diagnosis begins for each crash case. */
+    static String expectedDiagnosis(String name) {
+        return switch (name) {
+            case "null-read", "attached-thread" -> "null pointer dereference (read)";
+            case "wild-pointer" -> "access through a wild pointer";
+            case "write-read-only" -> "write to read-only memory at ";
+            case "execute-data" -> "execution of non-executable memory at ";
+            case "illegal-instruction" -> "illegal instruction";
+            case "divide-by-zero" -> "integer division by zero";
+            case "abort" -> "abort() called by libcrashtest.so (SIGABRT)";
+            case "double-free" -> "abort() called by libcrashtest.so";
+            case "uncaught-cpp-exception" -> "uncaught C++ exception (std::terminate)";
+            case "native-stack-overflow" -> "stack overflow: thread ";
+            case "bus-error" -> "access to a mapped file beyond its end";
+            default -> "null pointer dereference (write)";  // null writes, memcpy to null, thread variants
+        };
+    }
+
     private static CrashCase fault(String name, String kind, String nativeMethod, boolean hsErr) {
         return new CrashCase(name, "", kind, "libcrashtest.so", nativeMethod, "fault", hsErr, true, "fault", name);
     }
@@ -125,6 +143,12 @@ final class CrashZoo {
             if (c.nativeMethod() != null) expect(problems, "native method", c.nativeMethod(), report.path("native_method").asText(null));
             if (c.javaFrame() != null && !hasFrame(report.path("java_stack"), APP, c.javaFrame())) {
                 problems.add("no " + APP + "." + c.javaFrame() + " on the Java stack " + report.path("java_stack"));
+            }
+            String diagnosis = report.at("/crash/diagnosis").asText("");
+            if (diagnosis.isEmpty()) problems.add("no diagnosis");
+            String expected = expectedDiagnosis(c.name());
+            if (!diagnosis.startsWith(expected)) {
+                problems.add("diagnosis '" + diagnosis + "', expected it to start with '" + expected + "'");
             }
             // The report claims an hs_err exactly when HotSpot writes one, and names it.
             JsonNode claimed = report.at("/jvm/hs_err");

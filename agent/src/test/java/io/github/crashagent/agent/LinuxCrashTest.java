@@ -90,6 +90,8 @@ class LinuxCrashTest {
         assertEquals(System.getProperty("crashagent.version"), report.path("agent_version").asText());
         assertEquals("SIGSEGV", report.at("/crash/kind").asText());
         assertEquals("0x0", report.at("/crash/fault_address").asText());
+        assertEquals("null pointer dereference (write)", report.at("/crash/diagnosis").asText());
+        assertContains(r.text("crashagent_pid", ".log"), "diagnosis:     null pointer dereference (write)", r);
         assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
         assertEquals(NATIVE_CLASS + ".nullWrite()V", report.path("native_method").asText());
         assertTrue(report.at("/thread/java").asBoolean(), report::toPrettyString);
@@ -147,6 +149,7 @@ class LinuxCrashTest {
         // (si_addr holds the sender's pid and uid then).
         assertTrue(report.at("/crash/fault_address").isNull(), report::toPrettyString);
         assertEquals(r.pid(), report.at("/crash/sender_pid").asLong(), report::toPrettyString);
+        assertEquals("abort() called by libcrashtest.so (SIGABRT)", report.at("/crash/diagnosis").asText());
         assertFalse(report.path("signature_text").asText().startsWith("external:"), report::toPrettyString);
         assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
         assertTrue(r.files("hs_err_pid", ".log").isEmpty(), "HotSpot writes no hs_err for abort()");
@@ -216,6 +219,8 @@ class LinuxCrashTest {
         assertEquals(uid, report.at("/crash/sender_uid").asLong(), report::toPrettyString);
         // Never grouped with a real crash of whatever code the signal interrupted.
         assertEquals("external:SIGSEGV", report.path("signature_text").asText(), report::toPrettyString);
+        assertEquals("signal SIGSEGV sent by process " + sender + " (uid " + uid + "): nothing in this process faulted",
+                report.at("/crash/diagnosis").asText());
         assertContains(report.path("note").asText(), "signal sent by process " + sender, r);
         String log = r.text("crashagent_pid", ".log");
         assertContains(log, "fault address: none", r);
