@@ -32,6 +32,11 @@ struct Module {
     bool executable; // some mapping of it is executable (code, not data)
     char path[kPathCapacity];
     char build_id[kBuildIdCapacity];  // ELF: the GNU build-id, lowercase hex; empty when none
+    // PE, as symbol servers key them: the CodeView record's PDB name, and <GUID><age> for the
+    // PDB; <TimeDateStamp %08X><SizeOfImage %x> for the image itself. Empty when unknown.
+    char pdb_name[260];
+    char debug_id[48];
+    char code_id[24];
 };
 
 struct NativeFrame {

@@ -203,6 +203,12 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
         hex_string(w, r.modules[i].end);
         w.str(", \"build_id\": ");
         w.json_string(or_null(r.modules[i].build_id));
+        w.str(", \"pdb_name\": ");
+        w.json_string(or_null(r.modules[i].pdb_name));
+        w.str(", \"debug_id\": ");
+        w.json_string(or_null(r.modules[i].debug_id));
+        w.str(", \"code_id\": ");
+        w.json_string(or_null(r.modules[i].code_id));
         w.ch('}');
     }
     w.str(r.module_count ? "\n  ]" : "]");
@@ -380,6 +386,14 @@ void write_log_native(const CrashRecord& r, Writer& w) {
         if (r.modules[i].build_id[0]) {
             w.str(" build-id ");
             w.str(r.modules[i].build_id);
+        }
+        if (r.modules[i].code_id[0]) {
+            w.str(" code-id ");
+            w.str(r.modules[i].code_id);
+        }
+        if (r.modules[i].debug_id[0]) {
+            w.str(" debug-id ");
+            w.str(r.modules[i].debug_id);
         }
         w.ch('\n');
     }

@@ -57,8 +57,13 @@ void Writer::dec(int64_t v) {
 }
 
 // Async-signal-safe.
-void Writer::hex(uint64_t v, int min_digits) {
-    static const char digits[] = "0123456789abcdef";
+void Writer::hex(uint64_t v, int min_digits) { hex_digits(v, min_digits, "0123456789abcdef"); }
+
+// Async-signal-safe.
+void Writer::hex_upper(uint64_t v, int min_digits) { hex_digits(v, min_digits, "0123456789ABCDEF"); }
+
+// Async-signal-safe.
+void Writer::hex_digits(uint64_t v, int min_digits, const char* digits) {
     char tmp[16];
     int n = 0;
     do {

@@ -24,11 +24,13 @@ public:
     void dec(int64_t v);
     void udec(uint64_t v);
     void hex(uint64_t v, int min_digits = 1);  // lowercase, no prefix
+    void hex_upper(uint64_t v, int min_digits = 1);  // uppercase, as symbol servers key PE images
     void json_string(const char* s);    // quoted and escaped; null becomes JSON null
     void flush();
     bool failed() const { return failed_; }
 
 private:
+    void hex_digits(uint64_t v, int min_digits, const char* digits);
     char* buffer_;
     size_t capacity_;
     size_t length_ = 0;

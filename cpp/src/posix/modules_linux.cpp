@@ -63,7 +63,7 @@ void add_mapping(CrashRecord* r, const char* line) {
     m.base = start;  // mappings come in address order; the first is the file's start
     m.end = end;
     m.executable = executable;
-    m.build_id[0] = '\0';
+    m.build_id[0] = m.pdb_name[0] = m.debug_id[0] = m.code_id[0] = '\0';
     str_copy(m.path, sizeof(m.path), p);
 }
 

@@ -780,6 +780,63 @@ void read_registers(CrashRecord* r, const CONTEXT* c) {
     }
 }
 
+// Crash context. The identities symbol servers key a PE image by, from its mapped headers: the
+// image's <TimeDateStamp><SizeOfImage>, and the CodeView (RSDS) record's PDB name and
+// <GUID><age>. Every read is checked for readability first.
+void read_pe_identity(Module* m) {
+    m->pdb_name[0] = m->debug_id[0] = m->code_id[0] = '\0';
+    const IMAGE_NT_HEADERS64* nt = mapped_nt_headers(m->base);
+    if (!nt || nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC) return;
+    {
+        StringSink sink{m->code_id, sizeof(m->code_id), 0};
+        char buffer[24];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.hex_upper(nt->FileHeader.TimeDateStamp, 8);
+        w.hex(nt->OptionalHeader.SizeOfImage);
+        w.flush();
+    }
+    if (nt->OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_DEBUG) return;
+    const IMAGE_DATA_DIRECTORY& dir = nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_DEBUG];
+    uint32_t count = dir.Size / sizeof(IMAGE_DEBUG_DIRECTORY);
+    if (!dir.VirtualAddress || count == 0 || count > 32 || dir.VirtualAddress >= nt->OptionalHeader.SizeOfImage) return;
+    uint64_t entries = m->base + dir.VirtualAddress;
+    if (!image_readable(entries, count * sizeof(IMAGE_DEBUG_DIRECTORY))) return;
+    for (uint32_t i = 0; i < count; i++) {
+        const auto* d = reinterpret_cast<const IMAGE_DEBUG_DIRECTORY*>(entries) + i;
+        if (d->Type != IMAGE_DEBUG_TYPE_CODEVIEW || d->SizeOfData < 24 || d->SizeOfData > 4096 || !d->AddressOfRawData ||
+            d->AddressOfRawData >= nt->OptionalHeader.SizeOfImage) {
+            continue;
+        }
+        uint64_t record = m->base + d->AddressOfRawData;
+        if (!image_readable(record, d->SizeOfData)) continue;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(record);
+        if (__builtin_memcmp(bytes, "RSDS", 4) != 0) continue;
+        uint32_t data1, age;
+        uint16_t data2, data3;
+        __builtin_memcpy(&data1, bytes + 4, 4);
+        __builtin_memcpy(&data2, bytes + 8, 2);
+        __builtin_memcpy(&data3, bytes + 10, 2);
+        __builtin_memcpy(&age, bytes + 20, 4);
+        StringSink sink{m->debug_id, sizeof(m->debug_id), 0};
+        char buffer[48];
+        Writer w(buffer, sizeof(buffer), sink.sink());
+        w.hex_upper(data1, 8);
+        w.hex_upper(data2, 4);
+        w.hex_upper(data3, 4);
+        for (int k = 12; k < 20; k++) w.hex_upper(bytes[k], 2);
+        w.hex_upper(age);
+        w.flush();
+        // The PDB name, NUL-terminated within the record.
+        size_t n = 0;
+        while (24 + n < d->SizeOfData && bytes[24 + n] && n + 1 < sizeof(m->pdb_name)) {
+            m->pdb_name[n] = static_cast<char>(bytes[24 + n]);
+            n++;
+        }
+        m->pdb_name[n] = '\0';
+        return;
+    }
+}
+
 // Crash context.
 void read_modules(CrashRecord* r) {
     for_each_loaded_module([r](const LoaderEntry& entry) {
@@ -788,11 +845,12 @@ void read_modules(CrashRecord* r) {
         m.base = entry.dll_base;
         m.end = entry.dll_base + entry.size_of_image;
         m.executable = true;
-        m.build_id[0] = '\0';  // PE images are identified by their CodeView record, not read yet
+        m.build_id[0] = '\0';  // ELF only
         if (!read_wide_name(entry.full_name, m.path, sizeof(m.path)) &&
             !read_wide_name(entry.base_name, m.path, sizeof(m.path))) {
             str_copy(m.path, sizeof(m.path), "?");
         }
+        read_pe_identity(&m);
         r->module_count++;  // published after the entry is complete: a fault above leaves it out
         return true;
     });

@@ -49,7 +49,7 @@ CrashRecord& fresh_record() {
 
 int add_module(CrashRecord& r, const char* path, uint64_t base, uint64_t end) {
     Module& m = r.modules[r.module_count];
-    m.build_id[0] = '\0';
+    m.build_id[0] = m.pdb_name[0] = m.debug_id[0] = m.code_id[0] = '\0';
     m.base = base;
     m.end = end;
     str_copy(m.path, sizeof(m.path), path);

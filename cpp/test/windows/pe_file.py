@@ -61,3 +61,30 @@ class PeFile:
 def pe_exports(path):
     """{name: rva} of a PE file's exports."""
     return PeFile(path).exports()
+
+
+def pe_identity(path):
+    """(code_id, debug_id, pdb_name) as symbol servers key the image, read from the file: the
+    reports' modules[] must say the same. debug_id and pdb_name are None without a CodeView record."""
+    pe = PeFile(path)
+    coff = pe.optional - 20
+    time_stamp = struct.unpack_from("<I", pe.data, coff + 4)[0]
+    image_size = struct.unpack_from("<I", pe.data, pe.optional + 56)[0]
+    code_id = f"{time_stamp:08X}{image_size:x}"
+    rva, size = pe.directory(6)
+    if not rva:
+        return code_id, None, None
+    base = pe.offset(rva)
+    for i in range(size // 28):
+        kind, data_size, data_rva = struct.unpack_from("<III", pe.data, base + 28 * i + 12)
+        if kind != 2 or data_size < 24:
+            continue
+        o = pe.offset(data_rva)
+        if pe.data[o:o + 4] != b"RSDS":
+            continue
+        d1, d2, d3 = struct.unpack_from("<IHH", pe.data, o + 4)
+        d4 = bytes(pe.data[o + 12:o + 20])
+        age = struct.unpack_from("<I", pe.data, o + 20)[0]
+        name = bytes(pe.data[o + 24:o + data_size]).split(b"\0")[0].decode()
+        return code_id, f"{d1:08X}{d2:04X}{d3:04X}{d4.hex().upper()}{age:X}", name or None
+    return code_id, None, None

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from pe_file import pe_exports
+from pe_file import pe_exports, pe_identity
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 SCHEMA_PATH = os.path.normpath(os.path.join(ROOT, "..", "..", "..", "schema", "crash-report.schema.json"))
@@ -188,6 +188,16 @@ def check_crash_report(run, code, kind, symbol=None, detail=None):
             ["rip", "eflags"]:
         check(reg in r["registers"], f"register {reg} missing")
     check(int(r["registers"]["rip"], 16) == int(crash["pc"], 16), "rip is not the pc")
+    # Module identities as symbol servers key them, equal to what the files say.
+    for m in r["modules"]:
+        if basename(m["path"]) in ("crashlib.dll", "crashagent.dll"):
+            code_id, debug_id, pdb_name = pe_identity(CRASHLIB if basename(m["path"]) == "crashlib.dll" else AGENT)
+            check((m["code_id"], m["debug_id"], m["pdb_name"]) == (code_id, debug_id, pdb_name),
+                  f"{m['path']}: identity {(m['code_id'], m['debug_id'], m['pdb_name'])}, the file's "
+                  f"{(code_id, debug_id, pdb_name)}")
+            check(m["build_id"] is None, f"{m['path']}: an ELF build-id on Windows")
+    check(any(basename(m["path"]) == "crashlib.dll" and m["debug_id"] for m in r["modules"]),
+          "crashlib.dll (linked with a CodeView record) has no debug_id")
     names = {basename(m["path"]) for m in r["modules"]}
     for needed in ("crashlib.dll", "jvm.dll", "ntdll.dll", "kernel32.dll", run.executable):
         check(needed in names, f"module list lacks {needed}: {sorted(names)}")

@@ -66,9 +66,12 @@ public final class CrashReport {
      * A loaded module (shared library) and its address range. {@code buildId} is its GNU build-id
      * (ELF, lowercase hex), which names the exact build for debug-info lookups (debuginfod,
      * {@code .build-id} directories); null on Windows, for a module without one, and in reports of
-     * agents that predate it.
+     * agents that predate it. On Windows {@code codeId} ({@code <TimeDateStamp %08X><SizeOfImage %x>})
+     * and, when the image has a CodeView record, {@code debugId} ({@code <GUID><age>}) and
+     * {@code pdbName} key the image and its PDB on a symbol server; null elsewhere.
      */
-    public record Module(String path, long base, long end, String buildId) {}
+    public record Module(String path, long base, long end, String buildId, String pdbName, String debugId,
+                         String codeId) {}
 
     /**
      * One native frame, innermost first. {@code module}, {@code offset}, {@code symbol} and
@@ -197,7 +200,8 @@ public final class CrashReport {
             if (buildId != null && !buildId.matches("[0-9a-f]{2,64}")) {
                 throw new InvalidCrashReportException(file, at + "/build_id is not a build-id (hex digits)");
             }
-            mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end"), buildId));
+            mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end"), buildId,
+                    optionalText(f, at + "/pdb_name"), optionalText(f, at + "/debug_id"), optionalText(f, at + "/code_id")));
         }
         this.modules = List.copyOf(mods);
 
@@ -254,6 +258,11 @@ public final class CrashReport {
                 emptyToNull(threadName), Boolean.TRUE.equals(javaThreadKnown), emptyToNull(nativeMethod),
                 stack.toArray(new StackTraceElement[0]), frameText, emptyToNull(signature), file,
                 timestamp);
+    }
+
+    // A field later agents added: absent in earlier reports.
+    private static String optionalText(ReportFields f, String pointer) throws InvalidCrashReportException {
+        return f.isMissing(pointer) ? null : f.textOrNull(pointer);
     }
 
     /**

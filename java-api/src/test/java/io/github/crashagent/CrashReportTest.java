@@ -217,6 +217,13 @@ class CrashReportTest {
         CrashReport report = CrashReport.read(file);
         assertEquals("d3b9f574c03e87b96ee42821d08ac712fb1343f6", report.modules().get(0).buildId());
         assertNull(report.modules().get(1).buildId());  // absent: as from an agent that predates it
+        assertNull(report.modules().get(0).debugId());
+        Path windows = mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("pdb_name", "crashlib.pdb")
+                .put("debug_id", "0F5AE3563076DC88CCEA38B7D2E846A81").put("code_id", "6B0F3B1D60000").putNull("build_id"));
+        SchemaCheck.assertValid(JSON.readTree(windows.toFile()), windows);
+        CrashReport.Module m = CrashReport.read(windows).modules().get(0);
+        assertEquals(List.of("crashlib.pdb", "0F5AE3563076DC88CCEA38B7D2E846A81", "6B0F3B1D60000"),
+                List.of(m.pdbName(), m.debugId(), m.codeId()));
         assertInvalid(mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("build_id", "not hex")),
                 "/modules/0/build_id");
     }
