@@ -171,6 +171,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
         hex_string(w, f.pc);
         w.str(", \"module\": ");
         w.json_string(module_path(r, f.module));
+        w.str(", \"module_index\": ");
+        if (f.module >= 0) w.dec(f.module); else w.str("null");
         w.str(", \"offset\": ");
         if (f.module >= 0) hex_string(w, f.pc - r.modules[f.module].base); else w.str("null");
         w.str(", \"symbol\": ");

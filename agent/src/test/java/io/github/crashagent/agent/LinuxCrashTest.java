@@ -68,6 +68,12 @@ class LinuxCrashTest {
             assertEquals(expected, reported.isNull() ? null : reported.asText(), path);
             if (expected != null) withId++;
         }
+        // Each frame points at its module, where the identity is.
+        for (JsonNode frame : r.report().path("native_frames")) {
+            if (frame.path("module").isNull()) continue;
+            assertEquals(frame.path("module").asText(),
+                    modules.get(frame.path("module_index").asInt()).path("path").asText(), frame::toString);
+        }
         // libcrashtest.so, libjvm.so, libc: the check must have compared real ids.
         assertTrue(withId >= 3, () -> "only " + modules.size() + " modules, few with a build-id:\n" + modules);
         assertContains(r.text("crashagent_pid", ".log"), "libcrashtest.so build-id ", r);
