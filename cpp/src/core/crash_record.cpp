@@ -111,6 +111,12 @@ bool is_system_module(const char* path) {
     return false;
 }
 
+// Async-signal-safe.
+bool is_jvm_module(const char* path) {
+    const char* base = path_basename(path);
+    return base && (str_equal(base, "libjvm.so") || str_equal_nocase(base, "jvm.dll"));
+}
+
 // Async-signal-safe. FNV-1a, 64 bit: stable across runs and platforms.
 static uint64_t fnv1a(const char* s) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -289,17 +295,28 @@ void record_compute_signature(CrashRecord* r) {
     Writer w(buffer, sizeof(buffer), sink.sink());
     r->crash_frame = -1;
     int used = 0;
-    for (int i = 0; i < r->frame_count && used < 3; i++) {
-        const NativeFrame& f = r->frames[i];
-        // Frames outside any module (JIT code, stubs) have no stable address: leave them out.
-        if (f.module < 0) continue;
-        const char* path = r->modules[f.module].path;
-        if (is_system_module(path)) continue;
-        if (r->crash_frame < 0) r->crash_frame = i;
-        if (used++) w.ch('|');
-        w.str(path_basename(path));
-        w.str("+0x");
-        w.hex(f.pc - r->modules[f.module].base);
+    // The JVM's own frames are left out too, as long as another module is on the stack: a JNI
+    // library that fails a -Xcheck:jni check (or passes a bad handle) crashes inside the JVM, and
+    // JVM offsets change with every JDK build. Above the library the JVM again (its call stub)
+    // ends the walk: what called the JVM (the launcher) is not where the bug is. A crash with
+    // JVM frames only keeps them.
+    for (int pass = 0; pass < 2 && used == 0; pass++) {
+        for (int i = 0; i < r->frame_count && used < 3; i++) {
+            const NativeFrame& f = r->frames[i];
+            // Frames outside any module (JIT code, stubs) have no stable address: leave them out.
+            if (f.module < 0) continue;
+            const char* path = r->modules[f.module].path;
+            if (pass == 0 && is_jvm_module(path)) {
+                if (used) break;
+                continue;
+            }
+            if (is_system_module(path)) continue;
+            if (r->crash_frame < 0) r->crash_frame = i;
+            if (used++) w.ch('|');
+            w.str(path_basename(path));
+            w.str("+0x");
+            w.hex(f.pc - r->modules[f.module].base);
+        }
     }
     if (r->crash_frame < 0 && r->frame_count > 0) r->crash_frame = 0;
     if (r->native_method[0]) {

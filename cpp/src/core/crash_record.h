@@ -170,6 +170,9 @@ int record_find_module(const CrashRecord& record, uint64_t address);
 // True for modules of the C runtime and the OS (libc, ntdll, ...). Async-signal-safe.
 bool is_system_module(const char* path);
 
+// True for the JVM library (libjvm.so, jvm.dll). Async-signal-safe.
+bool is_jvm_module(const char* path);
+
 // Writes diagnosis: what happened, in one sentence of plain words, from what the record already
 // knows (kind and detail, fault address and access, whether it was mapped, the module it falls
 // in, the sender of a signal, stack overflow). Call after record_compute_signature. Async-signal-safe.

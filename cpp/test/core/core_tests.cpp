@@ -603,3 +603,33 @@ TEST_CASE("a general-protection fault is a wild pointer, not a null pointer") {
     record_diagnose(&r);
     CHECK(std::string(r.diagnosis) == "access through a wild pointer (a non-canonical address; the CPU does not say which)");
 }
+
+TEST_CASE("the signature blames the JNI library, not the JVM frames a failed JNI check runs in") {
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGABRT";
+    add_module(r, "/lib/x86_64-linux-gnu/libc.so.6", 0x1000, 0x2000);
+    add_module(r, "/usr/lib/jvm/java-17/lib/server/libjvm.so", 0x10000, 0x90000);
+    add_module(r, "/tmp/libsqlitejdbc.so", 0xa0000, 0xb0000);
+    add_module(r, "/usr/lib/jvm/java-17/lib/libjli.so", 0xc0000, 0xd0000);
+    add_frame(r, 0x1100);   // abort
+    add_frame(r, 0x12000);  // the JVM's fatal error path
+    add_frame(r, 0x13000);  // checked_jni_...
+    add_frame(r, 0xa1234);  // the JNI library
+    add_frame(r, 0xa2000);
+    add_frame(r, 0x14000);  // call stub
+    add_frame(r, 0xc1000);  // the launcher
+    str_copy(r.native_method, sizeof(r.native_method), "org.sqlite.core.NativeDB.serialize(Ljava/lang/String;)[B");
+    record_compute_signature(&r);
+    CHECK(std::string(r.signature_text) ==
+          "libsqlitejdbc.so+0x1234|libsqlitejdbc.so+0x2000|java:org.sqlite.core.NativeDB.serialize(Ljava/lang/String;)[B");
+    CHECK(r.crash_frame == 3);
+
+    // A crash with the JVM's frames only (a JVM bug) keeps them.
+    CrashRecord& jvm = fresh_record();
+    jvm.kind = "SIGSEGV";
+    add_module(jvm, "/usr/lib/jvm/java-17/lib/server/libjvm.so", 0x10000, 0x90000);
+    add_frame(jvm, 0x12000);
+    add_frame(jvm, 0x13000);
+    record_compute_signature(&jvm);
+    CHECK(std::string(jvm.signature_text) == "libjvm.so+0x2000|libjvm.so+0x3000");
+}

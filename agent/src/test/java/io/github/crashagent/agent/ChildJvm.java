@@ -146,8 +146,9 @@ public final class ChildJvm {
             return readReport(onlyFile("crashagent_pid", ".json"));
         }
 
+        /** The file's text; bytes that are not UTF-8 (hs_err prints raw memory and names) read as U+FFFD. */
         public String text(String prefix, String suffix) throws IOException {
-            return Files.readString(onlyFile(prefix, suffix), StandardCharsets.UTF_8);
+            return new String(Files.readAllBytes(onlyFile(prefix, suffix)), StandardCharsets.UTF_8);
         }
 
         @Override

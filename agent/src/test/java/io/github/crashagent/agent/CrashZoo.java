@@ -4,6 +4,7 @@ package io.github.crashagent.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.crashagent.agent.ChildJvm.Result;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -162,7 +163,9 @@ final class CrashZoo {
             }
         }
         List<Path> hsErrs = r.files("hs_err_pid", ".log");
-        boolean hsErr = hsErrs.size() == 1 && Files.readString(hsErrs.get(0)).stripTrailing().endsWith("END.");
+        // hs_err may hold bytes that are not UTF-8 (raw memory, names): read it leniently.
+        boolean hsErr = hsErrs.size() == 1 && new String(Files.readAllBytes(hsErrs.get(0)), StandardCharsets.UTF_8)
+                .stripTrailing().endsWith("END.");
         if (hsErr != c.hsErr()) problems.add("hs_err " + (hsErr ? "present" : "missing or truncated") + ": " + hsErrs);
         if (plain.files("hs_err_pid", ".log").isEmpty() == c.hsErr()) {
             problems.add("the run without the agent disagrees about hs_err: the case table is wrong");
