@@ -185,7 +185,14 @@ void record_diagnose(CrashRecord* r) {
         w.str(r->thread_name[0] ? r->thread_name : "?");
         w.str(" ran out of stack (deep or unbounded recursion, or a large local array)");
     } else if (str_equal(kind, "SIGABRT")) {
-        if (str_equal(r->origin, "jvm")) {
+        // The JVM between abort() and the library: the JVM stopped the process (a failed JNI
+        // check, a guarantee), not the library itself.
+        bool jvm_aborted = str_equal(r->origin, "jvm");
+        for (int i = 0; crash && i < r->crash_frame && !jvm_aborted; i++) {
+            int m = r->frames[i].module;
+            jvm_aborted = m >= 0 && is_jvm_module(r->modules[m].path);
+        }
+        if (jvm_aborted) {
             w.str("the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni check)");
             if (r->native_method[0]) {
                 w.str(" while ");

@@ -633,3 +633,19 @@ TEST_CASE("the signature blames the JNI library, not the JVM frames a failed JNI
     record_compute_signature(&jvm);
     CHECK(std::string(jvm.signature_text) == "libjvm.so+0x2000|libjvm.so+0x3000");
 }
+
+TEST_CASE("an abort from inside the JVM, above a JNI library, is the JVM's") {
+    CrashRecord& r = fresh_record();
+    r.kind = "SIGABRT";
+    add_module(r, "/lib/x86_64-linux-gnu/libc.so.6", 0x1000, 0x2000);
+    add_module(r, "/usr/lib/jvm/java-17/lib/server/libjvm.so", 0x10000, 0x90000);
+    add_module(r, "/tmp/libsqlitejdbc.so", 0xa0000, 0xb0000);
+    add_frame(r, 0x1100);
+    add_frame(r, 0x12000);
+    add_frame(r, 0xa1234);
+    str_copy(r.native_method, sizeof(r.native_method), "org.sqlite.core.NativeDB.serialize()[B");
+    record_compute_signature(&r);
+    record_diagnose(&r);
+    CHECK(std::string(r.diagnosis) == "the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni "
+                                      "check) while org.sqlite.core.NativeDB.serialize()[B was running");
+}

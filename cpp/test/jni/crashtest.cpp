@@ -56,6 +56,13 @@ JNIEXPORT jobject JNICALL Java_io_github_crashagent_testapp_CrashNative_bufferOv
 
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_abortNow(JNIEnv*, jclass) { abort(); }
 
+// A JNI call with a wrong argument: a class where a string belongs. Under -Xcheck:jni the JVM
+// stops the process with "FATAL ERROR in native method" (an abort inside libjvm).
+JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_badJniCall(JNIEnv* env, jclass cls) {
+    const char* chars = env->GetStringUTFChars(reinterpret_cast<jstring>(cls), nullptr);
+    return chars ? static_cast<jint>(chars[0]) : -1;
+}
+
 // Crashes on a thread the library creates itself, which the JVM does not know.
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_crashOnOwnThread(JNIEnv*, jclass) {
     pthread_t t;

@@ -205,6 +205,31 @@ class LinuxCrashTest {
         return ChildJvm.jdks().flatMap(jdk -> Stream.of(Arguments.of(jdk, "exit"), Arguments.of(jdk, "halt")));
     }
 
+    /**
+     * -Xcheck:jni finds a bad JNI call and the JVM aborts the process from inside libjvm: the
+     * report blames the JNI library and its native method, not JVM frames that change with every
+     * JDK build, and says that the JVM stopped it.
+     */
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void aFailedXcheckJniCheckBlamesTheJniLibrary(Path jdk) throws Exception {
+        Result plain = ChildJvm.run(jdk, "xcheck-plain", null, Duration.ofSeconds(60), List.of("-Xcheck:jni"), "bad-jni-call");
+        Result r = ChildJvm.run(jdk, "xcheck", "", Duration.ofSeconds(60), List.of("-Xcheck:jni"), "bad-jni-call");
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertContains(r.stdout() + r.stderr(), "FATAL ERROR in native method", r);
+        JsonNode report = r.report();
+        assertEquals("SIGABRT", report.at("/crash/kind").asText());
+        assertTrue(report.at("/crash/module").asText().endsWith("/libcrashtest.so"), report::toPrettyString);
+        String signature = report.path("signature_text").asText();
+        assertTrue(signature.startsWith("libcrashtest.so+0x") && !signature.contains("libjvm.so"), signature);
+        assertTrue(signature.endsWith("|java:" + NATIVE_CLASS + ".badJniCall()I"), signature);
+        assertTrue(report.at("/crash/diagnosis").asText().startsWith(
+                "the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni check) while "
+                        + NATIVE_CLASS + ".badJniCall()I was running"), report::toPrettyString);
+        assertEquals(plain.files("hs_err_pid", ".log").isEmpty(), report.at("/jvm/hs_err").isNull(),
+                report::toPrettyString);
+    }
+
     @ParameterizedTest
     @MethodSource("jdks")
     void aSignalAnotherProcessSendsIsReportedAsExternal(Path jdk) throws Exception {

@@ -102,6 +102,10 @@ public final class CrashApp {
                 CrashAgent.addListener(CrashApp::writeMarker);
                 CrashNative.abortNow();
             }
+            case "bad-jni-call" -> {
+                CrashAgent.addListener(CrashApp::writeMarker);
+                System.out.println("result " + CrashNative.badJniCall());
+            }
             case "killed" -> {
                 // Another process sends SIGSEGV, as `kill -SEGV <pid>` does; the shell writes its
                 // pid (the sender: exec keeps it) before it becomes kill.

@@ -19,6 +19,9 @@ public final class CrashNative {
 
     public static native void abortNow();
 
+    /** Passes a class where JNI wants a string: a fatal error of the JVM under -Xcheck:jni. */
+    public static native int badJniCall();
+
     public static native void crashOnOwnThread();
 
     public static native int add(int a, int b);
