@@ -11,7 +11,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -40,8 +42,9 @@ import java.util.regex.Pattern;
  *       go inside the quotes. Double quotes do not stop cmd.exe from expanding {@code %NAME%} or PowerShell
  *       from expanding {@code $name} and {@code `}, so a path with {@code %}, {@code $} or
  *       {@code `} gets a note on stderr.</li>
- *   <li>{@code java -jar crashagent-agent.jar show <report.json>}: prints a readable summary of a
- *       crash report.</li>
+ *   <li>{@code java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]...] <report.json>}:
+ *       prints a readable summary of a crash report; with --symbolize, each native frame's function
+ *       and file:line (see {@link Symbolizer}).</li>
  * </ul>
  * Exit status 0 on success, 1 when the command failed (the message says why), 2 for bad usage.
  */
@@ -52,8 +55,11 @@ public final class Locator {
             "         quoted for this OS's shells when needed (always in double quotes on Windows);",
             "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64",
             "         on Linux, %LOCALAPPDATA%\\crashagent\\<version> on Windows",
-            "       java -jar crashagent-agent.jar show <crashagent_pid<pid>.json>",
-            "         prints a readable summary of a crash report");
+            "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]...] <crashagent_pid<pid>.json>",
+            "         prints a readable summary of a crash report; --symbolize adds each native frame's",
+            "         function and file:line (Linux reports), with llvm-symbolizer, eu-addr2line or addr2line,",
+            "         from DIR/.build-id/xx/rest.debug, a file of the module's name in DIR, or the module",
+            "         itself, each only when its build-id matches the report's");
 
     // A POSIX shell passes these on as they are; anything else gets the flag single-quoted.
     private static final Pattern POSIX_PLAIN = Pattern.compile("[A-Za-z0-9@%+=:,./_-]+");
@@ -167,11 +173,40 @@ public final class Locator {
                     return 0;
                 }
                 case "show" -> {
-                    if (args.length != 2) {
-                        err.println("crashagent: 'show' takes one report file\n" + USAGE);
+                    boolean symbolize = false;
+                    List<Path> debugDirs = new ArrayList<>();
+                    String report = null;
+                    for (int i = 1; i < args.length; i++) {
+                        if (args[i].equals("--symbolize")) {
+                            symbolize = true;
+                        } else if (args[i].equals("--debug-dir") && i + 1 < args.length) {
+                            Path dir = Path.of(args[++i]);
+                            if (!Files.isDirectory(dir)) {
+                                err.println("crashagent: --debug-dir " + dir + ": not a directory");
+                                return 2;
+                            }
+                            debugDirs.add(dir);
+                        } else if (args[i].startsWith("-") || report != null) {
+                            err.println("crashagent: 'show' takes one report file, --symbolize and --debug-dir DIR, not '"
+                                    + args[i] + "'\n" + USAGE);
+                            return 2;
+                        } else {
+                            report = args[i];
+                        }
+                    }
+                    if (report == null || (!symbolize && !debugDirs.isEmpty())) {
+                        err.println("crashagent: 'show' takes one report file" + (report == null ? "" : "; --debug-dir"
+                                + " goes with --symbolize") + "\n" + USAGE);
                         return 2;
                     }
-                    show(CrashReport.read(Path.of(args[1])), out);
+                    CrashReport r = CrashReport.read(Path.of(report));
+                    Map<Integer, Symbolizer.Result> lines = Map.of();
+                    if (symbolize) {
+                        Symbolizer symbolizer = Symbolizer.find(debugDirs);
+                        lines = symbolizer.symbolize(r);
+                        out.println("(symbolized with " + symbolizer.toolName() + ")");
+                    }
+                    show(r, out, lines);
                     return 0;
                 }
                 case "-h", "--help", "help" -> {
@@ -231,10 +266,19 @@ public final class Locator {
     }
 
     static void show(CrashReport r, PrintStream out) {
+        show(r, out, Map.of());
+    }
+
+    static void show(CrashReport r, PrintStream out, Map<Integer, Symbolizer.Result> lines) {
         CrashEvent e = r.event();
         out.println("crash report " + r.file());
         out.println("  " + e.kind() + (r.detail() == null ? "" : " (" + r.detail() + ")")
-                + " at address 0x" + Long.toHexString(e.faultAddress()) + ", pc 0x" + Long.toHexString(e.pc()));
+                + (e.hasFaultAddress() ? " at address 0x" + Long.toHexString(e.faultAddress()) : "")
+                + (r.senderPid().isPresent() ? " sent by process " + r.senderPid().getAsLong() : "")
+                + ", pc 0x" + Long.toHexString(e.pc()));
+        if (r.diagnosis() != null) {
+            out.println("  " + r.diagnosis());
+        }
         if (e.module() != null) {
             out.println("  in " + e.module() + " +0x" + Long.toHexString(e.moduleOffset())
                     + (e.symbol() == null ? "" : " (" + e.symbol() + ")"));
@@ -265,6 +309,15 @@ public final class Locator {
         out.println("Native frames:");
         for (int i = 0; i < e.nativeFrames().size(); i++) {
             out.println("  #" + i + " " + e.nativeFrames().get(i));
+            Symbolizer.Result s = lines.get(i);
+            if (s == null) continue;
+            for (int k = 0; k < s.lines().size(); k++) {
+                Symbolizer.Line line = s.lines().get(k);
+                out.println("       " + (k == 0 ? "" : "inlined into ") + line.function() + " (" + line.location() + ")");
+            }
+            if (s.problem() != null) {
+                out.println("       (" + s.problem() + ")");
+            }
         }
         out.println();
         out.println("Listeners (dispatch " + r.dispatchStatus().name().toLowerCase(Locale.ROOT)

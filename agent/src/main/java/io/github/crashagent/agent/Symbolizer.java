@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.github.crashagent.agent;
+
+import io.github.crashagent.CrashReport;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a report's native frames into function and file:line, inlined frames included, with the
+ * system's tools: the first of llvm-symbolizer, eu-addr2line or addr2line on the PATH, and readelf
+ * for build-ids and load addresses. Debug info comes from --debug-dir trees (the
+ * .build-id/xx/rest.debug layout, or plain files whose build-id matches) or from the module file
+ * itself when its build-id matches the report's. Linux (ELF) reports only.
+ */
+final class Symbolizer {
+    /** One line of source for a frame: the innermost first, then what it was inlined into. */
+    record Line(String function, String location) {}
+
+    /** What symbolizing one frame gave: lines, or why there are none. */
+    record Result(List<Line> lines, String problem) {}
+
+    private static final Pattern BUILD_ID = Pattern.compile("Build ID: ([0-9a-f]+)");
+    private static final Pattern FIRST_LOAD = Pattern.compile("(?m)^\\s*LOAD\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)");
+    private static final Pattern ADDRESS_LINE = Pattern.compile("0x[0-9a-f]+");
+    private static final long TOOL_TIMEOUT_SECONDS = 60;
+
+    private final List<String> tool;  // the command before the addresses, without -e FILE
+    private final List<Path> debugDirs;
+
+    private Symbolizer(List<String> tool, List<Path> debugDirs) {
+        this.tool = tool;
+        this.debugDirs = debugDirs;
+    }
+
+    /** The first symbolizer on the PATH, or an IOException that says which package to install. */
+    static Symbolizer find(List<Path> debugDirs) throws IOException {
+        // All three print the GNU addr2line format with these flags: -a starts each address's
+        // block with the address, -f adds the function, -i the frames it was inlined into.
+        if (onPath("llvm-symbolizer")) {
+            return new Symbolizer(List.of("llvm-symbolizer", "--output-style=GNU", "-a", "-f", "-i", "-C"), debugDirs);
+        }
+        if (onPath("eu-addr2line")) return new Symbolizer(List.of("eu-addr2line", "-a", "-f", "-i", "-C"), debugDirs);
+        if (onPath("addr2line")) return new Symbolizer(List.of("addr2line", "-a", "-f", "-i", "-C"), debugDirs);
+        throw new IOException("--symbolize needs llvm-symbolizer, eu-addr2line or addr2line on the PATH; on Debian: "
+                + "apt-get install binutils (addr2line), elfutils (eu-addr2line) or llvm (llvm-symbolizer)");
+    }
+
+    private static boolean onPath(String name) {
+        String path = System.getenv("PATH");
+        if (path == null) return false;
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) return true;
+        }
+        return false;
+    }
+
+    String toolName() {
+        return tool.get(0);
+    }
+
+    /** Symbolizes every native frame of the report that lies in a module; by frame index. */
+    Map<Integer, Result> symbolize(CrashReport report) throws IOException {
+        Map<Integer, Result> results = new LinkedHashMap<>();
+        Map<String, List<Integer>> framesByModule = new LinkedHashMap<>();
+        List<CrashReport.NativeFrame> frames = report.nativeFrames();
+        for (int i = 0; i < frames.size(); i++) {
+            if (frames.get(i).module() != null && frames.get(i).offset() != null) {
+                framesByModule.computeIfAbsent(frames.get(i).module(), m -> new ArrayList<>()).add(i);
+            }
+        }
+        for (Map.Entry<String, List<Integer>> entry : framesByModule.entrySet()) {
+            String module = entry.getKey();
+            String buildId = buildIdOf(report, module);
+            Path debug = null;
+            String problem;
+            if (buildId == null) {
+                problem = "the report has no build-id for this module";
+            } else {
+                debug = findDebugFile(Path.of(module), buildId);
+                problem = debug == null ? notFound(Path.of(module), buildId) : null;
+            }
+            if (debug == null) {
+                for (int i : entry.getValue()) results.put(i, new Result(List.of(), problem));
+                continue;
+            }
+            long loadAddress = firstLoadAddress(debug);
+            List<Long> addresses = new ArrayList<>();
+            for (int i : entry.getValue()) addresses.add(loadAddress + frames.get(i).offset());
+            List<List<Line>> lines = run(debug, addresses);
+            for (int k = 0; k < entry.getValue().size(); k++) {
+                List<Line> found = k < lines.size() ? lines.get(k) : List.of();
+                results.put(entry.getValue().get(k), new Result(found, found.isEmpty() ? "no line information" : null));
+            }
+        }
+        return results;
+    }
+
+    private static String buildIdOf(CrashReport report, String module) {
+        for (CrashReport.Module m : report.modules()) {
+            if (m.path().equals(module)) return m.buildId();
+        }
+        return null;
+    }
+
+    /** Debug info for a module: --debug-dir trees first, then the module file itself. */
+    private Path findDebugFile(Path module, String buildId) throws IOException {
+        for (Path dir : debugDirs) {
+            Path byId = dir.resolve(".build-id").resolve(buildId.substring(0, 2)).resolve(buildId.substring(2) + ".debug");
+            if (Files.isRegularFile(byId) && buildId.equals(readBuildId(byId))) return byId;
+            Path plain = dir.resolve(module.getFileName());
+            if (Files.isRegularFile(plain) && buildId.equals(readBuildId(plain))) return plain;
+        }
+        if (Files.isRegularFile(module) && buildId.equals(readBuildId(module))) return module;
+        return null;
+    }
+
+    private String notFound(Path module, String buildId) throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        for (Path dir : debugDirs) candidates.add(dir.resolve(module.getFileName()));
+        candidates.add(module);
+        for (Path candidate : candidates) {
+            if (Files.isRegularFile(candidate)) {
+                String other = readBuildId(candidate);
+                if (other != null && !other.equals(buildId)) {
+                    return "build-id mismatch: " + candidate + " has " + other + ", the report " + buildId;
+                }
+            }
+        }
+        return "debug info not found for build-id " + buildId
+                + (debugDirs.isEmpty() ? " (give --debug-dir)" : " in " + debugDirs + " or the module file");
+    }
+
+    static String readBuildId(Path file) throws IOException {
+        Matcher m = BUILD_ID.matcher(output(List.of("readelf", "-n", file.toString())));
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** The virtual address of the lowest PT_LOAD: module offsets are relative to it. */
+    static long firstLoadAddress(Path file) throws IOException {
+        Matcher m = FIRST_LOAD.matcher(output(List.of("readelf", "-lW", file.toString())));
+        return m.find() ? Long.parseUnsignedLong(m.group(1), 16) & ~0xfffL : 0;
+    }
+
+    private List<List<Line>> run(Path file, List<Long> addresses) throws IOException {
+        List<String> command = new ArrayList<>(tool);
+        command.add("-e");
+        command.add(file.toString());
+        for (long a : addresses) command.add("0x" + Long.toHexString(a));
+        List<List<Line>> blocks = new ArrayList<>();
+        List<Line> current = null;
+        String[] lines = output(command).split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
+            if (line.isEmpty()) continue;
+            if (ADDRESS_LINE.matcher(line).matches()) {
+                current = new ArrayList<>();
+                blocks.add(current);
+            } else if (current != null && i + 1 < lines.length) {
+                String location = lines[++i].strip();
+                if (!line.equals("??") || !location.startsWith("??")) current.add(new Line(line, location));
+            }
+        }
+        return blocks;
+    }
+
+    private static String output(List<String> command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        try {
+            if (!p.waitFor(TOOL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(command.get(0) + " did not finish in " + TOOL_TIMEOUT_SECONDS + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while " + command.get(0) + " ran", e);
+        }
+        return new String(out, StandardCharsets.UTF_8);
+    }
+}
