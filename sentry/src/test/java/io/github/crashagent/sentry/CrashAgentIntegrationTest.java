@@ -323,6 +323,23 @@ class CrashAgentIntegrationTest {
     }
 
     @Test
+    void aTimeoutLeavesTheReportPending() throws Exception {
+        Path file = Reports.install(dir, "null-write", T0);
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        sentry.hold = hold;
+        try {
+            SentryOptions options = options(sentry.dsn());
+            options.setReadTimeoutMillis(300);
+            CrashAgentIntegration.Summary summary = run(new CrashAgentIntegration(dir), options);
+            assertEquals(List.of(file), summary.leftPending());
+            assertEquals(List.of(file), pending());
+        } finally {
+            hold.countDown();
+            sentry.hold = null;
+        }
+    }
+
+    @Test
     void aTransientFailureLeavesTheRestOfTheRunPending() throws Exception {
         Path older = Reports.install(dir, "null-write", T0);
         Path newer = Reports.install(dir, "own-thread", T0 + 1000);

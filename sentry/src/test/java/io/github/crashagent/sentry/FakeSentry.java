@@ -54,6 +54,8 @@ final class FakeSentry implements AutoCloseable {
     final AtomicInteger status = new AtomicInteger(200);
     final List<Envelope> envelopes = new CopyOnWriteArrayList<>();
     final AtomicInteger requests = new AtomicInteger();
+    /** When set, each request waits (at most 30 s) until it is counted down before it is answered. */
+    volatile java.util.concurrent.CountDownLatch hold;
 
     FakeSentry() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -92,6 +94,14 @@ final class FakeSentry implements AutoCloseable {
             }
             if (exchange.getRequestURI().getPath().equals("/api/1/envelope/")) {
                 envelopes.add(parse(body));
+            }
+            java.util.concurrent.CountDownLatch h = hold;
+            if (h != null) {
+                try {
+                    h.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             int code = status.get();
             byte[] answer = (code == 200 ? "{\"id\":\"ok\"}" : "{\"detail\":\"test\"}").getBytes(StandardCharsets.UTF_8);
