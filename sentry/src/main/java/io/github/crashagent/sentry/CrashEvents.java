@@ -64,15 +64,13 @@ final class CrashEvents {
         Mechanism mechanism = new Mechanism();
         mechanism.setType(windows ? MECHANISM_WINDOWS : MECHANISM_SIGNAL);
         mechanism.setHandled(false);
-        mechanism.setSynthetic(false);
         Map<String, Object> meta = new LinkedHashMap<>();
         if (windows) {
-            // Sentry's mechanism meta has fields for POSIX signals, Mach exceptions and errno, none
-            // for a Windows exception code: it goes in as its own key, and in data as well.
-            String code = "0x" + Long.toHexString(crash.code() & 0xffffffffL);
-            meta.put("exception_code", code);
+            // Sentry's mechanism meta has fields for POSIX signals, Mach exceptions and errno only,
+            // and its event schema allows no others (relay/event.schema.json of
+            // getsentry/sentry-data-schemas): the Windows exception code goes into data.
             Map<String, Object> data = new LinkedHashMap<>();
-            data.put("exception_code", code);
+            data.put("exception_code", "0x" + Long.toHexString(crash.code() & 0xffffffffL));
             mechanism.setData(data);
         } else {
             Map<String, Object> signal = new LinkedHashMap<>();
@@ -83,7 +81,9 @@ final class CrashEvents {
             }
             meta.put("signal", signal);
         }
-        mechanism.setMeta(meta);
+        if (!meta.isEmpty()) {
+            mechanism.setMeta(meta);
+        }
         nativeException.setMechanism(mechanism);
         nativeException.setStacktrace(nativeStack(report));
 
@@ -203,7 +203,7 @@ final class CrashEvents {
             if (e.getLineNumber() >= 0) {
                 frame.setLineno(e.getLineNumber());
             }
-            frame.setNative(e.isNativeMethod());
+            // no "native" flag: Sentry's event schema has no such frame field
             frames.add(frame);
         }
         return new SentryStackTrace(frames);

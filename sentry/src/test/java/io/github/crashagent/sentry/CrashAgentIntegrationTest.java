@@ -236,7 +236,7 @@ class CrashAgentIntegrationTest {
         JsonNode crash = event.path("exception").path("values").path(1);
         assertEquals("EXCEPTION_ACCESS_VIOLATION", crash.path("type").asText());
         assertEquals("UnhandledExceptionFilter", crash.path("mechanism").path("type").asText());
-        assertEquals("0xc0000005", crash.path("mechanism").path("meta").path("exception_code").asText());
+        assertEquals("0xc0000005", crash.path("mechanism").path("data").path("exception_code").asText());
         assertEquals("Windows", event.path("contexts").path("os").path("name").asText());
         JsonNode image = event.path("debug_meta").path("images").path(0);
         assertEquals("pe", image.path("type").asText());
