@@ -12,6 +12,7 @@ import io.sentry.SentryEnvelopeItem;
 import io.sentry.SentryEvent;
 import io.sentry.SentryLevel;
 import io.sentry.SentryOptions;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A Sentry integration that sends the crash reports earlier processes left behind: each pending
@@ -66,7 +70,7 @@ import java.util.concurrent.CompletableFuture;
  * timeouts, but not through the SDK's transport queue, which cannot tell a caller the HTTP status
  * (see the comment in {@code EnvelopePoster}).
  */
-public final class CrashAgentIntegration implements Integration {
+public final class CrashAgentIntegration implements Integration, Closeable {
     /** Reports sent per {@link #register} at most, unless set otherwise. */
     public static final int DEFAULT_MAX_REPORTS = 10;
     /**
@@ -100,6 +104,7 @@ public final class CrashAgentIntegration implements Integration {
     private volatile int maxReportsPerStart = DEFAULT_MAX_REPORTS;
     private volatile Duration staleClaim = DEFAULT_STALE_CLAIM;
     private volatile CompletableFuture<Summary> lastRun = CompletableFuture.completedFuture(Summary.NONE);
+    private volatile long shutdownTimeoutMillis;
 
     /** Sends the pending reports of the agent's report directory ({@link CrashAgent#pendingReports()}). */
     public CrashAgentIntegration() {
@@ -163,6 +168,7 @@ public final class CrashAgentIntegration implements Integration {
         }
         CompletableFuture<Summary> run = new CompletableFuture<>();
         lastRun = run;
+        shutdownTimeoutMillis = options.getShutdownTimeoutMillis();
         Thread sender = new Thread(() -> {
             try {
                 run.complete(sendPending(options));
@@ -173,6 +179,27 @@ public final class CrashAgentIntegration implements Integration {
         }, "crashagent-sentry");
         sender.setDaemon(true);
         sender.start();
+    }
+
+    /**
+     * Called by the SDK when it closes ({@code Sentry.close()}): waits for the reports being sent,
+     * at most the options' shutdown timeout ({@code SentryOptions.setShutdownTimeoutMillis}, 2 s by
+     * default), so that an application that exits right after starting still sends them. A report
+     * not acknowledged by then stays pending; an interrupted send leaves its claim, which is taken
+     * over once stale.
+     */
+    @Override
+    public void close() {
+        try {
+            lastRun.get(shutdownTimeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.log(System.Logger.Level.INFO, "crash reports: still sending after " + shutdownTimeoutMillis
+                    + " ms; the unsent ones stay pending");
+        } catch (ExecutionException e) {
+            // logged by the sending thread
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private enum Outcome { SENT, REJECTED, DROPPED, RETRY }

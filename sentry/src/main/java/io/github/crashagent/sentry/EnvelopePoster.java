@@ -29,6 +29,10 @@ import javax.net.ssl.HttpsURLConnection;
  * ({@code io.sentry.transport.HttpConnection}) is package-private. A report must stay pending after
  * a 500 and must not stay pending forever after a 400, so the integration needs the code itself.
  * {@code beforeSend} is no delivery signal at all: it runs before anything is sent.
+ *
+ * <p>{@link RequestDetailsResolver} is marked experimental and {@code SentryEnvelopeItem} internal
+ * in the SDK: this module is built and tested against the SDK version in the project's pom, and a
+ * change there shows in its tests, which run the real SDK against a local endpoint.
  */
 final class EnvelopePoster {
     /** Status for a send that failed before an HTTP status was read (connection refused, timeout, ...). */

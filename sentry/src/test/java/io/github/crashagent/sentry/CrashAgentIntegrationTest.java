@@ -220,6 +220,21 @@ class CrashAgentIntegrationTest {
     }
 
     @Test
+    void sentryCloseWaitsForTheReportsBeingSent() throws Exception {
+        Path file = Reports.install(dir, "null-write", T0);
+        CrashAgentIntegration integration = new CrashAgentIntegration(dir);
+        Sentry.init(options -> {
+            options.setDsn(sentry.dsn());
+            options.setSendClientReports(false);
+            options.setShutdownTimeoutMillis(20_000);
+            options.addIntegration(integration);
+        });
+        Sentry.close();
+        assertTrue(integration.lastRun().isDone());
+        assertEquals(List.of(file), integration.lastRun().get().sent());
+    }
+
+    @Test
     void windowsReportsHaveTheExceptionCodeAndPeImages() throws Exception {
         Reports.install(dir, "null-write", T0, r -> {
             r.put("platform", "windows-x86_64");
