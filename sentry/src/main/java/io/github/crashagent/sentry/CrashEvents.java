@@ -216,12 +216,16 @@ final class CrashEvents {
             image.setCodeFile(m.path());
             image.setImageAddr(hex(m.base()));
             image.setImageSize(m.end() - m.base());
+            image.setArch("x86_64");
             if (windows) {
-                // The agent does not read PE debug ids (PDB signature and age) yet.
+                // code_id is already Sentry's PE code id (<TimeDateStamp %08X><SizeOfImage %x>);
+                // debug_id and debug_file come from the CodeView record, when the image has one.
                 image.setType("pe");
+                image.setCodeId(m.codeId());
+                image.setDebugId(DebugIds.fromPdbKey(m.debugId()));
+                image.setDebugFile(m.pdbName());
             } else {
                 image.setType("elf");
-                image.setArch("x86_64");
                 if (m.buildId() != null) {
                     image.setCodeId(m.buildId());
                     image.setDebugId(DebugIds.fromBuildId(m.buildId()));

@@ -15,7 +15,10 @@ import java.util.Locale;
  * against; see also docs.sentry.io, "Debug Identifiers" of native debug information files. So:
  * take the first 16 bytes of the build-id (zero-padded when shorter), reverse the byte order of
  * the first three GUID fields (4, 2 and 2 bytes; x86-64 ELF is little endian) and print it as a
- * lowercase UUID. The build-id itself goes into {@code code_id} unchanged.
+ * lowercase UUID. The build-id itself goes into {@code code_id} unchanged. Relay's event schema
+ * documentation shows the pair ({@code relay_event_schema::protocol::NativeDebugImage},
+ * getsentry.github.io/relay): code_id {@code 68220ae2c65d65c1b6aaa12fa6765a6ec2f5f434}, debug_id
+ * {@code e20a2268-5dc6-c165-b6aa-a12fa6765a6e}; the tests check that example.
  */
 final class DebugIds {
     private DebugIds() {}
@@ -42,6 +45,26 @@ final class DebugIds {
             s.append(String.format(Locale.ROOT, "%02x", d[i] & 0xff));
         }
         return s.toString();
+    }
+
+    /**
+     * Sentry's {@code debug_id} of a PE image from the report's symbol-server key
+     * ({@code <GUID, 32 uppercase hex digits><age, uppercase hex>}, as {@code CrashReport.Module.debugId()}
+     * has it): the GUID in its usual hyphenated form, lowercase, and, when the age is not 0, a dash
+     * and the age in lowercase hex. That is how Sentry writes PE debug ids (the text form of its
+     * {@code debugid} crate; Relay's {@code NativeDebugImage} example: debug_id
+     * {@code 9c2a902b-6fdf-40ad-8308-588a41d572a0-1} with debug_file {@code dbghelp.pdb}). The GUID
+     * text of the key is already in GUID field order, so no bytes are swapped here. Null for null
+     * or a key of another shape.
+     */
+    static String fromPdbKey(String key) {
+        if (key == null || !key.matches("[0-9A-Fa-f]{33,40}")) {
+            return null;
+        }
+        String g = key.substring(0, 32).toLowerCase(Locale.ROOT);
+        long age = Long.parseLong(key.substring(32), 16);
+        return g.substring(0, 8) + "-" + g.substring(8, 12) + "-" + g.substring(12, 16) + "-"
+                + g.substring(16, 20) + "-" + g.substring(20) + (age == 0 ? "" : "-" + Long.toHexString(age));
     }
 
     private static void reverse(byte[] b, int from, int to) {

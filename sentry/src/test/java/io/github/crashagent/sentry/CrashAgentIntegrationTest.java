@@ -97,12 +97,20 @@ class CrashAgentIntegrationTest {
 
     @Test
     void debugIdIsTheBuildIdsFirst16BytesAsALittleEndianGuid() {
+        // the example pair of Relay's NativeDebugImage documentation
+        assertEquals("e20a2268-5dc6-c165-b6aa-a12fa6765a6e",
+                DebugIds.fromBuildId("68220ae2c65d65c1b6aaa12fa6765a6ec2f5f434"));
         assertEquals("03020100-0504-0706-0809-0a0b0c0d0e0f",
                 DebugIds.fromBuildId("000102030405060708090a0b0c0d0e0f10111213"));
         // shorter build-ids are padded with zeros
         assertEquals("00000000-0000-0000-0000-000000000000", DebugIds.fromBuildId("00"));
         assertEquals("efbeadde-0000-0000-0000-000000000000", DebugIds.fromBuildId("deadbeef"));
         assertNull(DebugIds.fromBuildId(null));
+        // PE: the symbol-server key <GUID><age> becomes the hyphenated GUID and the age, 0 left out
+        assertEquals("0f5ae356-3076-dc88-ccea-38b7d2e846a8-1", DebugIds.fromPdbKey("0F5AE3563076DC88CCEA38B7D2E846A81"));
+        assertEquals("0f5ae356-3076-dc88-ccea-38b7d2e846a8-1a", DebugIds.fromPdbKey("0F5AE3563076DC88CCEA38B7D2E846A81A"));
+        assertEquals("0f5ae356-3076-dc88-ccea-38b7d2e846a8", DebugIds.fromPdbKey("0F5AE3563076DC88CCEA38B7D2E846A80"));
+        assertNull(DebugIds.fromPdbKey("0F5AE356"));
         String buildId = "f194baaf8f0aa49c2e6ec99917d9df4caa7904a5";
         assertEquals(expectedDebugId(buildId), DebugIds.fromBuildId(buildId));
     }
@@ -243,7 +251,9 @@ class CrashAgentIntegrationTest {
             crash.put("code", 0xC0000005L);
             crash.putNull("detail");
             crash.put("diagnosis", "null pointer dereference (write)");
-            r.get("modules").forEach(m -> ((ObjectNode) m).putNull("build_id"));
+            r.get("modules").forEach(m -> ((ObjectNode) m).putNull("build_id").put("code_id", "6B0F3B1D60000"));
+            ((ObjectNode) r.get("modules").get(0)).put("pdb_name", "crashlib.pdb")
+                    .put("debug_id", "0F5AE3563076DC88CCEA38B7D2E846A81");
         });
         CrashAgentIntegration.Summary summary = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
         assertEquals(1, summary.sent().size());
@@ -255,8 +265,12 @@ class CrashAgentIntegrationTest {
         assertEquals("Windows", event.path("contexts").path("os").path("name").asText());
         JsonNode image = event.path("debug_meta").path("images").path(0);
         assertEquals("pe", image.path("type").asText());
-        assertTrue(image.path("code_id").isMissingNode());
-        assertTrue(image.path("debug_id").isMissingNode());
+        assertEquals("6B0F3B1D60000", image.path("code_id").asText());
+        assertEquals("0f5ae356-3076-dc88-ccea-38b7d2e846a8-1", image.path("debug_id").asText());
+        assertEquals("crashlib.pdb", image.path("debug_file").asText());
+        JsonNode noCodeView = event.path("debug_meta").path("images").path(1);
+        assertEquals("6B0F3B1D60000", noCodeView.path("code_id").asText());
+        assertTrue(noCodeView.path("debug_id").isMissingNode());
     }
 
     @Test

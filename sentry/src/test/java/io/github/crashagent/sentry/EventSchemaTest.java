@@ -51,7 +51,9 @@ class EventSchemaTest {
             ObjectNode crash = (ObjectNode) r.get("crash");
             crash.put("kind", "EXCEPTION_ACCESS_VIOLATION");
             crash.put("code", 0xC0000005L);
-            r.get("modules").forEach(m -> ((ObjectNode) m).putNull("build_id"));
+            r.get("modules").forEach(m -> ((ObjectNode) m).putNull("build_id").put("code_id", "6B0F3B1D60000"));
+            ((ObjectNode) r.get("modules").get(0)).put("pdb_name", "crashlib.pdb")
+                    .put("debug_id", "0F5AE3563076DC88CCEA38B7D2E846A81");
         });
         try (FakeSentry sentry = new FakeSentry()) {
             SentryOptions options = new SentryOptions();
