@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.github.crashagent.sentry;
+
+import io.github.crashagent.CrashAgent;
+import io.github.crashagent.CrashReport;
+import io.sentry.Attachment;
+import io.sentry.Hint;
+import io.sentry.IScopes;
+import io.sentry.Integration;
+import io.sentry.SentryEnvelope;
+import io.sentry.SentryEnvelopeItem;
+import io.sentry.SentryEvent;
+import io.sentry.SentryLevel;
+import io.sentry.SentryOptions;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A Sentry integration that sends the crash reports earlier processes left behind: each pending
+ * report (see {@link CrashAgent#pendingReports()}) becomes one Sentry event of level {@code fatal}
+ * with the native frames, the crashing thread's Java stack, the loaded modules as debug images and
+ * the agent log and hs_err file as attachments. Add it to the SDK's options:
+ *
+ * <pre>{@code
+ * Sentry.init(options -> {
+ *     options.setDsn("https://...");
+ *     options.addIntegration(new CrashAgentIntegration());
+ * });
+ * }</pre>
+ *
+ * <p>{@link #register} returns at once; the reports are sent on a daemon thread of their own,
+ * newest first, at most {@link #setMaxReportsPerStart(int) maxReportsPerStart} per call. A report
+ * is acknowledged ({@link CrashAgent#acknowledge}) only when Sentry answered its envelope with a
+ * 2xx status. When the server cannot be reached, times out, answers 429 (rate limited) or 5xx, the
+ * report stays pending for the next start and the rest of this run is left pending too. A 4xx
+ * other than 429 means Sentry will never take that envelope: the report is acknowledged with a
+ * warning (logger {@code io.github.crashagent.sentry}) so it is not resent at every start. A report
+ * that the options' {@code beforeSend} drops is acknowledged as well.
+ *
+ * <p>Several processes may start at once against one report directory: before sending a report,
+ * a process claims it by creating {@code <report>.sending} (atomically, create-new); the others
+ * skip it. A claim older than {@link #DEFAULT_STALE_CLAIM} (a process that died while sending)
+ * may be taken over. After claiming, the report is checked again for an acknowledgement, so a
+ * report another process has just sent is not sent twice.
+ *
+ * <p>The event is built from the report alone: release, environment, dist, server name and tags
+ * come from the SDK options and {@code beforeSend} runs; the current scope (user, breadcrumbs,
+ * contexts of this process) is not applied, since it describes this process, not the one that
+ * crashed. The envelope goes to the options' DSN with the options' proxy, SSL socket factory and
+ * timeouts, but not through the SDK's transport queue, which cannot tell a caller the HTTP status
+ * (see the comment in {@code EnvelopePoster}).
+ */
+public final class CrashAgentIntegration implements Integration, Closeable {
+    /** Reports sent per {@link #register} at most, unless set otherwise. */
+    public static final int DEFAULT_MAX_REPORTS = 10;
+    /**
+     * Largest attachment (agent log, hs_err file), 1 MiB: a longer file is cut to its first 1 MiB,
+     * followed by a line that says so. hs_err files are usually 50 to 500 KiB.
+     */
+    public static final int MAX_ATTACHMENT_BYTES = 1024 * 1024;
+    /** Suffix of the claim file created next to a report while it is being sent. */
+    public static final String CLAIM_SUFFIX = ".sending";
+    /**
+     * Age after which another process's claim counts as abandoned and may be taken over. Sending
+     * one report takes at most the connect plus the read timeout of the options (10 s by default).
+     */
+    public static final Duration DEFAULT_STALE_CLAIM = Duration.ofMinutes(10);
+
+    /** What one {@link #register} did with the pending reports, by report file. */
+    public record Summary(List<Path> sent, List<Path> rejected, List<Path> leftPending, List<Path> skipped) {
+        public Summary {
+            sent = List.copyOf(sent);
+            rejected = List.copyOf(rejected);
+            leftPending = List.copyOf(leftPending);
+            skipped = List.copyOf(skipped);
+        }
+
+        static final Summary NONE = new Summary(List.of(), List.of(), List.of(), List.of());
+    }
+
+    private static final System.Logger LOG = System.getLogger("io.github.crashagent.sentry");
+
+    private final Path reportDirectory;
+    private volatile int maxReportsPerStart = DEFAULT_MAX_REPORTS;
+    private volatile Duration staleClaim = DEFAULT_STALE_CLAIM;
+    private volatile CompletableFuture<Summary> lastRun = CompletableFuture.completedFuture(Summary.NONE);
+    private volatile long shutdownTimeoutMillis;
+
+    /** Sends the pending reports of the agent's report directory ({@link CrashAgent#pendingReports()}). */
+    public CrashAgentIntegration() {
+        this.reportDirectory = null;
+    }
+
+    /**
+     * Sends the pending reports of a given directory ({@link CrashAgent#pendingReports(Path)}),
+     * with or without the agent in this process.
+     */
+    public CrashAgentIntegration(Path reportDirectory) {
+        this.reportDirectory = Objects.requireNonNull(reportDirectory, "reportDirectory");
+    }
+
+    /** {@link #CrashAgentIntegration(Path)} sending at most maxReportsPerStart reports per start. */
+    public CrashAgentIntegration(Path reportDirectory, int maxReportsPerStart) {
+        this(reportDirectory);
+        setMaxReportsPerStart(maxReportsPerStart);
+    }
+
+    /** How many reports one {@link #register} sends at most, newest first; the rest stay pending. */
+    public CrashAgentIntegration setMaxReportsPerStart(int maxReportsPerStart) {
+        if (maxReportsPerStart < 0) {
+            throw new IllegalArgumentException("maxReportsPerStart must not be negative: " + maxReportsPerStart);
+        }
+        this.maxReportsPerStart = maxReportsPerStart;
+        return this;
+    }
+
+    public int getMaxReportsPerStart() {
+        return maxReportsPerStart;
+    }
+
+    /** Age after which a claim ({@code <report>.sending}) is taken to be abandoned; {@link #DEFAULT_STALE_CLAIM} unless set. */
+    public CrashAgentIntegration setStaleClaimAfter(Duration age) {
+        if (age == null || age.isNegative()) {
+            throw new IllegalArgumentException("age must be zero or positive: " + age);
+        }
+        this.staleClaim = age;
+        return this;
+    }
+
+    /**
+     * The outcome of the latest {@link #register}, complete when it has handled every report it
+     * was going to; already complete before the first. Applications can wait on it before exiting
+     * right after start.
+     */
+    public CompletableFuture<Summary> lastRun() {
+        return lastRun;
+    }
+
+    @Override
+    public void register(IScopes scopes, SentryOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (!options.isEnabled() || options.getDsn() == null || options.getDsn().isEmpty()) {
+            options.getLogger().log(SentryLevel.DEBUG, "CrashAgentIntegration: no DSN, crash reports stay pending");
+            return;
+        }
+        if (options.getSdkVersion() != null) {
+            options.getSdkVersion().addIntegration("CrashAgent");
+        }
+        CompletableFuture<Summary> run = new CompletableFuture<>();
+        lastRun = run;
+        shutdownTimeoutMillis = options.getShutdownTimeoutMillis();
+        Thread sender = new Thread(() -> {
+            try {
+                run.complete(sendPending(options));
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, "crash reports: sending to Sentry failed; they stay pending", t);
+                run.completeExceptionally(t);
+            }
+        }, "crashagent-sentry");
+        sender.setDaemon(true);
+        sender.start();
+    }
+
+    /**
+     * Called by the SDK when it closes ({@code Sentry.close()}): waits for the reports being sent,
+     * at most the options' shutdown timeout ({@code SentryOptions.setShutdownTimeoutMillis}, 2 s by
+     * default), so that an application that exits right after starting still sends them. A report
+     * not acknowledged by then stays pending; an interrupted send leaves its claim, which is taken
+     * over once stale.
+     */
+    @Override
+    public void close() {
+        try {
+            lastRun.get(shutdownTimeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.log(System.Logger.Level.INFO, "crash reports: still sending after " + shutdownTimeoutMillis
+                    + " ms; the unsent ones stay pending");
+        } catch (ExecutionException e) {
+            // logged by the sending thread
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private enum Outcome { SENT, REJECTED, DROPPED, RETRY }
+
+    Summary sendPending(SentryOptions options) throws IOException {
+        List<CrashReport> pending = new ArrayList<>(reportDirectory == null
+                ? CrashAgent.pendingReports() : CrashAgent.pendingReports(reportDirectory));
+        pending.sort(Comparator.comparing(CrashReport::timestamp)
+                .thenComparing(r -> r.file().toString()).reversed());
+        List<Path> sent = new ArrayList<>();
+        List<Path> rejected = new ArrayList<>();
+        List<Path> left = new ArrayList<>();
+        List<Path> skipped = new ArrayList<>();
+        EnvelopePoster poster = new EnvelopePoster(options);
+        int attempts = 0;
+        boolean stop = false;
+        for (CrashReport report : pending) {
+            if (stop || attempts >= maxReportsPerStart) {
+                left.add(report.file());
+                continue;
+            }
+            Claim claim = Claim.take(report.file(), staleClaim);
+            if (claim == null) {
+                skipped.add(report.file());  // another process is sending it
+                continue;
+            }
+            try {
+                if (isAcknowledged(report.file())) {
+                    skipped.add(report.file());  // sent by another process since the listing
+                    continue;
+                }
+                attempts++;
+                Outcome outcome = send(report, options, poster);
+                switch (outcome) {
+                    case SENT:
+                        CrashAgent.acknowledge(report);
+                        sent.add(report.file());
+                        break;
+                    case DROPPED:
+                        CrashAgent.acknowledge(report);
+                        skipped.add(report.file());
+                        break;
+                    case REJECTED:
+                        CrashAgent.acknowledge(report);
+                        rejected.add(report.file());
+                        break;
+                    default:
+                        left.add(report.file());
+                        stop = true;
+                }
+            } finally {
+                claim.release();
+            }
+        }
+        return new Summary(sent, rejected, left, skipped);
+    }
+
+    private Outcome send(CrashReport report, SentryOptions options, EnvelopePoster poster) throws IOException {
+        SentryEvent event = CrashEvents.toEvent(report, options);
+        SentryOptions.BeforeSendCallback beforeSend = options.getBeforeSend();
+        if (beforeSend != null) {
+            try {
+                event = beforeSend.execute(event, new Hint());
+            } catch (Throwable t) {
+                // as the SDK does: a failing beforeSend leaves the event as it was
+                options.getLogger().log(SentryLevel.ERROR, t, "beforeSend failed on a crash report event");
+            }
+            if (event == null) {
+                LOG.log(System.Logger.Level.INFO, "crash report " + report.file()
+                        + ": beforeSend dropped its event; acknowledged");
+                return Outcome.DROPPED;
+            }
+        }
+        List<SentryEnvelopeItem> items = new ArrayList<>();
+        items.add(SentryEnvelopeItem.fromEvent(options.getSerializer(), event));
+        Path log = logFile(report);
+        addAttachment(items, options, log, "text/plain");
+        addAttachment(items, options, report.hsErrFile(), "text/plain");
+        SentryEnvelope envelope = new SentryEnvelope(event.getEventId(), options.getSdkVersion(), items);
+
+        int status = poster.post(envelope);
+        if (status >= 200 && status < 300) {
+            return Outcome.SENT;
+        }
+        if (status >= 400 && status < 500 && status != 429) {
+            String message = "crash report " + report.file() + ": Sentry rejected its event with HTTP " + status
+                    + ", which a retry would not change; acknowledged so it is not sent again";
+            LOG.log(System.Logger.Level.WARNING, message);
+            options.getLogger().log(SentryLevel.WARNING, message);
+            return Outcome.REJECTED;
+        }
+        String why = status == EnvelopePoster.NO_RESPONSE ? "Sentry could not be reached"
+                : "Sentry answered HTTP " + status;
+        String message = "crash report " + report.file() + ": " + why + "; it stays pending for the next start";
+        LOG.log(System.Logger.Level.INFO, message);
+        options.getLogger().log(SentryLevel.INFO, message);
+        return Outcome.RETRY;
+    }
+
+    /** The agent log next to the report ({@code crashagent_pid<N>.log} beside {@code crashagent_pid<N>.json}), else the one the report names. */
+    static Path logFile(CrashReport report) {
+        String name = report.file().getFileName().toString();
+        if (name.toLowerCase(java.util.Locale.ROOT).endsWith(".json")) {
+            Path sibling = report.file().resolveSibling(name.substring(0, name.length() - 5) + ".log");
+            if (Files.isRegularFile(sibling, LinkOption.NOFOLLOW_LINKS)) {
+                return sibling;
+            }
+        }
+        return report.logFile();
+    }
+
+    private static void addAttachment(List<SentryEnvelopeItem> items, SentryOptions options, Path file,
+                                      String contentType) {
+        if (file == null) {
+            return;
+        }
+        byte[] bytes;
+        try {
+            bytes = readCapped(file, MAX_ATTACHMENT_BYTES);
+        } catch (IOException e) {
+            return;
+        }
+        if (bytes == null) {
+            return;
+        }
+        Attachment attachment = new Attachment(bytes, file.getFileName().toString(), contentType);
+        items.add(SentryEnvelopeItem.fromAttachment(options.getSerializer(), options.getLogger(), attachment,
+                Math.max(options.getMaxAttachmentSize(), MAX_ATTACHMENT_BYTES + 256)));
+    }
+
+    /**
+     * The file's first cap bytes, followed by a line saying it was cut when it is longer; null when
+     * it is not a regular file (links are not followed).
+     */
+    static byte[] readCapped(Path file, int cap) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] head = in.readNBytes(cap);
+            if (in.read() < 0) {
+                return head;
+            }
+            long size = Files.size(file);
+            byte[] marker = ("\n[crashagent: truncated, the first " + cap + " of " + size + " bytes]\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            byte[] out = new byte[head.length + marker.length];
+            System.arraycopy(head, 0, out, 0, head.length);
+            System.arraycopy(marker, 0, out, head.length, marker.length);
+            return out;
+        }
+    }
+
+    private static boolean isAcknowledged(Path report) {
+        return Files.exists(report.resolveSibling(report.getFileName() + CrashAgent.ACKNOWLEDGED_SUFFIX),
+                LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** A claim on one report: the file {@code <report>.sending}, holding a token of its taker. */
+    static final class Claim {
+        private final Path file;
+        private final String token;
+
+        private Claim(Path file, String token) {
+            this.file = file;
+            this.token = token;
+        }
+
+        static Path claimFile(Path report) {
+            return report.resolveSibling(report.getFileName() + CLAIM_SUFFIX);
+        }
+
+        /** Claims the report, or returns null when another process holds a claim younger than stale. */
+        static Claim take(Path report, Duration stale) throws IOException {
+            Path file = claimFile(report);
+            String token = ProcessHandle.current().pid() + " " + UUID.randomUUID();
+            for (int attempt = 0; attempt < 2; attempt++) {
+                try {
+                    Files.write(file, token.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE);
+                    return new Claim(file, token);
+                } catch (FileAlreadyExistsException held) {
+                    if (!takeOverIfStale(file, stale)) {
+                        return null;
+                    }
+                }
+            }
+            return null;
+        }
+
+        /**
+         * Removes an abandoned claim. Renaming it aside is atomic, so of several processes that
+         * find the same stale claim only one removes it. If a fresh claim replaced the stale one
+         * between the age check and the rename, the renamed file is young: it is put back and the
+         * report left to its holder.
+         */
+        private static boolean takeOverIfStale(Path file, Duration stale) throws IOException {
+            try {
+                if (!isStale(file, stale)) {
+                    return false;
+                }
+                Path aside = file.resolveSibling(file.getFileName() + ".stale-" + UUID.randomUUID());
+                Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+                if (!isStale(aside, stale)) {
+                    try {
+                        Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (IOException e) {
+                        Files.deleteIfExists(aside);
+                    }
+                    return false;
+                }
+                Files.deleteIfExists(aside);
+                return true;
+            } catch (NoSuchFileException released) {
+                return true;  // the holder finished meanwhile: try to claim again
+            }
+        }
+
+        private static boolean isStale(Path file, Duration stale) throws IOException {
+            Instant modified = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant();
+            return !modified.plus(stale).isAfter(Instant.now());
+        }
+
+        /** Deletes the claim file if it is still this claim (not taken over by another process meanwhile). */
+        void release() {
+            try {
+                byte[] content = Files.readAllBytes(file);
+                if (new String(content, StandardCharsets.UTF_8).equals(token)) {
+                    Files.deleteIfExists(file);
+                }
+            } catch (IOException ignored) {
+                // gone already, or unreadable: nothing of ours to remove
+            }
+        }
+    }
+}
