@@ -65,7 +65,7 @@ void too_long(ErrorOut e, const char* item, size_t len, size_t limit) {
         fail(e, "an option name is too long ('", key, "'); allowed options: ", kOptionsHelp);
     } else {
         fail(e, "option '", key, "' is too long: over ", number);
-        StringSink more{e.out, e.capacity, str_length(e.out)};
+        StringSink more{e.out, e.capacity, e.capacity ? str_length(e.out) : 0};
         Writer m(buffer, sizeof(buffer), more.sink());
         m.str(" characters");
         m.flush();
@@ -166,7 +166,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
 
 void format_report_dir_error(const char* dir, const char* problem, char* error, size_t error_capacity) {
     fail(ErrorOut{error, error_capacity}, "option 'dir': report directory '", dir, "' is not usable: ", problem);
-    StringSink sink{error, error_capacity, str_length(error)};
+    StringSink sink{error, error_capacity, error_capacity ? str_length(error) : 0};
     char buffer[128];
     Writer w(buffer, sizeof(buffer), sink.sink());
     w.str("; give an existing writable directory, or leave dir out for the working directory");

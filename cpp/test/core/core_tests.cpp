@@ -3,6 +3,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -199,6 +202,21 @@ TEST_CASE("options: each option at most once") {
     CHECK(std::string(error).find("option 'dir' is given twice") != std::string::npos);
     CHECK_FALSE(parse_options("minidump=true,minidump=false", &o, error, sizeof(error)));
     REQUIRE(parse_options("dir=/a,timeout=1,minidump=false", &o, error, sizeof(error)));
+}
+
+TEST_CASE("options: an error buffer of size 0 is neither read nor written") {
+    // The 0-byte buffer sits right before an inaccessible page: any access to it crashes the test.
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* map = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(map != MAP_FAILED);
+    char* pages = static_cast<char*>(map);
+    REQUIRE(mprotect(pages + page, page, PROT_NONE) == 0);
+    char* error = pages + page;
+    Options o;
+    CHECK_FALSE(parse_options(("timeout=" + std::string(2000, '1')).c_str(), &o, error, 0));
+    CHECK_FALSE(parse_options("colour=red", &o, error, 0));
+    format_report_dir_error("/nonexistent", "No such file or directory", error, 0);
+    munmap(map, 2 * page);
 }
 
 TEST_CASE("signature skips system frames and is stable") {
