@@ -72,6 +72,21 @@ void too_long(ErrorOut e, const char* item, size_t len, size_t limit) {
     }
 }
 
+// A key or value as a message quotes it: its first 64 bytes, then "...", so that the message
+// still has room for what is wrong and the allowed values.
+struct Quoted {
+    char text[64 + 4];
+    explicit Quoted(const char* s) {
+        size_t n = 0;
+        while (s[n] && n < 64) {
+            text[n] = s[n];
+            n++;
+        }
+        if (s[n]) text[n++] = '.', text[n++] = '.', text[n++] = '.';
+        text[n] = '\0';
+    }
+};
+
 bool parse_uint(const char* v, uint32_t max, uint32_t* out) {
     if (!*v) return false;
     uint64_t n = 0;
@@ -112,7 +127,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         char* eq = item;
         while (*eq && *eq != '=') eq++;
         if (!*eq) {
-            fail(err, "option '", item, "' has no value; allowed options: ", kOptionsHelp);
+            fail(err, "option '", Quoted(item).text, "' has no value; allowed options: ", kOptionsHelp);
             return false;
         }
         *eq = '\0';
@@ -147,17 +162,17 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
             out->dir[n] = '\0';
         } else if (str_equal(key, "timeout")) {
             if (!parse_uint(value, kMaxTimeoutMs, &out->timeout_ms)) {
-                fail(err, "option 'timeout' has value '", value,
+                fail(err, "option 'timeout' has value '", Quoted(value).text,
                      "'; allowed: a whole number of milliseconds from 0 to 600000 (default 5000)");
                 return false;
             }
         } else if (str_equal(key, "minidump")) {
             if (!parse_bool(value, &out->minidump)) {
-                fail(err, "option 'minidump' has value '", value, "'; allowed: true or false (default false)");
+                fail(err, "option 'minidump' has value '", Quoted(value).text, "'; allowed: true or false (default false)");
                 return false;
             }
         } else {
-            fail(err, "unknown option '", key, "'; allowed options: ", kOptionsHelp);
+            fail(err, "unknown option '", Quoted(key).text, "'; allowed options: ", kOptionsHelp);
             return false;
         }
     }

@@ -204,6 +204,24 @@ TEST_CASE("options: each option at most once") {
     REQUIRE(parse_options("dir=/a,timeout=1,minidump=false", &o, error, sizeof(error)));
 }
 
+TEST_CASE("options: a long name or value is quoted cut, and the message keeps the allowed values") {
+    Options o;
+    char error[1024];  // as much as the agent gives
+    const std::string help = kOptionsHelp;
+    CHECK_FALSE(parse_options(std::string(1000, 'v').c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option '" + std::string(64, 'v') + "...' has no value; allowed options: " + help);
+    CHECK_FALSE(parse_options(std::string(64, 'v').c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option '" + std::string(64, 'v') + "' has no value; allowed options: " + help);
+    CHECK_FALSE(parse_options((std::string(1000, 'k') + "=1").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: unknown option '" + std::string(64, 'k') + "...'; allowed options: " + help);
+    CHECK_FALSE(parse_options(("timeout=" + std::string(1000, '9')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'timeout' has value '" + std::string(64, '9') +
+                                    "...'; allowed: a whole number of milliseconds from 0 to 600000 (default 5000)");
+    CHECK_FALSE(parse_options(("minidump=" + std::string(1000, 'y')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'minidump' has value '" + std::string(64, 'y') +
+                                    "...'; allowed: true or false (default false)");
+}
+
 TEST_CASE("options: an error buffer of size 0 is neither read nor written") {
     // The 0-byte buffer sits right before an inaccessible page: any access to it crashes the test.
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
