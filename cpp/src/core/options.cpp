@@ -148,7 +148,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
             }
             // Options are split at commas, so a comma in the path is written %2C (and % as %25).
             size_t n = 0;
-            for (const char* v = value; *v && n + 1 < sizeof(out->dir); v++) {
+            const char* v = value;
+            for (; *v && n + 1 < sizeof(out->dir); v++) {
                 if (v[0] == '%' && v[1] == '2' && (v[2] == 'C' || v[2] == 'c')) {
                     out->dir[n++] = ',';
                     v += 2;
@@ -160,6 +161,10 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
                 }
             }
             out->dir[n] = '\0';
+            if (*v) {  // a path cut to fit would be another directory
+                too_long(err, "dir=", 4, sizeof(out->dir) - 1);
+                return false;
+            }
         } else if (str_equal(key, "timeout")) {
             if (!parse_uint(value, kMaxTimeoutMs, &out->timeout_ms)) {
                 fail(err, "option 'timeout' has value '", Quoted(value).text,

@@ -193,6 +193,22 @@ TEST_CASE("options: a comma or a percent sign in dir= is written %2C or %25") {
     CHECK(std::string(o.dir) == "/data/100%/x%2");
 }
 
+TEST_CASE("options: a dir= path too long for the agent is refused, never cut") {
+    Options o;
+    char error[512];
+    const std::string longest = "/" + std::string(kPathCapacity - 2, 'd');
+    REQUIRE(parse_options(("dir=" + longest).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == longest);
+    CHECK_FALSE(parse_options(("dir=" + longest + "d,timeout=1").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'dir' is too long: over 1023 characters");
+    // Counted as decoded: %2C is one character.
+    const std::string almost = "/" + std::string(kPathCapacity - 4, 'd');
+    REQUIRE(parse_options(("dir=" + almost + "%2C%2C").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == almost + ",,");
+    CHECK_FALSE(parse_options(("dir=" + almost + "%2C%2C%2C").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'dir' is too long") != std::string::npos);
+}
+
 TEST_CASE("options: each option at most once") {
     Options o;
     char error[512];
