@@ -132,7 +132,7 @@ final class ReportJson {
         }
 
         private static String describe(JsonNode n) {
-            return n.isContainerNode() ? kind(n) : kind(n) + " " + CrashReport.shorten(n.toString());
+            return n.isContainerNode() || n.isNull() ? kind(n) : kind(n) + " " + CrashReport.shorten(n.toString());
         }
 
         @Override

@@ -293,6 +293,8 @@ class CrashReportTest {
         assertInvalid(mutated(r -> ((ObjectNode) r.get("registers")).put("rip", 7)), "field /registers/rip should be a hex string");
         assertInvalid(mutated(r -> ((ObjectNode) r.get("dispatch")).put("status", "exploded")),
                 "field /dispatch/status unknown dispatch status \"exploded\"");
+        InvalidCrashReportException e = assertInvalid(mutated(r -> r.putNull("pid")), "field /pid should be an integer, found null");
+        assertTrue(e.getMessage().endsWith("found null"), e.getMessage());
         assertInvalid(mutated(r -> r.remove("signature")), "field /signature is missing");
         assertInvalid(mutated(r -> ((ObjectNode) r.get("crash")).remove("kind")), "field /crash/kind is missing");
     }
