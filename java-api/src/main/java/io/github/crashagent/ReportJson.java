@@ -167,7 +167,7 @@ final class ReportJson {
             try {
                 return Path.of(s);
             } catch (InvalidPathException e) {
-                throw invalid(pointer, "is not a usable path: " + e.getMessage());
+                throw invalid(pointer, "is not a usable path: " + CrashReport.shorten(e.getMessage()));
             }
         }
 

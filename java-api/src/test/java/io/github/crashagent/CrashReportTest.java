@@ -300,6 +300,18 @@ class CrashReportTest {
     }
 
     @Test
+    void aQuotedValueIsCutTo80Characters() throws Exception {
+        String longStatus = "exploded" + "x".repeat(10_000);
+        InvalidCrashReportException e = assertInvalid(mutated(r -> ((ObjectNode) r.get("dispatch")).put("status", longStatus)),
+                "field /dispatch/status unknown dispatch status \"" + longStatus.substring(0, 80) + "...\"");
+        assertTrue(e.getMessage().endsWith("...\""), e.getMessage());
+        String badPath = "/tmp/\u0000" + "y".repeat(10_000);
+        e = assertInvalid(mutated(r -> ((ObjectNode) r.get("jvm")).put("hs_err", badPath)),
+                "field /jvm/hs_err is not a usable path: ");
+        assertTrue(e.getMessage().length() < 200 + e.file().toString().length(), e.getMessage());
+    }
+
+    @Test
     void theSchemaRejectsWhatTheReaderRejects() throws Exception {
         List<Consumer<ObjectNode>> changes = List.of(
                 r -> r.put("pid", "9894"),
