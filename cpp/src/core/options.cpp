@@ -65,12 +65,27 @@ void too_long(ErrorOut e, const char* item, size_t len, size_t limit) {
         fail(e, "an option name is too long ('", key, "'); allowed options: ", kOptionsHelp);
     } else {
         fail(e, "option '", key, "' is too long: over ", number);
-        StringSink more{e.out, e.capacity, str_length(e.out)};
+        StringSink more{e.out, e.capacity, e.capacity ? str_length(e.out) : 0};
         Writer m(buffer, sizeof(buffer), more.sink());
         m.str(" characters");
         m.flush();
     }
 }
+
+// A key or value as a message quotes it: its first 64 bytes, then "...", so that the message
+// still has room for what is wrong and the allowed values.
+struct Quoted {
+    char text[64 + 4];
+    explicit Quoted(const char* s) {
+        size_t n = 0;
+        while (s[n] && n < 64) {
+            text[n] = s[n];
+            n++;
+        }
+        if (s[n]) text[n++] = '.', text[n++] = '.', text[n++] = '.';
+        text[n] = '\0';
+    }
+};
 
 bool parse_uint(const char* v, uint32_t max, uint32_t* out) {
     if (!*v) return false;
@@ -112,7 +127,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         char* eq = item;
         while (*eq && *eq != '=') eq++;
         if (!*eq) {
-            fail(err, "option '", item, "' has no value; allowed options: ", kOptionsHelp);
+            fail(err, "option '", Quoted(item).text, "' has no value; allowed options: ", kOptionsHelp);
             return false;
         }
         *eq = '\0';
@@ -133,7 +148,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
             }
             // Options are split at commas, so a comma in the path is written %2C (and % as %25).
             size_t n = 0;
-            for (const char* v = value; *v && n + 1 < sizeof(out->dir); v++) {
+            const char* v = value;
+            for (; *v && n + 1 < sizeof(out->dir); v++) {
                 if (v[0] == '%' && v[1] == '2' && (v[2] == 'C' || v[2] == 'c')) {
                     out->dir[n++] = ',';
                     v += 2;
@@ -145,19 +161,23 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
                 }
             }
             out->dir[n] = '\0';
+            if (*v) {  // a path cut to fit would be another directory
+                too_long(err, "dir=", 4, sizeof(out->dir) - 1);
+                return false;
+            }
         } else if (str_equal(key, "timeout")) {
             if (!parse_uint(value, kMaxTimeoutMs, &out->timeout_ms)) {
-                fail(err, "option 'timeout' has value '", value,
+                fail(err, "option 'timeout' has value '", Quoted(value).text,
                      "'; allowed: a whole number of milliseconds from 0 to 600000 (default 5000)");
                 return false;
             }
         } else if (str_equal(key, "minidump")) {
             if (!parse_bool(value, &out->minidump)) {
-                fail(err, "option 'minidump' has value '", value, "'; allowed: true or false (default false)");
+                fail(err, "option 'minidump' has value '", Quoted(value).text, "'; allowed: true or false (default false)");
                 return false;
             }
         } else {
-            fail(err, "unknown option '", key, "'; allowed options: ", kOptionsHelp);
+            fail(err, "unknown option '", Quoted(key).text, "'; allowed options: ", kOptionsHelp);
             return false;
         }
     }
@@ -166,7 +186,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
 
 void format_report_dir_error(const char* dir, const char* problem, char* error, size_t error_capacity) {
     fail(ErrorOut{error, error_capacity}, "option 'dir': report directory '", dir, "' is not usable: ", problem);
-    StringSink sink{error, error_capacity, str_length(error)};
+    StringSink sink{error, error_capacity, error_capacity ? str_length(error) : 0};
     char buffer[128];
     Writer w(buffer, sizeof(buffer), sink.sink());
     w.str("; give an existing writable directory, or leave dir out for the working directory");

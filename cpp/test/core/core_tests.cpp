@@ -3,6 +3,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -193,6 +196,22 @@ TEST_CASE("options: a comma or a percent sign in dir= is written %2C or %25") {
     CHECK(std::string(o.dir) == "/data/100%/x%2");
 }
 
+TEST_CASE("options: a dir= path too long for the agent is refused, never cut") {
+    Options o;
+    char error[512];
+    const std::string longest = "/" + std::string(kPathCapacity - 2, 'd');
+    REQUIRE(parse_options(("dir=" + longest).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == longest);
+    CHECK_FALSE(parse_options(("dir=" + longest + "d,timeout=1").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'dir' is too long: over 1023 characters");
+    // Counted as decoded: %2C is one character.
+    const std::string almost = "/" + std::string(kPathCapacity - 4, 'd');
+    REQUIRE(parse_options(("dir=" + almost + "%2C%2C").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(o.dir) == almost + ",,");
+    CHECK_FALSE(parse_options(("dir=" + almost + "%2C%2C%2C").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'dir' is too long") != std::string::npos);
+}
+
 TEST_CASE("options: each option at most once") {
     Options o;
     char error[512];
@@ -202,6 +221,39 @@ TEST_CASE("options: each option at most once") {
     CHECK(std::string(error).find("option 'dir' is given twice") != std::string::npos);
     CHECK_FALSE(parse_options("minidump=true,minidump=false", &o, error, sizeof(error)));
     REQUIRE(parse_options("dir=/a,timeout=1,minidump=false", &o, error, sizeof(error)));
+}
+
+TEST_CASE("options: a long name or value is quoted cut, and the message keeps the allowed values") {
+    Options o;
+    char error[1024];  // as much as the agent gives
+    const std::string help = kOptionsHelp;
+    CHECK_FALSE(parse_options(std::string(1000, 'v').c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option '" + std::string(64, 'v') + "...' has no value; allowed options: " + help);
+    CHECK_FALSE(parse_options(std::string(64, 'v').c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option '" + std::string(64, 'v') + "' has no value; allowed options: " + help);
+    CHECK_FALSE(parse_options((std::string(1000, 'k') + "=1").c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: unknown option '" + std::string(64, 'k') + "...'; allowed options: " + help);
+    CHECK_FALSE(parse_options(("timeout=" + std::string(1000, '9')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'timeout' has value '" + std::string(64, '9') +
+                                    "...'; allowed: a whole number of milliseconds from 0 to 600000 (default 5000)");
+    CHECK_FALSE(parse_options(("minidump=" + std::string(1000, 'y')).c_str(), &o, error, sizeof(error)));
+    CHECK(std::string(error) == "crashagent: option 'minidump' has value '" + std::string(64, 'y') +
+                                    "...'; allowed: true or false (default false)");
+}
+
+TEST_CASE("options: an error buffer of size 0 is neither read nor written") {
+    // The 0-byte buffer sits right before an inaccessible page: any access to it crashes the test.
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* map = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(map != MAP_FAILED);
+    char* pages = static_cast<char*>(map);
+    REQUIRE(mprotect(pages + page, page, PROT_NONE) == 0);
+    char* error = pages + page;
+    Options o;
+    CHECK_FALSE(parse_options(("timeout=" + std::string(2000, '1')).c_str(), &o, error, 0));
+    CHECK_FALSE(parse_options("colour=red", &o, error, 0));
+    format_report_dir_error("/nonexistent", "No such file or directory", error, 0);
+    munmap(map, 2 * page);
 }
 
 TEST_CASE("signature skips system frames and is stable") {

@@ -216,7 +216,7 @@ public final class CrashReport {
         try {
             this.dispatchStatus = DispatchStatus.valueOf(status.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw f.invalid("/dispatch/status", "unknown dispatch status \"" + status + "\"");
+            throw f.invalid("/dispatch/status", "unknown dispatch status \"" + shorten(status) + "\"");
         }
         this.dispatchTimeoutMillis = f.integer("/dispatch/timeout_ms");
 

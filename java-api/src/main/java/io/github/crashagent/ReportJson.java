@@ -122,7 +122,7 @@ final class ReportJson {
         if (schema == null || !schema.isTextual() || !schema.textValue().equals(CrashReport.SCHEMA)) {
             // Not a report, so nothing of its content is quoted: only what kind of value it has.
             throw new InvalidCrashReportException(file, "is not a crashagent report: \"schema\" is "
-                    + (schema == null ? "missing" : schema.isTextual() ? "another string" : Fields.describe(schema))
+                    + (schema == null ? "missing" : schema.isTextual() ? "another string" : Fields.kind(schema))
                     + ", expected \"" + CrashReport.SCHEMA + "\"");
         }
         long version = f.integer("/schema_version");
@@ -169,8 +169,9 @@ final class ReportJson {
             return invalid(pointer, "should be " + expected + ", found " + describe(found));
         }
 
-        private static String describe(JsonNode n) {
-            String type = switch (n.getNodeType()) {
+        /** The value's JSON type, such as "a number": nothing of the value itself. */
+        private static String kind(JsonNode n) {
+            return switch (n.getNodeType()) {
                 case ARRAY -> "an array";
                 case OBJECT -> "an object";
                 case STRING -> "a string";
@@ -179,7 +180,10 @@ final class ReportJson {
                 case NULL -> "null";
                 default -> n.getNodeType().toString().toLowerCase(Locale.ROOT);
             };
-            return n.isContainerNode() ? type : type + " " + CrashReport.shorten(n.toString());
+        }
+
+        private static String describe(JsonNode n) {
+            return n.isContainerNode() || n.isNull() ? kind(n) : kind(n) + " " + CrashReport.shorten(n.toString());
         }
 
         @Override
@@ -214,7 +218,7 @@ final class ReportJson {
             try {
                 return Path.of(fileSystemText(s));
             } catch (InvalidPathException e) {
-                throw invalid(pointer, "is not a usable path: " + e.getMessage());
+                throw invalid(pointer, "is not a usable path: " + CrashReport.shorten(e.getMessage()));
             }
         }
 

@@ -257,7 +257,7 @@ class CrashReportTest {
     void wrongSchema() throws Exception {
         assertInvalid(mutated(r -> r.put("schema", "other-report")), "is not a crashagent report",
                 "\"schema\" is another string, expected \"crashagent-report\"");
-        assertInvalid(mutated(r -> r.put("schema", 7)), "\"schema\" is a number");
+        assertInvalid(mutated(r -> r.put("schema", 7)), "\"schema\" is a number, expected \"crashagent-report\"");
         assertInvalid(mutated(r -> r.remove("schema")), "is not a crashagent report", "missing");
         assertInvalid(write("other.json", "{\"name\": \"x\"}"), "is not a crashagent report");
     }
@@ -267,9 +267,12 @@ class CrashReportTest {
         String secret = "ghp_S3CR3TT0K3N";
         for (Path file : List.of(write("token.json", secret + "\n"), write("token2.json", "{\"a\": " + secret + "}"),
                 write("schema.json", "{\"schema\": \"" + secret + "\"}"),
-                write("key.json", "{\"" + secret + "\": 1, \"" + secret + "\": 2}"))) {
+                write("key.json", "{\"" + secret + "\": 1, \"" + secret + "\": 2}"),
+                write("pin.json", "{\"schema\": 7351937}"), write("flag.json", "{\"schema\": false}"))) {
             InvalidCrashReportException e = assertThrows(InvalidCrashReportException.class, () -> CrashReport.read(file));
-            assertFalse(e.getMessage().contains("S3CR3T"), e.getMessage());
+            String problem = e.getMessage().substring(("crash report " + file + ": ").length());
+            assertFalse(problem.contains("S3CR3T") || problem.contains("7351937") || problem.contains("false"),
+                    e.getMessage());
             assertFalse(e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("S3CR3T"),
                     "the cause quotes the file: " + e.getCause());
         }
@@ -337,8 +340,22 @@ class CrashReportTest {
         assertInvalid(mutated(r -> ((ObjectNode) r.get("registers")).put("rip", 7)), "field /registers/rip should be a hex string");
         assertInvalid(mutated(r -> ((ObjectNode) r.get("dispatch")).put("status", "exploded")),
                 "field /dispatch/status unknown dispatch status \"exploded\"");
+        InvalidCrashReportException e = assertInvalid(mutated(r -> r.putNull("pid")), "field /pid should be an integer, found null");
+        assertTrue(e.getMessage().endsWith("found null"), e.getMessage());
         assertInvalid(mutated(r -> r.remove("signature")), "field /signature is missing");
         assertInvalid(mutated(r -> ((ObjectNode) r.get("crash")).remove("kind")), "field /crash/kind is missing");
+    }
+
+    @Test
+    void aQuotedValueIsCutTo80Characters() throws Exception {
+        String longStatus = "exploded" + "x".repeat(10_000);
+        InvalidCrashReportException e = assertInvalid(mutated(r -> ((ObjectNode) r.get("dispatch")).put("status", longStatus)),
+                "field /dispatch/status unknown dispatch status \"" + longStatus.substring(0, 80) + "...\"");
+        assertTrue(e.getMessage().endsWith("...\""), e.getMessage());
+        String badPath = "/tmp/\u0000" + "y".repeat(10_000);
+        e = assertInvalid(mutated(r -> ((ObjectNode) r.get("jvm")).put("hs_err", badPath)),
+                "field /jvm/hs_err is not a usable path: ");
+        assertTrue(e.getMessage().length() < 200 + e.file().toString().length(), e.getMessage());
     }
 
     @Test
