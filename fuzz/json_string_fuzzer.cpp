@@ -3,12 +3,12 @@
 // in a JSON report. The input is the C string to write (cut at its first NUL, as the writer sees
 // it). Properties, beyond ASan and UBSan finding nothing:
 //   1. the output is one JSON string (RFC 8259): quoted, no raw control character, only the
-//      escapes \" \\ \n \r \t \u00XX (below U+0020 and U+007F), \u0000, \ufffd and surrogate pairs,
-//      and raw bytes that are strictly valid UTF-8;
+//      escapes \" \\ \n \r \t \u00XX (below U+0020 and U+007F), \u0000, surrogate pairs and
+//      \udc80..\udcff, and raw bytes that are strictly valid UTF-8;
 //   2. decoded, it gives back exactly the input as the writer documents it: valid UTF-8 unchanged;
 //      modified UTF-8's C0 80 as U+0000 and its surrogate pairs (ED A0-AF xx ED B0-BF xx) as the
-//      character they encode; every other byte that does not start a valid sequence as U+FFFD, one
-//      per byte;
+//      character they encode; every other byte that does not start a valid sequence as
+//      U+DC00 + the byte (surrogateescape), so decoding gives back the very byte;
 //   3. the output does not depend on the size of the writer's buffer (every flush boundary).
 #include <cstddef>
 #include <cstdint>
@@ -136,7 +136,7 @@ std::string expected_decoding(const std::string& in) {
             }
         }
         if (n == 0) {
-            append_utf8(&out, 0xFFFD);
+            out += in[i];  // escaped as U+DC00 + byte: the byte comes back
             i += 1;
             continue;
         }
@@ -198,6 +198,11 @@ std::string decode_json_string(const std::string& input, const std::string& json
         }
         uint32_t unit;
         if (!read_u_escape(body, i, &unit)) fail("a malformed \\u escape", input, json);
+        if (unit >= 0xDC80 && unit <= 0xDCFF) {
+            out += static_cast<char>(unit - 0xDC00);  // an escaped byte (surrogateescape)
+            i += 6;
+            continue;
+        }
         if (unit >= 0xDC00 && unit <= 0xDFFF) fail("a low surrogate without a high one", input, json);
         if (unit >= 0xD800 && unit <= 0xDBFF) {
             uint32_t low;
@@ -208,7 +213,7 @@ std::string decode_json_string(const std::string& input, const std::string& json
             i += 12;
             continue;
         }
-        if (!(unit < 0x20 || unit == 0x7f || unit == 0xFFFD)) {
+        if (!(unit < 0x20 || unit == 0x7f)) {
             fail("a \\u escape of a character that could be written as it is", input, json);
         }
         append_utf8(&out, unit);
