@@ -55,11 +55,11 @@ public final class Locator {
             "         quoted for this OS's shells when needed (always in double quotes on Windows);",
             "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64",
             "         on Linux, %LOCALAPPDATA%\\crashagent\\<version> on Windows",
-            "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]...] <crashagent_pid<pid>.json>",
+            "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]... [--json]] <crashagent_pid<pid>.json>",
             "         prints a readable summary of a crash report; --symbolize adds each native frame's",
             "         function and file:line (Linux reports), with llvm-symbolizer, eu-addr2line or addr2line,",
             "         from DIR/.build-id/xx/rest.debug, a file of the module's name in DIR, or the module",
-            "         itself, each only when its build-id matches the report's");
+            "         itself, each only when its build-id matches the report's; --json prints the frames as JSON");
 
     // A POSIX shell passes these on as they are; anything else gets the flag single-quoted.
     private static final Pattern POSIX_PLAIN = Pattern.compile("[A-Za-z0-9@%+=:,./_-]+");
@@ -174,11 +174,14 @@ public final class Locator {
                 }
                 case "show" -> {
                     boolean symbolize = false;
+                    boolean json = false;
                     List<Path> debugDirs = new ArrayList<>();
                     String report = null;
                     for (int i = 1; i < args.length; i++) {
                         if (args[i].equals("--symbolize")) {
                             symbolize = true;
+                        } else if (args[i].equals("--json")) {
+                            json = true;
                         } else if (args[i].equals("--debug-dir") && i + 1 < args.length) {
                             Path dir = Path.of(args[++i]);
                             if (!Files.isDirectory(dir)) {
@@ -194,9 +197,9 @@ public final class Locator {
                             report = args[i];
                         }
                     }
-                    if (report == null || (!symbolize && !debugDirs.isEmpty())) {
+                    if (report == null || (!symbolize && (!debugDirs.isEmpty() || json))) {
                         err.println("crashagent: 'show' takes one report file" + (report == null ? "" : "; --debug-dir"
-                                + " goes with --symbolize") + "\n" + USAGE);
+                                + " and --json go with --symbolize") + "\n" + USAGE);
                         return 2;
                     }
                     CrashReport r = CrashReport.read(Path.of(report));
@@ -204,6 +207,10 @@ public final class Locator {
                     if (symbolize) {
                         Symbolizer symbolizer = Symbolizer.find(debugDirs);
                         lines = symbolizer.symbolize(r);
+                        if (json) {
+                            out.println(Symbolizer.toJson(r, lines, symbolizer.toolName()));
+                            return 0;
+                        }
                         out.println("(symbolized with " + symbolizer.toolName() + ")");
                     }
                     show(r, out, lines);

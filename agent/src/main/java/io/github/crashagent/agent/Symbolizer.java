@@ -67,6 +67,35 @@ final class Symbolizer {
         return tool.get(0);
     }
 
+    /**
+     * The symbolized frames for tools: {"report", "symbolizer", "frames": [{"index", "frame",
+     * "module", "offset", "lines": [{"function", "location"}], "problem"}]}, innermost first.
+     */
+    static String toJson(CrashReport report, Map<Integer, Result> results, String symbolizer) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode root = json.createObjectNode();
+        root.put("report", String.valueOf(report.file()));
+        root.put("symbolizer", symbolizer);
+        com.fasterxml.jackson.databind.node.ArrayNode frames = root.putArray("frames");
+        List<CrashReport.NativeFrame> natives = report.nativeFrames();
+        List<String> text = report.event().nativeFrames();
+        for (int i = 0; i < natives.size(); i++) {
+            com.fasterxml.jackson.databind.node.ObjectNode f = frames.addObject();
+            f.put("index", i);
+            f.put("frame", i < text.size() ? text.get(i) : null);
+            f.put("module", natives.get(i).module());
+            Long offset = natives.get(i).offset();
+            f.put("offset", offset == null ? null : "0x" + Long.toHexString(offset));
+            Result r = results.get(i);
+            com.fasterxml.jackson.databind.node.ArrayNode lines = f.putArray("lines");
+            if (r != null) {
+                for (Line line : r.lines()) lines.addObject().put("function", line.function()).put("location", line.location());
+            }
+            f.put("problem", r == null ? (natives.get(i).module() == null ? "not in a module" : null) : r.problem());
+        }
+        return json.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+    }
+
     /** Symbolizes every native frame of the report that lies in a module; by frame index. */
     Map<Integer, Result> symbolize(CrashReport report) throws IOException {
         Map<Integer, Result> results = new LinkedHashMap<>();

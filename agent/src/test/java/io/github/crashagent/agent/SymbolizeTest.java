@@ -76,6 +76,14 @@ class SymbolizeTest {
         assertContains(frameZero(shown), "/" + nullWriteLine() + ")", r);
         // Without --symbolize nothing is resolved.
         assertFalse(show(report.toString()).contains(nullWriteLine()));
+        // --json: the same, for tools.
+        com.fasterxml.jackson.databind.JsonNode json = ChildJvm.JSON.readTree(show("--symbolize", "--json", report.toString()));
+        com.fasterxml.jackson.databind.JsonNode first = json.path("frames").get(0);
+        assertEquals(0, first.path("index").asInt());
+        assertTrue(first.path("module").asText().endsWith("/libcrashtest.so"), first::toString);
+        assertTrue(first.at("/lines/0/function").asText().contains("write_through_null"), first::toString);
+        assertTrue(first.at("/lines/0/location").asText().endsWith("/" + nullWriteLine()), first::toString);
+        assertTrue(first.path("problem").isNull(), first::toString);
     }
 
     @Test
