@@ -31,30 +31,13 @@ bool file_sink_write(void* context, const char* data, size_t len) {
     return platform::file_write(static_cast<FileSinkContext*>(context)->file, data, len);
 }
 
-// Async-signal-safe. Builds <dir>/crashagent_pid<pid>[_<n>]<ext>.
-void build_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext) {
-    StringSink sink{out, capacity, 0};
-    char buffer[64];
-    Writer w(buffer, sizeof(buffer), sink.sink());
-    w.str(dir);
-    w.ch(platform::kPathSeparator);
-    w.str("crashagent_pid");
-    w.udec(pid);
-    if (n > 0) {
-        w.ch('_');
-        w.udec(static_cast<uint64_t>(n));
-    }
-    w.str(ext);
-    w.flush();
-}
-
 // Async-signal-safe. Creates the log file under a name no earlier report uses (a container
 // restarts with the same pid; its old reports must survive), starting at number first, and sets
 // both report paths; *next is the number after the one taken.
 platform::FileHandle create_log(CrashRecord* r, const char* dir, int first, int* next) {
     for (int n = first; n < 100; n++) {
-        build_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
-        build_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
+        report_file_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
+        report_file_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
         *next = n + 1;
         if (platform::file_exists(r->json_path)) continue;  // an earlier report's pair
         platform::FileHandle f = platform::file_create_exclusive(r->log_path);
@@ -154,6 +137,23 @@ void say(const char* a, const char* b = nullptr, const char* c = nullptr) {
 }
 
 }  // namespace
+
+// Async-signal-safe.
+void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext) {
+    StringSink sink{out, capacity, 0};
+    char buffer[64];
+    Writer w(buffer, sizeof(buffer), sink.sink());
+    w.str(dir);
+    w.ch(platform::kPathSeparator);
+    w.str("crashagent_pid");
+    w.udec(pid);
+    if (n > 0) {
+        w.ch('_');
+        w.udec(static_cast<uint64_t>(n));
+    }
+    w.str(ext);
+    w.flush();
+}
 
 // Async-signal-safe.
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {

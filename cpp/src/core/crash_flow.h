@@ -47,6 +47,10 @@ constexpr uint32_t kAfterOwnerChainsMs = 200;
 // Async-signal-safe.
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
 
+// Every report file's name, in one place: <dir><separator>crashagent_pid<pid>[_<n>]<ext> (.log,
+// .json, .dmp; n > 0 for a name an earlier report took). Async-signal-safe.
+void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext);
+
 // 1 if the thread is a registered Java thread, 0 if it is not a Java thread, -1 if that is unknown
 // (the agent was attached late and the thread may be an older Java thread). Async-signal-safe.
 int classify_java_thread(uint64_t thread_id);

@@ -238,19 +238,7 @@ uint32_t capture_budget_ms() {
 // Crash context. Builds <dir>\crashagent_pid<pid>[_<n>].dmp and creates it.
 HANDLE create_dump_file(const char* dir) {
     for (int n = 0; n < 100; n++) {
-        StringSink sink{g_dump_path, sizeof(g_dump_path), 0};
-        char buffer[64];
-        Writer w(buffer, sizeof(buffer), sink.sink());
-        w.str(dir);
-        w.ch('\\');
-        w.str("crashagent_pid");
-        w.udec(process_id());
-        if (n > 0) {
-            w.ch('_');
-            w.udec(static_cast<uint64_t>(n));
-        }
-        w.str(".dmp");
-        w.flush();
+        report_file_path(g_dump_path, sizeof(g_dump_path), dir, process_id(), n, ".dmp");
         FileHandle f = file_create_exclusive(g_dump_path);
         if (f != kInvalidFile) return reinterpret_cast<HANDLE>(f);
         if (GetLastError() != ERROR_FILE_EXISTS && GetLastError() != ERROR_ALREADY_EXISTS) break;
