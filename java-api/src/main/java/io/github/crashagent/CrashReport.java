@@ -198,7 +198,8 @@ public final class CrashReport {
             f.object(at);
             String buildId = f.isMissing(at + "/build_id") ? null : f.textOrNull(at + "/build_id");
             if (buildId != null && !buildId.matches("[0-9a-f]{2,64}")) {
-                throw new InvalidCrashReportException(file, at + "/build_id is not a build-id (hex digits)");
+                throw f.invalid(at + "/build_id", "should be a build-id (2 to 64 lowercase hex digits), found \""
+                        + shorten(buildId) + "\"");
             }
             mods.add(new Module(f.text(at + "/path"), f.hex(at + "/base"), f.hex(at + "/end"), buildId,
                     optionalText(f, at + "/pdb_name"), optionalText(f, at + "/debug_id"), optionalText(f, at + "/code_id")));

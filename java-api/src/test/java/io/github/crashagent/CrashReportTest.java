@@ -225,7 +225,7 @@ class CrashReportTest {
         assertEquals(List.of("crashlib.pdb", "0F5AE3563076DC88CCEA38B7D2E846A81", "6B0F3B1D60000"),
                 List.of(m.pdbName(), m.debugId(), m.codeId()));
         assertInvalid(mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("build_id", "not hex")),
-                "/modules/0/build_id");
+                "field /modules/0/build_id should be a build-id (2 to 64 lowercase hex digits), found \"not hex\"");
     }
 
     @Test

@@ -59,6 +59,7 @@ public final class CrashReportFuzzer {
             "should be (?:a string|a string or null|true, false or null|an integer|a hex string like \"0x7f3a\"|"
                     + "an array|an object), found (?:an array|an object|null|(?:a string|a number|a boolean) " + VALUE + ")",
             "should be a hex string like \"0x7f3a\", found \"" + VALUE + "\"",
+            "should be a build-id \\(2 to 64 lowercase hex digits\\), found \"" + VALUE + "\"",
             "is out of range: -?\\d{1,40}",
             "must be 1 or more, found \\d{1,40}",
             "unknown dispatch status \"" + VALUE + "\"",
