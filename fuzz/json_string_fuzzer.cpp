@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/writer.h"
+#include "printable.h"
 
 using crashagent::Sink;
 using crashagent::Writer;
@@ -38,20 +39,6 @@ std::string render(const char* s, size_t capacity) {
     w.json_string(s);
     w.flush();
     return out.text;
-}
-
-std::string printable(const std::string& s) {
-    std::string out;
-    char hex[8];
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            snprintf(hex, sizeof(hex), "\\x%02x", c);
-            out += hex;
-        }
-    }
-    return out;
 }
 
 [[noreturn]] void fail(const char* what, const std::string& input, const std::string& output) {

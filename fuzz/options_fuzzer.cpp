@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/options.h"
+#include "printable.h"
 
 using crashagent::kOptionsHelp;
 using crashagent::kPathCapacity;
@@ -41,20 +42,6 @@ struct Expected {
     std::string phrase;   // what the error must say
     std::string ending;   // how the whole error ends
 };
-
-std::string printable(const std::string& s) {
-    std::string out;
-    char hex[8];
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            snprintf(hex, sizeof(hex), "\\x%02x", c);
-            out += hex;
-        }
-    }
-    return out;
-}
 
 [[noreturn]] void fail(const char* what, const std::string& input, const std::string& detail) {
     fprintf(stderr, "options property violated: %s\n  input: \"%s\"\n  %s\n", what, printable(input).c_str(),
