@@ -150,8 +150,6 @@ void record_diagnose(CrashRecord* r) {
     StringSink sink{r->diagnosis, sizeof(r->diagnosis), 0};
     char buffer[64];
     Writer w(buffer, sizeof(buffer), sink.sink());
-    // access and detail may be null; str_equal wants strings.
-    auto is = [](const char* a, const char* b) { return a && str_equal(a, b); };
     const char* kind = r->kind ? r->kind : "";
     const char* detail = r->detail ? r->detail : "";
     auto address = [&w](uint64_t a) {
@@ -217,7 +215,7 @@ void record_diagnose(CrashRecord* r) {
         w.str("access through a wild pointer (a non-canonical address; the CPU does not say which)");
     } else if (access_fault && r->has_fault_address) {
         uint64_t a = r->fault_address;
-        if (is(r->access, "execute") || (a == r->pc && a != 0)) {
+        if (str_equal(r->access, "execute") || (a == r->pc && a != 0)) {
             if (r->fault_mapped == 0) {
                 w.str("call or jump to unmapped address ");
                 address(a);
@@ -247,7 +245,7 @@ void record_diagnose(CrashRecord* r) {
                 w.udec(a);
                 w.str(" from null)");
             }
-        } else if (is(r->access, "write") && r->fault_mapped == 1) {
+        } else if (str_equal(r->access, "write") && r->fault_mapped == 1) {
             w.str("write to read-only memory at ");
             address(a);
             in_module(a);

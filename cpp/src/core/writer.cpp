@@ -197,6 +197,7 @@ void str_copy(char* dst, size_t capacity, const char* src) {
 
 // Async-signal-safe.
 bool str_equal(const char* a, const char* b) {
+    if (!a || !b) return a == b;  // record fields such as detail and access may be null
     while (*a && *a == *b) {
         a++;
         b++;

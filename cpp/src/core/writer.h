@@ -50,7 +50,7 @@ struct StringSink {
 // Bounded string helpers, async-signal-safe.
 size_t str_length(const char* s);
 void str_copy(char* dst, size_t capacity, const char* src);
-bool str_equal(const char* a, const char* b);
+bool str_equal(const char* a, const char* b);  // null equals only null
 bool str_equal_nocase(const char* a, const char* b);
 bool str_starts_with(const char* s, const char* prefix);
 const char* path_basename(const char* path);

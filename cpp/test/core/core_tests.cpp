@@ -646,6 +646,13 @@ TEST_CASE("the diagnosis says in plain words what happened") {
           }).find(", raised by the process itself") != std::string::npos);
 }
 
+TEST_CASE("str_equal takes null: it equals only null") {
+    CHECK(str_equal(nullptr, nullptr));
+    CHECK_FALSE(str_equal(nullptr, "write"));
+    CHECK_FALSE(str_equal("write", nullptr));
+    CHECK(str_equal("write", "write"));
+}
+
 TEST_CASE("a general-protection fault is a wild pointer, not a null pointer") {
     CrashRecord& r = fresh_record();
     r.kind = "SIGSEGV";

@@ -35,6 +35,7 @@ final class Symbolizer {
 
     private final List<String> tool;  // the command before the addresses, without -e FILE
     private final List<Path> debugDirs;
+    private final Map<Path, String> buildIds = new java.util.HashMap<>();  // readelf once per file
 
     private Symbolizer(List<String> tool, List<Path> debugDirs) {
         this.tool = tool;
@@ -108,7 +109,7 @@ final class Symbolizer {
         }
         for (Map.Entry<String, List<Integer>> entry : framesByModule.entrySet()) {
             String module = entry.getKey();
-            String buildId = buildIdOf(report, module);
+            String buildId = reportedBuildId(report, module);
             Path debug = null;
             String problem;
             if (buildId == null) {
@@ -133,7 +134,7 @@ final class Symbolizer {
         return results;
     }
 
-    private static String buildIdOf(CrashReport report, String module) {
+    private static String reportedBuildId(CrashReport report, String module) {
         for (CrashReport.Module m : report.modules()) {
             if (m.path().equals(module)) return m.buildId();
         }
@@ -144,11 +145,11 @@ final class Symbolizer {
     private Path findDebugFile(Path module, String buildId) throws IOException {
         for (Path dir : debugDirs) {
             Path byId = dir.resolve(".build-id").resolve(buildId.substring(0, 2)).resolve(buildId.substring(2) + ".debug");
-            if (Files.isRegularFile(byId) && buildId.equals(readBuildId(byId))) return byId;
+            if (Files.isRegularFile(byId) && buildId.equals(buildIdOf(byId))) return byId;
             Path plain = dir.resolve(module.getFileName());
-            if (Files.isRegularFile(plain) && buildId.equals(readBuildId(plain))) return plain;
+            if (Files.isRegularFile(plain) && buildId.equals(buildIdOf(plain))) return plain;
         }
-        if (Files.isRegularFile(module) && buildId.equals(readBuildId(module))) return module;
+        if (Files.isRegularFile(module) && buildId.equals(buildIdOf(module))) return module;
         return null;
     }
 
@@ -158,7 +159,7 @@ final class Symbolizer {
         candidates.add(module);
         for (Path candidate : candidates) {
             if (Files.isRegularFile(candidate)) {
-                String other = readBuildId(candidate);
+                String other = buildIdOf(candidate);
                 if (other != null && !other.equals(buildId)) {
                     return "build-id mismatch: " + candidate + " has " + other + ", the report " + buildId;
                 }
@@ -166,6 +167,11 @@ final class Symbolizer {
         }
         return "debug info not found for build-id " + buildId
                 + (debugDirs.isEmpty() ? " (give --debug-dir)" : " in " + debugDirs + " or the module file");
+    }
+
+    private String buildIdOf(Path file) throws IOException {
+        if (!buildIds.containsKey(file)) buildIds.put(file, readBuildId(file));
+        return buildIds.get(file);
     }
 
     static String readBuildId(Path file) throws IOException {
