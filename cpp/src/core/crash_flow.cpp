@@ -136,6 +136,68 @@ void say(const char* a, const char* b = nullptr, const char* c = nullptr) {
     platform::stderr_write(line);
 }
 
+// Async-signal-safe. Appends the log's Java part to file; false when a write failed.
+bool append_log_java(const CrashRecord& r, const char* status, platform::FileHandle file) {
+    // The writer shares its buffer with write_json_file: a fresh one for each file.
+    FileSinkContext context{file};
+    Writer w(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &context});
+    write_log_java(r, status, w);
+    w.flush();
+    return !w.failed();
+}
+
+// Async-signal-safe. Hands over to the dispatcher, unless there is none or this thread is the
+// dispatcher, and waits for it within the budget; true when the budget ran out. Each listener
+// outcome goes into the report on disk as it comes, so whatever ends the process from a listener
+// (System.exit, a native exit, a crash of its own) leaves the earlier ones.
+bool wait_for_listeners(CrashRecord* r, bool placed) {
+    uint64_t self = platform::current_thread_id();
+    if (!g_agent.dispatcher_available.load(std::memory_order_acquire) ||
+        g_agent.dispatcher_thread.load(std::memory_order_acquire) == self) {
+        return false;
+    }
+    platform::dispatcher_wake();
+    uint64_t deadline = platform::monotonic_ms() + g_agent.options.timeout_ms;
+    for (;;) {
+        uint64_t now = platform::monotonic_ms();
+        platform::DispatchWait event = now < deadline ? platform::dispatcher_wait(static_cast<uint32_t>(deadline - now))
+                                                      : platform::DispatchWait::kTimedOut;
+        if (event == platform::DispatchWait::kDone) return false;
+        if (event == platform::DispatchWait::kTimedOut) return true;
+        if (placed) write_json_file(*r, "running");  // a failure here is dealt with by the final write
+    }
+}
+
+// Async-signal-safe. The final writes, after the listeners: the log's Java part and the JSON
+// report with its status. When the disk filled while the listeners ran, the report written before
+// them is complete but stale: the whole report goes again to the temp directory and the stale one
+// is removed; failing that, it stays and the rest goes to stderr.
+void finish_report(CrashRecord* r, const char* placed, platform::FileHandle log, const char* status) {
+    bool log_ok = append_log_java(*r, status, log);
+    if (!log_ok) g_failure = platform::last_error_text();
+    log_ok = platform::file_close(log) && log_ok;
+    if (log_ok && write_json_file(*r, status) == JsonResult::kWritten) return;
+    str_copy(g_first_log_path, sizeof(g_first_log_path), r->log_path);
+    str_copy(g_first_json_path, sizeof(g_first_json_path), r->json_path);
+    const char* fallback = platform::fallback_report_dir();
+    if (!str_equal(placed, fallback)) {
+        record_add_note(r, "report directory ", placed, ": ", g_failure,
+                        " after the listeners ran; wrote to the temp directory ", fallback, " instead");
+        platform::FileHandle again = platform::kInvalidFile;
+        if (place_report(r, fallback, status, &again)) {
+            append_log_java(*r, status, again);
+            platform::file_close(again);
+            remove_report_files(g_first_log_path, g_first_json_path);
+            say("the disk filled while the listeners ran; report moved to ", r->json_path);
+            return;
+        }
+    }
+    str_copy(r->log_path, sizeof(r->log_path), g_first_log_path);
+    str_copy(r->json_path, sizeof(r->json_path), g_first_json_path);
+    say("could not finish the report ", r->json_path, "; its listener part follows");
+    append_log_java(*r, status, platform::stderr_file());
+}
+
 }  // namespace
 
 // Async-signal-safe.
@@ -209,7 +271,6 @@ void report_crash(CrashRecord* r) {
             record_add_note(r, "report directory ", dir, ": ", first_failure);
         }
     }
-    FileSinkContext err_context{platform::stderr_file()};
     if (placed) {
         say(r->kind, " captured; report: ", r->json_path);
     } else {
@@ -217,82 +278,19 @@ void report_crash(CrashRecord* r) {
         r->log_path[0] = '\0';
         say("could not write the crash report to ", dir, str_equal(dir, fallback) ? nullptr : " nor to the temp directory");
         say("the report follows (", g_failure, ")");
+        FileSinkContext err_context{platform::stderr_file()};
         Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
         write_log_native(*r, err);
         err.flush();
     }
 
-    // Hand over to the dispatcher, unless there is none or this thread is the dispatcher. Each
-    // listener outcome goes into the report on disk as it comes, so whatever ends the process
-    // from a listener (System.exit, a native exit, a crash of its own) leaves the earlier ones.
-    bool waited_out = false;
-    uint64_t self = platform::current_thread_id();
-    if (g_agent.dispatcher_available.load(std::memory_order_acquire) &&
-        g_agent.dispatcher_thread.load(std::memory_order_acquire) != self) {
-        platform::dispatcher_wake();
-        uint64_t deadline = platform::monotonic_ms() + g_agent.options.timeout_ms;
-        for (;;) {
-            uint64_t now = platform::monotonic_ms();
-            platform::DispatchWait event =
-                now < deadline ? platform::dispatcher_wait(static_cast<uint32_t>(deadline - now))
-                               : platform::DispatchWait::kTimedOut;
-            if (event == platform::DispatchWait::kDone) break;
-            if (event == platform::DispatchWait::kTimedOut) {
-                waited_out = true;
-                break;
-            }
-            // A failure here is dealt with by the final write.
-            if (placed) write_json_file(*r, "running");
-        }
-    }
+    bool waited_out = wait_for_listeners(r, placed != nullptr);
     bool exited = g_agent.exit_during_dispatch.load(std::memory_order_acquire) != 0;
     const char* status = exited ? "interrupted" : dispatch_status_name(*r, waited_out);
-
-    if (!placed) {
-        Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
-        write_log_java(*r, status, err);
-        err.flush();
+    if (placed) {
+        finish_report(r, placed, log, status);
     } else {
-        // The writer shares its buffer with write_json_file: start a fresh one on the same file.
-        FileSinkContext log_context{log};
-        Writer tail(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &log_context});
-        write_log_java(*r, status, tail);
-        tail.flush();
-        bool log_ok = !tail.failed();
-        if (!log_ok) g_failure = platform::last_error_text();
-        log_ok = platform::file_close(log) && log_ok;
-        bool json_ok = log_ok && write_json_file(*r, status) == JsonResult::kWritten;
-        if (!json_ok) {
-            // The disk filled while the listeners ran. The report written before them is
-            // complete but stale: write the whole report again in the temp directory and
-            // remove the stale one; failing that, keep it and put the rest on stderr.
-            str_copy(g_first_log_path, sizeof(g_first_log_path), r->log_path);
-            str_copy(g_first_json_path, sizeof(g_first_json_path), r->json_path);
-            bool moved = false;
-            if (!str_equal(placed, fallback)) {
-                record_add_note(r, "report directory ", placed, ": ", g_failure,
-                                " after the listeners ran; wrote to the temp directory ", fallback, " instead");
-                platform::FileHandle again = platform::kInvalidFile;
-                if (place_report(r, fallback, status, &again)) {
-                    FileSinkContext again_context{again};
-                    Writer rest(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &again_context});
-                    write_log_java(*r, status, rest);
-                    rest.flush();
-                    platform::file_close(again);
-                    remove_report_files(g_first_log_path, g_first_json_path);
-                    moved = true;
-                    say("the disk filled while the listeners ran; report moved to ", r->json_path);
-                }
-            }
-            if (!moved) {
-                str_copy(r->log_path, sizeof(r->log_path), g_first_log_path);
-                str_copy(r->json_path, sizeof(r->json_path), g_first_json_path);
-                say("could not finish the report ", r->json_path, "; its listener part follows");
-                Writer err(g_write_buffer, sizeof(g_write_buffer), Sink{&file_sink_write, &err_context});
-                write_log_java(*r, status, err);
-                err.flush();
-            }
-        }
+        append_log_java(*r, status, platform::stderr_file());
     }
     g_agent.report_done.store(1, std::memory_order_release);
 }
