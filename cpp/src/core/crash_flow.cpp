@@ -328,6 +328,27 @@ void exit_during_dispatch() {
 }
 
 // Async-signal-safe.
+CrashClaim handle_claimed_crash(CrashClaim claim, CrashCapture capture, void* context) {
+    switch (claim) {
+        case CrashClaim::kFirst:
+            capture(context);
+            mark_owner_chaining();
+            break;
+        case CrashClaim::kRecursive:
+            break;
+        case CrashClaim::kDispatcher:
+            // A listener crashed: release the owner now instead of at the end of its budget.
+            platform::dispatcher_signal_done();
+            [[fallthrough]];
+        case CrashClaim::kOther:
+            // Let the owner reach the JVM's error handler first, so hs_err is about its crash; the
+            // JVM then holds every later one.
+            if (wait_for_crash_owner(kOtherCrashWaitMs)) platform::sleep_ms(kAfterOwnerChainsMs);
+            break;
+    }
+    return claim;
+}
+
 void mark_owner_chaining() { g_agent.owner_chaining.store(1, std::memory_order_release); }
 
 // Async-signal-safe.

@@ -47,6 +47,15 @@ constexpr uint32_t kAfterOwnerChainsMs = 200;
 // Async-signal-safe.
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code);
 
+// The crash policy, once for every platform, after the backend has claimed: the owner captures
+// (capture fills the record from the OS event and calls report_crash) and marks that it now hands
+// the crash on; a thread that lost the claim waits until the owner has handed its crash to the JVM,
+// so that the process dies of the first crash and hs_err is about it; a crashing listener releases
+// the owner first. A recursive fault does nothing here: the backend decides (Linux jumps back into
+// the crash path it interrupted). Returns claim. Async-signal-safe.
+using CrashCapture = void (*)(void* context);
+CrashClaim handle_claimed_crash(CrashClaim claim, CrashCapture capture, void* context);
+
 // Every report file's name, in one place: <dir><separator>crashagent_pid<pid>[_<n>]<ext> (.log,
 // .json, .dmp; n > 0 for a name an earlier report took). Async-signal-safe.
 void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext);

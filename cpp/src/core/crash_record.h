@@ -22,7 +22,7 @@ constexpr size_t kNameCapacity = 256;
 constexpr size_t kJvmCodeTextCapacity = 160;
 
 // Version of the JSON report schema (schema/crash-report.schema.json).
-constexpr int kReportSchemaVersion = 1;
+constexpr int kReportSchemaVersion = 2;
 
 constexpr size_t kBuildIdCapacity = 65;  // up to 32 bytes as hex; GNU ld writes 20 (SHA-1)
 

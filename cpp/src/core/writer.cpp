@@ -186,6 +186,18 @@ size_t str_length(const char* s) {
 }
 
 // Async-signal-safe. Always terminates dst when capacity > 0.
+void java_class_name(char* out, size_t capacity, const char* signature) {
+    if (capacity == 0) return;
+    size_t n = str_length(signature);
+    if (n >= 2 && signature[0] == 'L' && signature[n - 1] == ';') {
+        signature++;
+        n -= 2;
+    }
+    size_t i = 0;
+    for (; i < n && i + 1 < capacity; i++) out[i] = signature[i] == '/' ? '.' : signature[i];
+    out[i] = '\0';
+}
+
 void str_copy(char* dst, size_t capacity, const char* src) {
     if (capacity == 0) return;
     size_t i = 0;

@@ -54,5 +54,8 @@ bool str_equal(const char* a, const char* b);  // null equals only null
 bool str_equal_nocase(const char* a, const char* b);
 bool str_starts_with(const char* s, const char* prefix);
 const char* path_basename(const char* path);
+// A JVM class signature ("Lpkg/Name;") as a Java name ("pkg.Name"), cut to capacity; anything
+// else (a primitive or array signature) is copied with '/' turned into '.'.
+void java_class_name(char* out, size_t capacity, const char* signature);
 
 }  // namespace crashagent

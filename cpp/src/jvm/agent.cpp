@@ -64,18 +64,6 @@ void JNICALL on_thread_end(jvmtiEnv*, JNIEnv* jni, jthread) {
     platform::release_current_thread();
 }
 
-// Converts "Lpkg/Name;" to "pkg.Name" in place.
-void dotted_class_name(char* signature) {
-    size_t n = strlen(signature);
-    if (n >= 2 && signature[0] == 'L' && signature[n - 1] == ';') {
-        memmove(signature, signature + 1, n - 2);
-        signature[n - 2] = '\0';
-    }
-    for (char* p = signature; *p; p++) {
-        if (*p == '/') *p = '.';
-    }
-}
-
 // Writes "pkg.Class.method(signature)" into out; false if the JVM could not name the method.
 bool method_text(jvmtiEnv* jvmti, jmethodID method, char* out, size_t capacity) {
     char* name = nullptr;
@@ -86,9 +74,10 @@ bool method_text(jvmtiEnv* jvmti, jmethodID method, char* out, size_t capacity) 
     if (jvmti->GetMethodName(method, &name, &signature, nullptr) == JVMTI_ERROR_NONE &&
         jvmti->GetMethodDeclaringClass(method, &holder) == JVMTI_ERROR_NONE &&
         jvmti->GetClassSignature(holder, &class_signature, nullptr) == JVMTI_ERROR_NONE) {
-        dotted_class_name(class_signature);
-        snprintf(out, capacity, "%s.%s%s", class_signature, name, signature);
-        named = true;
+        char class_name[kNameCapacity];
+        java_class_name(class_name, sizeof(class_name), class_signature);
+        // A name longer than out is cut, as every name in the report is.
+        named = snprintf(out, capacity, "%s.%s%s", class_name, name, signature) >= 0;
     }
     if (name) jvmti->Deallocate(reinterpret_cast<unsigned char*>(name));
     if (signature) jvmti->Deallocate(reinterpret_cast<unsigned char*>(signature));

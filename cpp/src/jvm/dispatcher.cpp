@@ -64,15 +64,7 @@ void fill_java_frame(JNIEnv* jni, jmethodID method, jlocation location, JavaFram
     }
     if (g_jvmti->GetMethodDeclaringClass(method, &holder) == JVMTI_ERROR_NONE &&
         g_jvmti->GetClassSignature(holder, &class_signature, nullptr) == JVMTI_ERROR_NONE) {
-        const char* c = class_signature;
-        size_t n = strlen(c);
-        if (n >= 2 && c[0] == 'L') {
-            c++;
-            n -= 2;
-        }
-        size_t i = 0;
-        for (; i < n && i + 1 < sizeof(f->class_name); i++) f->class_name[i] = c[i] == '/' ? '.' : c[i];
-        f->class_name[i] = '\0';
+        java_class_name(f->class_name, sizeof(f->class_name), class_signature);
         if (g_jvmti->GetSourceFileName(holder, &file) == JVMTI_ERROR_NONE) str_copy(f->file, sizeof(f->file), file);
     }
     jboolean is_native = JNI_FALSE;

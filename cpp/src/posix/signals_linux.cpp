@@ -320,6 +320,17 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     report_crash(r);
 }
 
+// Async-signal-safe. The signal's default action from now on, so that a re-executed fault or a
+// re-raised signal ends the process as it would have without the agent.
+void reset_to_default(int sig) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+    g_ours[sig].store(0, std::memory_order_relaxed);
+}
+
 // Async-signal-safe. Hands the signal to what was installed before us. For SIG_DFL the default
 // action must happen: a fault re-executes and dies once we return, anything sent is re-raised.
 void chain_to_saved(int sig, siginfo_t* info, void* uc) {
@@ -332,13 +343,21 @@ void chain_to_saved(int sig, siginfo_t* info, void* uc) {
         old.sa_handler(sig);
         return;
     }
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, nullptr);
-    g_ours[sig].store(0, std::memory_order_relaxed);
+    reset_to_default(sig);
     if (sig == SIGABRT || !info || info->si_code <= 0) raise(sig);
+}
+
+struct SignalCrash {
+    int sig;
+    siginfo_t* info;
+    ucontext_t* uc;
+    uint64_t thread_id;
+};
+
+// Async-signal-safe. The owner's capture, for handle_claimed_crash.
+void capture_signal_crash(void* context) {
+    auto* crash = static_cast<SignalCrash*>(context);
+    capture_and_report(crash->sig, crash->info, crash->uc, crash->thread_id);
 }
 
 // Async-signal-safe. Decides who reports; everyone chains afterwards.
@@ -352,25 +371,11 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
     pthread_sigmask(SIG_UNBLOCK, &error_signals, nullptr);
 
     uint64_t self = current_thread_id();
-    switch (claim_crash(self, static_cast<uint64_t>(sig))) {
-        case CrashClaim::kFirst:
-            capture_and_report(sig, info, uc, self);
-            mark_owner_chaining();
-            break;
-        case CrashClaim::kRecursive:
-            if (g_recover_armed.load(std::memory_order_acquire)) siglongjmp(g_recover, 1);
-            break;  // a fault after the report (e.g. in the JVM's handler): just pass it on
-        case CrashClaim::kDispatcher:
-            // A listener crashed: release the owner now instead of at the end of its budget.
-            dispatcher_signal_done();
-            if (wait_for_crash_owner(kOtherCrashWaitMs)) sleep_ms(kAfterOwnerChainsMs);
-            break;
-        case CrashClaim::kOther:
-            // Let the owner reach the JVM's error handler first, so hs_err is about its crash;
-            // HotSpot then parks every later one.
-            if (wait_for_crash_owner(kOtherCrashWaitMs)) sleep_ms(kAfterOwnerChainsMs);
-            break;
-    }
+    SignalCrash crash{sig, info, uc, self};
+    CrashClaim claim = handle_claimed_crash(claim_crash(self, static_cast<uint64_t>(sig)), capture_signal_crash, &crash);
+    // A fault inside this thread's own crash path goes back to its recovery point; one after the
+    // report (e.g. in the JVM's handler) is just passed on.
+    if (claim == CrashClaim::kRecursive && g_recover_armed.load(std::memory_order_acquire)) siglongjmp(g_recover, 1);
     if (sig == SIGABRT && self != g_agent.crashing_thread.load(std::memory_order_acquire)) {
         // No JVM handler stands behind SIGABRT to serialise crashes as HotSpot does for faults:
         // re-raising now would kill the process while the owner's hs_err is still being written.
@@ -402,22 +407,14 @@ void fault_handler(int sig, siginfo_t* info, void* context) {
     }
     if (stack_exhausted(sig, info, static_cast<ucontext_t*>(context))) {
         // Keep the outcome the process would have had without the agent: killed by SIGSEGV.
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, nullptr);
-        g_ours[sig].store(0, std::memory_order_relaxed);
+        reset_to_default(sig);
         errno = saved_errno;
         return;
     }
     if (g_chained_by_libjsig) {
         // The JVM called us as its chained handler and will treat the signal as handled when we
         // return. Unchain, so the re-executed fault reaches the JVM's fatal error path.
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, nullptr);
-        g_ours[sig].store(0, std::memory_order_relaxed);
+        reset_to_default(sig);
     } else {
         chain_to_saved(sig, info, context);
     }

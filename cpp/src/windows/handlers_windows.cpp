@@ -391,30 +391,32 @@ void capture_for(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds s
     capture_and_report(g_request, nullptr);
 }
 
+struct ExceptionCrash {
+    EXCEPTION_POINTERS* pointers;
+    uint64_t thread_id;
+    StackBounds stack;
+    const char* note;
+};
+
+// Crash context. The owner's capture, for handle_claimed_crash.
+void capture_exception_crash(void* context) {
+    auto* crash = static_cast<ExceptionCrash*>(context);
+    g_claim_rip.store(crash->pointers->ContextRecord->Rip, std::memory_order_release);
+    g_claim_rsp.store(crash->pointers->ContextRecord->Rsp, std::memory_order_release);
+    g_claim_record.store(reinterpret_cast<uint64_t>(crash->pointers->ExceptionRecord), std::memory_order_release);
+    capture_for(crash->pointers, crash->thread_id, crash->stack, crash->note);
+}
+
 // Crash context. Handles a crash this thread has just decided on; judging says whether the
 // thread is counted in g_judging until it has claimed.
 void on_crash(EXCEPTION_POINTERS* pointers, uint64_t thread_id, StackBounds stack, const char* note, bool judging) {
     CrashClaim claim = claim_crash(thread_id, pointers->ExceptionRecord->ExceptionCode);
+    // Counted until claimed, so the owner waits for this thread's crash to be noted.
     if (judging) g_judging.fetch_sub(1, std::memory_order_acq_rel);
-    switch (claim) {
-        case CrashClaim::kFirst:
-            g_claim_rip.store(pointers->ContextRecord->Rip, std::memory_order_release);
-            g_claim_rsp.store(pointers->ContextRecord->Rsp, std::memory_order_release);
-            g_claim_record.store(reinterpret_cast<uint64_t>(pointers->ExceptionRecord), std::memory_order_release);
-            capture_for(pointers, thread_id, stack, note);
-            mark_owner_chaining();
-            break;
-        case CrashClaim::kRecursive:
-            break;  // already reported (e.g. at first chance, now in the UEF): just pass it on
-        case CrashClaim::kDispatcher:
-            // A listener crashed: release the owner now instead of at the end of its budget.
-            dispatcher_signal_done();
-            wait_for_crash_owner(kOtherCrashWaitMs);
-            break;
-        case CrashClaim::kOther:
-            wait_for_crash_owner(kOtherCrashWaitMs);
-            break;
-    }
+    // A recursive claim is a crash already reported (e.g. at first chance, now in the UEF): it is
+    // just passed on.
+    ExceptionCrash crash{pointers, thread_id, stack, note};
+    handle_claimed_crash(claim, capture_exception_crash, &crash);
 }
 
 // Crash context.

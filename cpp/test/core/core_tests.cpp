@@ -353,7 +353,7 @@ TEST_CASE("JSON report holds what docs/report-format.md describes") {
 
     std::string json = render([&](Writer& w) { write_json_report(r, "timed_out", 5000, w); });
     for (const char* expected : {
-             "\"schema_version\": 1", "\"kind\": \"SIGSEGV\"", "\"detail\": \"SEGV_MAPERR\"",
+             "\"schema_version\": 2", "\"kind\": \"SIGSEGV\"", "\"detail\": \"SEGV_MAPERR\"",
              "\"module\": \"/opt/app/lib\\\"quoted\\\".so\"", "\"module_offset\": \"0x234\"",
              "\"symbol\": \"Java_Crash_run\"", "\"name\": \"main\"", "\"java_stack\": [",
              "\"method\": \"run\"", "\"rip\": \"0x1234\"", "\"hs_err\": \"/work/hs_err_pid1.log\"",
@@ -707,4 +707,18 @@ TEST_CASE("an abort from inside the JVM, above a JNI library, is the JVM's") {
     record_diagnose(&r);
     CHECK(std::string(r.diagnosis) == "the JVM aborted the process (a fatal error inside the VM, such as a -Xcheck:jni "
                                       "check) while org.sqlite.core.NativeDB.serialize()[B was running");
+}
+
+TEST_CASE("java_class_name turns a class signature into a Java name, cut to the capacity") {
+    char out[20];
+    java_class_name(out, sizeof(out), "Ljava/lang/String;");
+    CHECK(std::string(out) == "java.lang.String");
+    java_class_name(out, sizeof(out), "Lio/github/crashagent/CrashAgent;");
+    CHECK(std::string(out) == "io.github.crashagen");  // 19 characters and the terminator
+    java_class_name(out, sizeof(out), "[Ljava/lang/Object;");
+    CHECK(std::string(out) == "[Ljava.lang.Object;");
+    java_class_name(out, sizeof(out), "I");
+    CHECK(std::string(out) == "I");
+    java_class_name(out, sizeof(out), "");
+    CHECK(std::string(out).empty());
 }

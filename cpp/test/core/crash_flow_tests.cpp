@@ -250,3 +250,51 @@ TEST_CASE("one thread owns a crash; the others are noted, and a released claim c
     CHECK(claim_crash(platform::current_thread_id(), 11) == CrashClaim::kRecursive);
     release_crash_claim();
 }
+
+namespace {
+int g_captures = 0;
+void count_capture(void*) { g_captures++; }
+}  // namespace
+
+TEST_CASE("the claim policy: the owner captures then hands on; the others wait for that, and a crashing listener releases the owner") {
+    TempDirs dirs;
+    crash_in(dirs);
+    release_crash_claim();
+    g_captures = 0;
+    g_agent.options.timeout_ms = 5000;
+
+    // The owner captures once and then marks that it hands its crash on.
+    CHECK(handle_claimed_crash(claim_crash(1, 11), count_capture, nullptr) == CrashClaim::kFirst);
+    CHECK(g_captures == 1);
+    CHECK(g_agent.owner_chaining.load() == 1);
+
+    // The same thread faulting again captures nothing and leaves the rest to its backend.
+    CHECK(handle_claimed_crash(claim_crash(1, 11), count_capture, nullptr) == CrashClaim::kRecursive);
+    CHECK(g_captures == 1);
+
+    // Another thread, once the owner hands on: it lets the JVM take the owner's crash first.
+    uint64_t before = fake::state().clock_ms;
+    CHECK(handle_claimed_crash(claim_crash(2, 11), count_capture, nullptr) == CrashClaim::kOther);
+    CHECK(fake::state().clock_ms - before == kAfterOwnerChainsMs);
+    CHECK(g_captures == 1);
+
+    // An owner that never hands on: the other thread waits out the owner's whole allowance (capture,
+    // budget, kOtherCrashWaitMs) from the claim, then goes on without the extra wait.
+    release_crash_claim();
+    REQUIRE(claim_crash(1, 11) == CrashClaim::kFirst);
+    uint64_t claimed = g_agent.claim_time_ms.load();
+    CHECK(handle_claimed_crash(claim_crash(2, 11), count_capture, nullptr) == CrashClaim::kOther);
+    uint64_t waited = fake::state().clock_ms - claimed;
+    CHECK(waited >= g_agent.options.timeout_ms + kOtherCrashWaitMs);
+    CHECK(waited < g_agent.options.timeout_ms + kOtherCrashWaitMs + 10000 + kAfterOwnerChainsMs);
+    CHECK(g_captures == 1);
+
+    // The dispatcher crashing: the owner is told its dispatch is done before this thread waits.
+    g_agent.dispatcher_thread.store(3);
+    fake::state().dispatch_script.clear();
+    handle_claimed_crash(claim_crash(3, 11), count_capture, nullptr);
+    REQUIRE(!fake::state().dispatch_script.empty());
+    CHECK(fake::state().dispatch_script.front() == platform::DispatchWait::kDone);
+    g_agent.dispatcher_thread.store(0);
+    release_crash_claim();
+}

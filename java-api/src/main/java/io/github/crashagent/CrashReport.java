@@ -31,7 +31,7 @@ public final class CrashReport {
     /** The value of the report's {@code schema} field. */
     public static final String SCHEMA = "crashagent-report";
     /** The newest {@code schema_version} this reader understands; newer reports are rejected. */
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
     /**
      * Largest file {@link #read} accepts, 8 MiB. A real report has a few tens of KiB and the agent's
      * largest possible one (512 modules with long paths) about 1 MiB; the limit leaves room for

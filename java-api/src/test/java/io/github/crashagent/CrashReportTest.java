@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent;
 
+import io.github.crashagent.testing.ReportChecks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,6 +26,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Assumptions;
@@ -73,7 +76,7 @@ class CrashReportTest {
     @Test
     void readsARealReportFromAJniNullWrite() throws Exception {
         Path file = write("crashagent_pid9894.json", fixture("null-write.json"));
-        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        ReportChecks.assertMatchesSchema(JSON.readTree(file.toFile()), file);
 
         CrashReport report = CrashReport.read(file);
         CrashEvent e = report.event();
@@ -145,7 +148,7 @@ class CrashReportTest {
             ((ObjectNode) r.get("native_frames").get(0)).putNull("jvm_code");
             ((ObjectNode) r.get("jvm")).put("code_blobs_dropped", 0);
         });
-        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        ReportChecks.assertMatchesSchema(JSON.readTree(file.toFile()), file);
         CrashReport report = CrashReport.read(file);
         assertEquals("native wrapper for app.Crash.run()V", report.nativeFrames().get(2).jvmCode());
         assertNull(report.nativeFrames().get(0).jvmCode());
@@ -164,14 +167,14 @@ class CrashReportTest {
                 r -> ((ObjectNode) r.get("jvm")).put("code_blobs_dropped", -1))) {
             ObjectNode report2 = fixture("null-write.json");
             change.accept(report2);
-            assertFalse(SchemaCheck.problems(report2).isEmpty(), report2::toString);
+            assertFalse(ReportChecks.schemaProblems(report2).isEmpty(), report2::toString);
         }
     }
 
     @Test
     void readsACrashOnAThreadTheJvmDoesNotKnow() throws Exception {
         Path file = write("crashagent_pid9974.json", fixture("own-thread.json"));
-        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        ReportChecks.assertMatchesSchema(JSON.readTree(file.toFile()), file);
         CrashReport report = CrashReport.read(file);
         assertFalse(report.event().javaThread());
         assertEquals(Boolean.FALSE, report.javaThread());
@@ -207,7 +210,7 @@ class CrashReportTest {
     void theDiagnosisIsReadWhenTheReportHasOne() throws Exception {
         assertNull(CrashReport.read(mutated(r -> {})).diagnosis());  // absent: an earlier agent
         Path file = mutated(r -> ((ObjectNode) r.get("crash")).put("diagnosis", "null pointer dereference (write)"));
-        SchemaCheck.assertValid(JSON.readTree(file.toFile()), file);
+        ReportChecks.assertMatchesSchema(JSON.readTree(file.toFile()), file);
         assertEquals("null pointer dereference (write)", CrashReport.read(file).diagnosis());
     }
 
@@ -220,7 +223,7 @@ class CrashReportTest {
         assertNull(report.modules().get(0).debugId());
         Path windows = mutated(r -> ((ObjectNode) r.get("modules").get(0)).put("pdb_name", "crashlib.pdb")
                 .put("debug_id", "0F5AE3563076DC88CCEA38B7D2E846A81").put("code_id", "6B0F3B1D60000").putNull("build_id"));
-        SchemaCheck.assertValid(JSON.readTree(windows.toFile()), windows);
+        ReportChecks.assertMatchesSchema(JSON.readTree(windows.toFile()), windows);
         CrashReport.Module m = CrashReport.read(windows).modules().get(0);
         assertEquals(List.of("crashlib.pdb", "0F5AE3563076DC88CCEA38B7D2E846A81", "6B0F3B1D60000"),
                 List.of(m.pdbName(), m.debugId(), m.codeId()));
@@ -280,11 +283,32 @@ class CrashReportTest {
 
     @Test
     void newerSchemaVersion() throws Exception {
-        Path file = mutated(r -> r.put("schema_version", 2));
-        assertInvalid(file, "newer agent", "schema_version 2", "reads up to 1");
-        assertFalse(SchemaCheck.problems(JSON.readTree(file.toFile())).isEmpty(), "the schema rejects it too");
+        Path file = mutated(r -> r.put("schema_version", 3));
+        assertInvalid(file, "newer agent", "schema_version 3", "reads up to 2");
+        assertFalse(ReportChecks.schemaProblems(JSON.readTree(file.toFile())).isEmpty(), "the schema rejects it too");
         assertInvalid(mutated(r -> r.put("schema_version", 0)), "field /schema_version must be 1 or more");
         assertInvalid(mutated(r -> r.put("schema_version", "1")), "field /schema_version should be an integer, found a string");
+    }
+
+    @Test
+    void versionOneReportsLackTheFieldsThatVersionTwoAlwaysHas() throws Exception {
+        // The fixture is a version 1 report: modules without identities, frames without module_index.
+        Path v1 = mutated(r -> { });
+        JsonNode tree = JSON.readTree(v1.toFile());
+        assertEquals(1, tree.path("schema_version").asInt());
+        assertTrue(tree.path("modules").get(0).path("build_id").isMissingNode());
+        ReportChecks.assertMatchesSchema(tree, v1);
+        CrashReport report = CrashReport.read(v1);
+        assertEquals(1, report.schemaVersion());
+        assertNull(report.modules().get(0).buildId());
+        assertNull(report.diagnosis());
+
+        // The same content labelled 2 breaks the schema: version 2 always writes them, null when unknown.
+        Set<String> problems = ReportChecks.schemaProblems(((ObjectNode) tree).put("schema_version", 2)).stream()
+                .map(Object::toString).collect(Collectors.toSet());
+        for (String field : List.of("build_id", "module_index", "diagnosis", "code_blobs_dropped")) {
+            assertTrue(problems.stream().anyMatch(p -> p.contains(field)), () -> field + " not required: " + problems);
+        }
     }
 
     @Test
@@ -370,7 +394,7 @@ class CrashReportTest {
         for (Consumer<ObjectNode> change : changes) {
             ObjectNode report = fixture("null-write.json");
             change.accept(report);
-            assertFalse(SchemaCheck.problems(report).isEmpty(), report::toString);
+            assertFalse(ReportChecks.schemaProblems(report).isEmpty(), report::toString);
         }
     }
 

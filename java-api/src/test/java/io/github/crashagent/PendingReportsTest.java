@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent;
 
+import static io.github.crashagent.testing.ReportChecks.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -375,14 +376,6 @@ class PendingReportsTest {
     static String single(List<String> warnings) {
         assertEquals(1, warnings.size(), () -> "expected one warning, got " + warnings);
         return warnings.get(0);
-    }
-
-    static void assertContains(String text, String fragment) {
-        assertTrue(text.contains(fragment), () -> "expected '" + fragment + "' in: " + text);
-    }
-
-    static void assertContains(String text, String fragment, String what) {
-        assertTrue(text.contains(fragment), () -> what + ": expected '" + fragment + "' in: " + text);
     }
 
     @Test

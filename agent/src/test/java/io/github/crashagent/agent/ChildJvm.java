@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import io.github.crashagent.testing.ReportChecks;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,7 +41,6 @@ public final class ChildJvm {
     static final Path TEST_LIBRARY = library("crashagent.testLibrary", "native-test/linux-x86_64/libcrashtest.so");
     /** LD_PRELOAD library that makes directories full (cpp/test/posix/full_disk_shim.cpp). */
     static final Path FULL_DISK_SHIM = library("crashagent.fullDiskShim", "native-test/linux-x86_64/libfull_disk_shim.so");
-    private static JsonSchema schema;
 
     private ChildJvm() {}
 
@@ -109,23 +105,12 @@ public final class ChildJvm {
 
     /** Fails when a report does not match schema/crash-report.schema.json. */
     public static void assertMatchesSchema(JsonNode report, Object context) throws IOException {
-        Set<ValidationMessage> problems = schemaProblems(report);
-        assertTrue(problems.isEmpty(), () -> "report does not match the schema: " + problems + "\n" + context);
+        ReportChecks.assertMatchesSchema(report, context);
     }
 
     /** Every way a report breaks schema/crash-report.schema.json; empty when it matches. */
     public static Set<ValidationMessage> schemaProblems(JsonNode report) throws IOException {
-        return schema().validate(report);
-    }
-
-    private static synchronized JsonSchema schema() throws IOException {
-        if (schema == null) {
-            Path file = Path.of(System.getProperty("crashagent.schema", "../schema/crash-report.schema.json"));
-            try (InputStream in = Files.newInputStream(file)) {
-                schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in);
-            }
-        }
-        return schema;
+        return ReportChecks.schemaProblems(report);
     }
 
     public record Result(int exitCode, String stdout, String stderr, Path dir, Duration elapsed, long pid) {
@@ -167,8 +152,7 @@ public final class ChildJvm {
 
     /** Fails unless haystack contains needle, showing both and the context (a child JVM's run). */
     public static void assertContains(String haystack, String needle, Object context) {
-        org.junit.jupiter.api.Assertions.assertTrue(haystack.contains(needle),
-                () -> "expected '" + needle + "' in:\n" + haystack + "\n" + context);
+        ReportChecks.assertContains(haystack, needle, context);
     }
 
     public static Builder builder(Path javaHome, String name) {

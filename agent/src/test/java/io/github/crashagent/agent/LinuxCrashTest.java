@@ -91,7 +91,7 @@ class LinuxCrashTest {
         assertCompleteHsErr(r);
 
         JsonNode report = r.report();
-        assertEquals(1, report.path("schema_version").asInt());
+        assertEquals(2, report.path("schema_version").asInt());
         // One version source: Maven's project.version reaches the native build.
         assertEquals(System.getProperty("crashagent.version"), report.path("agent_version").asText());
         assertEquals("SIGSEGV", report.at("/crash/kind").asText());
