@@ -319,8 +319,15 @@ public final class CrashApp {
         switch (how) {
             case "cold" -> callNativeWhen(true);
             case "warm" -> {
+                if (!CrashNative.watchCompiledMethod("nullWriteWhen")) {
+                    throw new IllegalStateException("JVMTI refused CompiledMethodLoad events");
+                }
                 for (int i = 0; i < 20_000; i++) {
                     callNativeWhen(false);
+                }
+                // The JVM tells agents about the wrapper later, from its service thread.
+                if (!CrashNative.awaitCompiledMethod(60_000)) {
+                    throw new IllegalStateException("no CompiledMethodLoad for nullWriteWhen's wrapper");
                 }
                 callNativeWhen(true);
             }

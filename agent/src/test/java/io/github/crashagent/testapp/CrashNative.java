@@ -14,6 +14,12 @@ public final class CrashNative {
     /** Returns unless crash is true, then writes through null. */
     public static native void nullWriteWhen(boolean crash);
 
+    /** Watches for the compiled code (a native method's wrapper too) of methods with this name. */
+    public static native boolean watchCompiledMethod(String name);
+
+    /** Waits until the JVM posted the watched method's CompiledMethodLoad, to every agent. */
+    public static native boolean awaitCompiledMethod(long timeoutMillis);
+
     /** A direct buffer over 4 KiB of memory that is not mapped: reading it faults. */
     public static native java.nio.ByteBuffer bufferOverUnmappedMemory();
 
