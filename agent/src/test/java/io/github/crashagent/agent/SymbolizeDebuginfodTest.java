@@ -369,6 +369,9 @@ class SymbolizeDebuginfodTest {
             RealDebuginfod server = new RealDebuginfod(pb.start(), port);
             try {
                 server.awaitIndexed(log);
+                List<String> listening = listeningAddresses(port);
+                assertEquals(List.of("0000000000000000FFFF00000100007F"), listening,
+                        "debuginfod should listen on ::ffff:127.0.0.1 (127.0.0.1) only, as /proc/net/tcp{,6} has it");
             } catch (Throwable t) {
                 server.close();
                 throw t;
@@ -378,6 +381,22 @@ class SymbolizeDebuginfodTest {
 
         String url() {
             return "http://127.0.0.1:" + port;
+        }
+
+        /** The local addresses of the listening TCP sockets on port, in /proc/net/tcp{,6} spelling. */
+        private static List<String> listeningAddresses(int port) throws IOException {
+            String portHex = String.format("%04X", port);
+            List<String> addresses = new ArrayList<>();
+            for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+                for (String line : Files.readAllLines(Path.of(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    // sl local_address rem_address st ...; 0A is LISTEN
+                    if (f.length > 3 && f[1].endsWith(":" + portHex) && f[3].equals("0A")) {
+                        addresses.add(f[1].substring(0, f[1].indexOf(':')));
+                    }
+                }
+            }
+            return addresses;
         }
 
         /**
