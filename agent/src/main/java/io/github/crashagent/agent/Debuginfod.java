@@ -130,7 +130,13 @@ final class Debuginfod {
         List<String> problems = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         for (URI server : servers) {
-            String problem = fetch(server, buildId, entry);
+            String problem;
+            try {
+                problem = fetch(server, buildId, entry);
+            } catch (IOException e) {
+                // The network's failures are reasons already; this is the disk, the same for every server.
+                return new Outcome(null, "cannot use the debuginfod cache " + cache + ": " + describe(e), false);
+            }
             if (problem == null) return new Outcome(entry, null, false);
             if (problem.isEmpty()) {
                 missing.add(server.toString());
@@ -191,13 +197,26 @@ final class Debuginfod {
                     return "over the size limit: debuginfod " + server + " has " + tooLarge.describe()
                             + " for it, the limit is " + maxSize + " bytes (--debuginfod-max-size)";
                 }
-                return "server error at debuginfod " + server + ": " + cause.getClass().getSimpleName()
-                        + (cause.getMessage() == null || cause.getMessage().isBlank() ? "" : " (" + cause.getMessage() + ")");
+                return "server error at debuginfod " + server + ": " + describe(cause);
             }
             if (response.statusCode() == 404) return "";
             if (response.statusCode() != 200) return "server error at debuginfod " + server + ": HTTP " + response.statusCode();
             return null;
         }
+    }
+
+    /**
+     * The exception's kind, with the first message along its causes. HttpClient's
+     * ConnectException has no message, neither for a refused connection nor for an unknown host;
+     * only its cause tells the latter.
+     */
+    static String describe(Throwable t) {
+        String detail = null;
+        for (Throwable c = t; c != null && detail == null; c = c.getCause()) {
+            if (c instanceof java.nio.channels.UnresolvedAddressException) detail = "unknown host";
+            else if (c.getMessage() != null && !c.getMessage().isBlank()) detail = c.getMessage();
+        }
+        return t.getClass().getSimpleName() + (detail == null ? "" : " (" + detail + ")");
     }
 
     /** The size-limit failure, however deep the client wrapped it. */

@@ -325,6 +325,28 @@ class SymbolizeDebuginfodTest {
     }
 
     @Test
+    void aCacheThatCannotBeWrittenIsAReasonNotAFailure() throws Exception {
+        Path notADirectory = Files.writeString(temp.resolve("file"), "x");
+        try (FakeServer server = FakeServer.start(exchange -> exchange.sendResponseHeaders(500, -1))) {
+            Shown shown = symbolize(server.url(), notADirectory.resolve("cache"));
+            assertUnresolved(shown, "(cannot use the debuginfod cache " + notADirectory.resolve("cache") + ": ");
+            assertEquals(List.of(), server.paths(), "nothing is fetched that could not be kept");
+        }
+    }
+
+    @Test
+    void connectFailuresNameTheirKind() {
+        Exception unknownHost = new java.net.ConnectException();
+        unknownHost.initCause(new java.nio.channels.UnresolvedAddressException());
+        assertEquals("ConnectException (unknown host)", Debuginfod.describe(unknownHost));
+        Exception refused = new java.net.ConnectException();
+        refused.initCause(new java.nio.channels.ClosedChannelException());
+        assertEquals("ConnectException", Debuginfod.describe(refused));
+        assertEquals("HttpConnectTimeoutException (HTTP connect timed out)",
+                Debuginfod.describe(new java.net.http.HttpConnectTimeoutException("HTTP connect timed out")));
+    }
+
+    @Test
     void theCacheIsDebuginfodCachePathElseUnderTheXdgCache() {
         assertEquals(Path.of("/c"), Debuginfod.cacheDirectory(Map.of("DEBUGINFOD_CACHE_PATH", "/c", "XDG_CACHE_HOME", "/x"), "/h"));
         assertEquals(Path.of("/x/crashagent/debuginfod"), Debuginfod.cacheDirectory(Map.of("XDG_CACHE_HOME", "/x"), "/h"));
