@@ -133,9 +133,9 @@ final class Debuginfod {
             String problem;
             try {
                 problem = fetch(server, buildId, entry);
-            } catch (IOException e) {
+            } catch (CacheUnusable e) {
                 // The network's failures are reasons already; this is the disk, the same for every server.
-                return new Outcome(null, "cannot use the debuginfod cache " + cache + ": " + describe(e), false);
+                return new Outcome(null, "cannot use the debuginfod cache " + cache + ": " + describe(e.getCause()), false);
             }
             if (problem == null) return new Outcome(entry, null, false);
             if (problem.isEmpty()) {
@@ -151,8 +151,13 @@ final class Debuginfod {
     /** Fetches into entry; null when done, "" when the server has no such file, else why it failed. */
     private String fetch(URI server, String buildId, Path entry) throws IOException {
         URI url = URI.create(server + "/buildid/" + buildId + "/debuginfo");
-        Files.createDirectories(entry.getParent());
-        Path partial = Files.createTempFile(entry.getParent(), "debuginfo.", ".part");
+        Path partial;
+        try {
+            Files.createDirectories(entry.getParent());
+            partial = Files.createTempFile(entry.getParent(), "debuginfo.", ".part");
+        } catch (IOException e) {
+            throw new CacheUnusable(e);
+        }
         try {
             String problem = download(server, url, partial);
             if (problem != null) return problem;
@@ -162,7 +167,11 @@ final class Debuginfod {
                         + (served == null ? "a file without a build-id" : "build-id " + served) + ", the report " + buildId;
             }
             // Readers of the cache see either no file or a whole, checked one.
-            Files.move(partial, entry, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.move(partial, entry, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new CacheUnusable(e);
+            }
             return null;
         } finally {
             Files.deleteIfExists(partial);
@@ -233,6 +242,13 @@ final class Debuginfod {
             client = HttpClient.newBuilder().connectTimeout(connect).followRedirects(HttpClient.Redirect.NORMAL).build();
         }
         return client;
+    }
+
+    /** The cache directory cannot be made or written: a failure of the disk, not of a server. */
+    private static final class CacheUnusable extends IOException {
+        CacheUnusable(IOException cause) {
+            super(cause);
+        }
     }
 
     /** The body is larger than the limit: declared in Content-Length, or found while reading. */
