@@ -181,6 +181,14 @@ class SymbolizeDebuginfodTest {
         }
         // The server is gone: the cache still resolves, and without the cache the reason is the server.
         assertResolved(symbolize(url, cache));
+        // The cache is laid out as elfutils' own: its client finds the file there too, offline.
+        ProcessBuilder find = new ProcessBuilder("debuginfod-find", "debuginfo", buildId).redirectErrorStream(true);
+        find.environment().put("DEBUGINFOD_URLS", url);
+        find.environment().put("DEBUGINFOD_CACHE_PATH", cache.toString());
+        Process p = find.start();
+        String found = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), found);
+        assertEquals(cacheEntry(cache).toString(), found.strip());
         Path empty = temp.resolve("empty-cache");
         assertUnresolved(symbolize(url, empty), "(server error at debuginfod " + url + ": ConnectException");
         assertEquals(List.of(), cacheFiles(empty));
