@@ -45,6 +45,8 @@ build)
   need cmake cmake command -v cmake
   need "a C++ compiler (g++)" g++ command -v g++
   need "doctest (native unit tests)" doctest-dev test -f /usr/include/doctest/doctest.h
+  # Not for the build itself: show --symbolize's tests run a real debuginfod (SymbolizeDebuginfodTest).
+  need "debuginfod (the debuginfod server for the symbolizer tests)" debuginfod command -v debuginfod
   version_flag=()
   [ -z "$version" ] || version_flag=("-DCRASHAGENT_VERSION=$version")
   cmake -S "$root" -B "$out/cmake/linux-x86_64" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${version_flag[@]}"
@@ -53,6 +55,7 @@ build)
   cp "$out/cmake/linux-x86_64/libcrashagent.so" "$out/native/linux-x86_64/"
   cp "$out/cmake/linux-x86_64/cpp/test/jni/libcrashtest.so" "$out/native-test/linux-x86_64/"
   cp "$out/cmake/linux-x86_64/cpp/test/posix/libfull_disk_shim.so" "$out/native-test/linux-x86_64/"
+  cp "$out/cmake/linux-x86_64/cpp/test/posix/libloopback_bind_shim.so" "$out/native-test/linux-x86_64/"
   mkdir -p "$out/native-samples/linux-x86_64"
   cp "$out/cmake/linux-x86_64/samples/native/libcrashdemo.so" "$out/native-samples/linux-x86_64/"
   if windows_check; then

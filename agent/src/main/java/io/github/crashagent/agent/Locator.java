@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,7 +45,8 @@ import java.util.regex.Pattern;
  *       {@code `} gets a note on stderr.</li>
  *   <li>{@code java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]...] <report.json>}:
  *       prints a readable summary of a crash report; with --symbolize, each native frame's function
- *       and file:line (see {@link Symbolizer}).</li>
+ *       and file:line (see {@link Symbolizer}), with debug info also fetched from the debuginfod
+ *       servers in DEBUGINFOD_URLS (see {@link Debuginfod}).</li>
  * </ul>
  * Exit status 0 on success, 1 when the command failed (the message says why), 2 for bad usage.
  */
@@ -55,11 +57,15 @@ public final class Locator {
             "         quoted for this OS's shells when needed (always in double quotes on Windows);",
             "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64",
             "         on Linux, %LOCALAPPDATA%\\crashagent\\<version> on Windows",
-            "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]... [--json]] <crashagent_pid<pid>.json>",
+            "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]... [--json]",
+            "                [--debuginfod-max-size SIZE] [--debuginfod-timeout SECONDS]] <crashagent_pid<pid>.json>",
             "         prints a readable summary of a crash report; --symbolize adds each native frame's",
             "         function and file:line (Linux reports), with llvm-symbolizer, eu-addr2line or addr2line,",
-            "         from DIR/.build-id/xx/rest.debug, a file of the module's name in DIR, or the module",
-            "         itself, each only when its build-id matches the report's; --json prints the frames as JSON");
+            "         from DIR/.build-id/xx/rest.debug, a file of the module's name in DIR, the module itself,",
+            "         or the debuginfod servers in DEBUGINFOD_URLS (cached in DEBUGINFOD_CACHE_PATH, default",
+            "         ~/.cache/crashagent/debuginfod), each only when its build-id matches the report's;",
+            "         a fetch is limited to SIZE bytes (K, M, G allowed; default 1G) and SECONDS (default 120);",
+            "         --json prints the frames as JSON");
 
     // A POSIX shell passes these on as they are; anything else gets the flag single-quoted.
     private static final Pattern POSIX_PLAIN = Pattern.compile("[A-Za-z0-9@%+=:,./_-]+");
@@ -177,8 +183,24 @@ public final class Locator {
                     boolean json = false;
                     List<Path> debugDirs = new ArrayList<>();
                     String report = null;
+                    Long maxSize = null;
+                    Long timeoutSeconds = null;
                     for (int i = 1; i < args.length; i++) {
-                        if (args[i].equals("--symbolize")) {
+                        if (args[i].equals("--debuginfod-max-size") && i + 1 < args.length) {
+                            maxSize = parseSize(args[++i]);
+                            if (maxSize == null) {
+                                err.println("crashagent: --debuginfod-max-size '" + args[i] + "': expected a positive"
+                                        + " number of bytes, optionally with K, M or G (powers of 1024), e.g. 512M");
+                                return 2;
+                            }
+                        } else if (args[i].equals("--debuginfod-timeout") && i + 1 < args.length) {
+                            timeoutSeconds = args[++i].matches("[0-9]{1,6}") ? Long.valueOf(args[i]) : null;
+                            if (timeoutSeconds == null || timeoutSeconds == 0) {
+                                err.println("crashagent: --debuginfod-timeout '" + args[i] + "': expected a whole number"
+                                        + " of seconds from 1 to 999999");
+                                return 2;
+                            }
+                        } else if (args[i].equals("--symbolize")) {
                             symbolize = true;
                         } else if (args[i].equals("--json")) {
                             json = true;
@@ -190,22 +212,36 @@ public final class Locator {
                             }
                             debugDirs.add(dir);
                         } else if (args[i].startsWith("-") || report != null) {
-                            err.println("crashagent: 'show' takes one report file, --symbolize and --debug-dir DIR, not '"
+                            err.println("crashagent: 'show' takes one report file, --symbolize, --json, --debug-dir DIR,"
+                                    + " --debuginfod-max-size SIZE and --debuginfod-timeout SECONDS, not '"
                                     + args[i] + "'\n" + USAGE);
                             return 2;
                         } else {
                             report = args[i];
                         }
                     }
-                    if (report == null || (!symbolize && (!debugDirs.isEmpty() || json))) {
-                        err.println("crashagent: 'show' takes one report file" + (report == null ? "" : "; --debug-dir"
-                                + " and --json go with --symbolize") + "\n" + USAGE);
+                    if (report == null
+                            || (!symbolize && (!debugDirs.isEmpty() || json || maxSize != null || timeoutSeconds != null))) {
+                        err.println("crashagent: 'show' takes one report file" + (report == null ? "" : "; --debug-dir,"
+                                + " --json and the --debuginfod options go with --symbolize") + "\n" + USAGE);
                         return 2;
+                    }
+                    Debuginfod debuginfod = null;
+                    if (symbolize) {
+                        try {
+                            debuginfod = Debuginfod.fromEnvironment(host.env(), host.userHome(),
+                                    maxSize == null ? Debuginfod.DEFAULT_MAX_SIZE : maxSize,
+                                    timeoutSeconds == null ? Debuginfod.DEFAULT_TIMEOUT : Duration.ofSeconds(timeoutSeconds),
+                                    Symbolizer::readBuildId);
+                        } catch (IllegalArgumentException e) {
+                            err.println("crashagent: " + e.getMessage());
+                            return 2;
+                        }
                     }
                     CrashReport r = CrashReport.read(Path.of(report));
                     Map<Integer, Symbolizer.Result> lines = Map.of();
                     if (symbolize) {
-                        Symbolizer symbolizer = Symbolizer.find(debugDirs);
+                        Symbolizer symbolizer = Symbolizer.find(debugDirs, debuginfod);
                         lines = symbolizer.symbolize(r);
                         if (json) {
                             out.println(Symbolizer.toJson(r, lines, symbolizer.toolName()));
@@ -232,6 +268,21 @@ public final class Locator {
             err.println("crashagent: " + e.getMessage());
             return 1;
         }
+    }
+
+    /** A positive byte count, optionally with K, M or G (powers of 1024); null when it is not one. */
+    static Long parseSize(String text) {
+        java.util.regex.Matcher m = Pattern.compile("([0-9]{1,15})([KMG]?)", Pattern.CASE_INSENSITIVE).matcher(text);
+        if (!m.matches()) return null;
+        int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            default -> 0;
+        };
+        long size = Long.parseLong(m.group(1));
+        if (size == 0 || size > (Long.MAX_VALUE >> shift)) return null;
+        return size << shift;
     }
 
     static String version() {

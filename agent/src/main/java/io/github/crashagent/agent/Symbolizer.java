@@ -17,40 +17,58 @@ import java.util.regex.Pattern;
 /**
  * Turns a report's native frames into function and file:line, inlined frames included, with the
  * system's tools: the first of llvm-symbolizer, eu-addr2line or addr2line on the PATH, and readelf
- * for build-ids and load addresses. Debug info comes from --debug-dir trees (the
- * .build-id/xx/rest.debug layout, or plain files whose build-id matches) or from the module file
- * itself when its build-id matches the report's. Linux (ELF) reports only.
+ * for build-ids, load addresses and sections. Debug info comes from, in order: --debug-dir trees
+ * (the .build-id/xx/rest.debug layout, or plain files whose build-id matches), the module file
+ * itself when its build-id matches the report's and it has DWARF, then the debuginfod servers in
+ * DEBUGINFOD_URLS (see {@link Debuginfod}); a matching module file without DWARF is the last
+ * resort (function names only). Linux (ELF) reports only.
  */
 final class Symbolizer {
     /** One line of source for a frame: the innermost first, then what it was inlined into. */
     record Line(String function, String location) {}
 
-    /** What symbolizing one frame gave: lines, or why there are none. */
-    record Result(List<Line> lines, String problem) {}
+    /** What symbolizing one frame gave: lines, or why there are none, and the file they came from. */
+    record Result(List<Line> lines, String problem, Path debugFile) {}
+
+    /** Where a module's debug info was found, or why none was; problem may go with a file (one without DWARF). */
+    private record Lookup(Path file, String problem) {}
 
     private static final Pattern BUILD_ID = Pattern.compile("Build ID: ([0-9a-f]+)");
     private static final Pattern FIRST_LOAD = Pattern.compile("(?m)^\\s*LOAD\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)");
+    // A section of DWARF line/unit data that is really there: a stripped or debug-link-only file
+    // has none, and in a debug file the code sections are NOBITS but .debug_info is PROGBITS.
+    private static final Pattern DWARF_SECTION = Pattern.compile("(?m)^\\s*\\[\\s*\\d+\\]\\s+\\.z?debug_info\\s+(\\S+)");
     private static final Pattern ADDRESS_LINE = Pattern.compile("0x[0-9a-f]+");
     private static final long TOOL_TIMEOUT_SECONDS = 60;
 
     private final List<String> tool;  // the command before the addresses, without -e FILE
     private final List<Path> debugDirs;
+    private final Debuginfod debuginfod;  // null: DEBUGINFOD_URLS unset, no network
     private final Map<Path, String> buildIds = new java.util.HashMap<>();  // readelf once per file
 
-    private Symbolizer(List<String> tool, List<Path> debugDirs) {
+    private Symbolizer(List<String> tool, List<Path> debugDirs, Debuginfod debuginfod) {
         this.tool = tool;
         this.debugDirs = debugDirs;
+        this.debuginfod = debuginfod;
     }
 
     /** The first symbolizer on the PATH, or an IOException that says which package to install. */
     static Symbolizer find(List<Path> debugDirs) throws IOException {
+        return find(debugDirs, null);
+    }
+
+    /** As {@link #find(List)}, also asking debuginfod (when not null) for what is not on disk. */
+    static Symbolizer find(List<Path> debugDirs, Debuginfod debuginfod) throws IOException {
         // All three print the GNU addr2line format with these flags: -a starts each address's
         // block with the address, -f adds the function, -i the frames it was inlined into.
         if (onPath("llvm-symbolizer")) {
-            return new Symbolizer(List.of("llvm-symbolizer", "--output-style=GNU", "-a", "-f", "-i", "-C"), debugDirs);
+            return new Symbolizer(List.of("llvm-symbolizer", "--output-style=GNU", "-a", "-f", "-i", "-C"), debugDirs,
+                    debuginfod);
         }
-        if (onPath("eu-addr2line")) return new Symbolizer(List.of("eu-addr2line", "-a", "-f", "-i", "-C"), debugDirs);
-        if (onPath("addr2line")) return new Symbolizer(List.of("addr2line", "-a", "-f", "-i", "-C"), debugDirs);
+        if (onPath("eu-addr2line")) {
+            return new Symbolizer(List.of("eu-addr2line", "-a", "-f", "-i", "-C"), debugDirs, debuginfod);
+        }
+        if (onPath("addr2line")) return new Symbolizer(List.of("addr2line", "-a", "-f", "-i", "-C"), debugDirs, debuginfod);
         throw new IOException("--symbolize needs llvm-symbolizer, eu-addr2line or addr2line on the PATH; on Debian: "
                 + "apt-get install binutils (addr2line), elfutils (eu-addr2line) or llvm (llvm-symbolizer)");
     }
@@ -70,7 +88,7 @@ final class Symbolizer {
 
     /**
      * The symbolized frames for tools: {"report", "symbolizer", "frames": [{"index", "frame",
-     * "module", "offset", "lines": [{"function", "location"}], "problem"}]}, innermost first.
+     * "module", "offset", "lines": [{"function", "location"}], "problem", "debug_file"}]}, innermost first.
      */
     static String toJson(CrashReport report, Map<Integer, Result> results, String symbolizer) throws IOException {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -93,6 +111,7 @@ final class Symbolizer {
                 for (Line line : r.lines()) lines.addObject().put("function", line.function()).put("location", line.location());
             }
             f.put("problem", r == null ? (natives.get(i).module() == null ? "not in a module" : null) : r.problem());
+            f.put("debug_file", r == null || r.debugFile() == null ? null : r.debugFile().toString());
         }
         return json.writerWithDefaultPrettyPrinter().writeValueAsString(root);
     }
@@ -110,16 +129,11 @@ final class Symbolizer {
         for (Map.Entry<String, List<Integer>> entry : framesByModule.entrySet()) {
             String module = entry.getKey();
             String buildId = reportedBuildId(report, module);
-            Path debug = null;
-            String problem;
-            if (buildId == null) {
-                problem = "the report has no build-id for this module";
-            } else {
-                debug = findDebugFile(Path.of(module), buildId);
-                problem = debug == null ? notFound(Path.of(module), buildId) : null;
-            }
+            Lookup lookup = buildId == null ? new Lookup(null, "the report has no build-id for this module")
+                    : findDebugFile(Path.of(module), buildId);
+            Path debug = lookup.file();
             if (debug == null) {
-                for (int i : entry.getValue()) results.put(i, new Result(List.of(), problem));
+                for (int i : entry.getValue()) results.put(i, new Result(List.of(), lookup.problem(), null));
                 continue;
             }
             long loadAddress = firstLoadAddress(debug);
@@ -128,7 +142,8 @@ final class Symbolizer {
             List<List<Line>> lines = run(debug, addresses);
             for (int k = 0; k < entry.getValue().size(); k++) {
                 List<Line> found = k < lines.size() ? lines.get(k) : List.of();
-                results.put(entry.getValue().get(k), new Result(found, found.isEmpty() ? "no line information" : null));
+                String problem = lookup.problem() != null ? lookup.problem() : found.isEmpty() ? "no line information" : null;
+                results.put(entry.getValue().get(k), new Result(found, problem, debug));
             }
         }
         return results;
@@ -141,16 +156,28 @@ final class Symbolizer {
         return null;
     }
 
-    /** Debug info for a module: --debug-dir trees first, then the module file itself. */
-    private Path findDebugFile(Path module, String buildId) throws IOException {
+    /**
+     * Debug info for a module: --debug-dir trees first, then the module file itself if it has
+     * DWARF, then debuginfod; a matching module file without DWARF comes last, with debuginfod's
+     * reason when it was asked.
+     */
+    private Lookup findDebugFile(Path module, String buildId) throws IOException {
         for (Path dir : debugDirs) {
             Path byId = dir.resolve(".build-id").resolve(buildId.substring(0, 2)).resolve(buildId.substring(2) + ".debug");
-            if (Files.isRegularFile(byId) && buildId.equals(buildIdOf(byId))) return byId;
+            if (Files.isRegularFile(byId) && buildId.equals(buildIdOf(byId))) return new Lookup(byId, null);
             Path plain = dir.resolve(module.getFileName());
-            if (Files.isRegularFile(plain) && buildId.equals(buildIdOf(plain))) return plain;
+            if (Files.isRegularFile(plain) && buildId.equals(buildIdOf(plain))) return new Lookup(plain, null);
         }
-        if (Files.isRegularFile(module) && buildId.equals(buildIdOf(module))) return module;
-        return null;
+        boolean moduleMatches = Files.isRegularFile(module) && buildId.equals(buildIdOf(module));
+        if (moduleMatches && hasDwarf(module)) return new Lookup(module, null);
+        if (debuginfod == null) return new Lookup(moduleMatches ? module : null, moduleMatches ? null : notFound(module, buildId));
+        Debuginfod.Outcome fetched = debuginfod.find(buildId);
+        if (fetched.file() != null) return new Lookup(fetched.file(), null);
+        // A server's failure says more than "not found"; a local mismatch is worth keeping beside it.
+        String local = notFound(module, buildId);
+        String problem = fetched.notFound() ? local
+                : local.startsWith("build-id mismatch") ? local + "; " + fetched.problem() : fetched.problem();
+        return new Lookup(moduleMatches ? module : null, problem);
     }
 
     private String notFound(Path module, String buildId) throws IOException {
@@ -165,8 +192,23 @@ final class Symbolizer {
                 }
             }
         }
+        List<String> places = new ArrayList<>();
+        if (!debugDirs.isEmpty()) places.add(debugDirs.toString());
+        places.add("the module file");
+        if (debuginfod != null) places.add("debuginfod " + debuginfod.servers().stream().map(Object::toString)
+                .collect(java.util.stream.Collectors.joining(" ")));
         return "debug info not found for build-id " + buildId
-                + (debugDirs.isEmpty() ? " (give --debug-dir)" : " in " + debugDirs + " or the module file");
+                + (debugDirs.isEmpty() && debuginfod == null ? " (give --debug-dir or set DEBUGINFOD_URLS)"
+                : " in " + String.join(", ", places.subList(0, places.size() - 1)) + " or " + places.get(places.size() - 1));
+    }
+
+    /** Whether the file carries DWARF of its own (a stripped library does not). */
+    private static boolean hasDwarf(Path file) throws IOException {
+        Matcher m = DWARF_SECTION.matcher(output(List.of("readelf", "-SW", file.toString())));
+        while (m.find()) {
+            if (!m.group(1).equals("NOBITS")) return true;
+        }
+        return false;
     }
 
     private String buildIdOf(Path file) throws IOException {
@@ -208,7 +250,10 @@ final class Symbolizer {
     }
 
     private static String output(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        // eu-addr2line and llvm-symbolizer would otherwise fetch on their own, past our limits and cache.
+        pb.environment().remove("DEBUGINFOD_URLS");
+        Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         try {
             if (!p.waitFor(TOOL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {

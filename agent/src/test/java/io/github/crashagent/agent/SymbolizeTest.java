@@ -48,8 +48,13 @@ class SymbolizeTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         List<String> command = new ArrayList<>(List.of("show"));
         command.addAll(List.of(args));
+        // The machine's debuginfod settings stay out: these cases are about files on disk.
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.remove("DEBUGINFOD_URLS");
+        Locator.Host host = new Locator.Host(System.getProperty("os.name"), System.getProperty("os.arch"), env,
+                System.getProperty("user.home"));
         int status = Locator.run(command.toArray(new String[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+                new PrintStream(err, true, StandardCharsets.UTF_8), host, Locator.class.getClassLoader());
         String text = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, text);
         return text;
