@@ -249,6 +249,26 @@ class CrashReportExporterTest {
         assertFalse(Files.exists(stale));
     }
 
+    /**
+     * Why ConfirmingLogRecordExporter exists: the SDK's batch processor reports a successful flush
+     * although the collector refused the export, so a flush result cannot acknowledge a report.
+     * Should this ever fail, the SDK has begun to pass export failures on through forceFlush.
+     */
+    @Test
+    void theSdksForceFlushSucceedsAlthoughTheExportFailed() throws Exception {
+        collector.status.set(500);
+        OpenTelemetrySdk plain = OtelTestSdk.create(collector.endpoint(), false);
+        try {
+            plain.getLogsBridge().get("test").logRecordBuilder().setBody("one").emit();
+            io.opentelemetry.sdk.common.CompletableResultCode flush =
+                    plain.getSdkLoggerProvider().forceFlush().join(10, TimeUnit.SECONDS);
+            assertEquals(1, collector.requests.get(), "the export was tried and refused");
+            assertTrue(flush.isSuccess());
+        } finally {
+            plain.shutdown().join(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void badSettingsAreRefusedNamingTheSetting() {
         CrashReportExporter e = new CrashReportExporter();
