@@ -52,6 +52,13 @@ class IntegrationSamplesTest {
         crashedReport = r.onlyFile("crashagent_pid", ".json");
         crash = CrashReport.read(crashedReport);
         assertEquals("io.github.crashagent.samples.NativeFaults.nullWrite()V", crash.event().nativeMethod());
+        assertTrue(demoBuildId().matches("[0-9a-f]{40}"), demoBuildId());
+    }
+
+    /** The build-id the report gives the demo library, the module the crash is in. */
+    private static String demoBuildId() {
+        return crash.modules().stream().filter(m -> m.path().equals(crash.event().module()))
+                .findFirst().orElseThrow().buildId();
     }
 
     /** A directory of its own holding the crash's report, pending. */
@@ -96,6 +103,17 @@ class IntegrationSamplesTest {
             assertEquals(crash.event().signature(), event.path("fingerprint").path(0).asText());
             assertEquals("fatal", event.path("level").asText());
             assertEquals(crash.event().nativeMethod(), event.path("tags").path("crashagent.native_method").asText());
+            boolean demoImage = false;
+            for (JsonNode image : event.path("debug_meta").path("images")) {
+                if (image.path("code_file").asText().equals(crash.event().module())) {
+                    assertEquals(demoBuildId(), image.path("code_id").asText());
+                    demoImage = true;
+                }
+            }
+            assertTrue(demoImage, "a debug image for libcrashdemo.so");
+            JsonNode javaStack = event.path("exception").path("values").path(0).path("stacktrace").path("frames");
+            assertEquals("main", javaStack.path(0).path("function").asText(), javaStack::toString);
+            assertEquals(Demo.class.getName(), javaStack.path(0).path("module").asText(), javaStack::toString);
         }
         assertEquals(List.of(), CrashAgent.pendingReports(dir), "acknowledged");
     }
@@ -149,6 +167,7 @@ class IntegrationSamplesTest {
             assertEquals(crash.event().signature(), attributes.get("crashagent.signature"));
             assertEquals(Long.toString(crash.pid()), attributes.get("process.pid"));
             assertEquals(crash.event().nativeMethod(), attributes.get("crashagent.native_method"));
+            assertEquals(demoBuildId(), attributes.get("crashagent.build_id"));
             assertTrue(attributes.get("exception.stacktrace").contains("libcrashdemo.so+0x"),
                     attributes.get("exception.stacktrace"));
             assertTrue(attributes.get("exception.stacktrace").contains("at " + Demo.class.getName() + ".main("),
