@@ -3,8 +3,10 @@ package io.github.crashagent.opentelemetry;
 
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.common.export.HttpResponse;
 import io.opentelemetry.sdk.logs.data.LogRecordData;
 import io.opentelemetry.sdk.logs.export.LogRecordExporter;
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -56,11 +58,11 @@ public final class ConfirmingLogRecordExporter implements LogRecordExporter {
 
     @Override
     public CompletableResultCode export(Collection<LogRecordData> logs) {
-        List<CompletableFuture<Boolean>> watched = new ArrayList<>();
+        List<CompletableFuture<DeliveryConfirmations.Delivery>> watched = new ArrayList<>();
         for (LogRecordData log : logs) {
             String id = log.getAttributes().get(CRASH_ID);
             if (id != null) {
-                CompletableFuture<Boolean> outcome = DeliveryConfirmations.awaiting(id);
+                CompletableFuture<DeliveryConfirmations.Delivery> outcome = DeliveryConfirmations.awaiting(id);
                 if (outcome != null) {
                     watched.add(outcome);
                 }
@@ -70,16 +72,44 @@ public final class ConfirmingLogRecordExporter implements LogRecordExporter {
         try {
             result = delegate.export(logs);
         } catch (RuntimeException | Error e) {
-            watched.forEach(w -> w.complete(false));
+            DeliveryConfirmations.Delivery failed = new DeliveryConfirmations.Delivery(false,
+                    DeliveryConfirmations.Delivery.NO_STATUS);
+            watched.forEach(w -> w.complete(failed));
             throw e;
         }
         if (!watched.isEmpty()) {
             result.whenComplete(() -> {
-                boolean delivered = result.isSuccess();
-                watched.forEach(w -> w.complete(delivered));
+                DeliveryConfirmations.Delivery delivery = result.isSuccess()
+                        ? new DeliveryConfirmations.Delivery(true, DeliveryConfirmations.Delivery.NO_STATUS)
+                        : new DeliveryConfirmations.Delivery(false, httpStatus(result.getFailureThrowable()));
+                watched.forEach(w -> w.complete(delivery));
             });
         }
         return result;
+    }
+
+    /**
+     * The HTTP status of a failed OTLP/HTTP export, or {@link DeliveryConfirmations.Delivery#NO_STATUS}.
+     * The OTLP exporters fail the result with an exception whose {@code getResponse()} returns the
+     * public {@link HttpResponse}; that exception's class is internal to the SDK
+     * ({@code io.opentelemetry.exporter.internal.FailedExportException}), so it is looked up by
+     * name here rather than compiled against. Should it change, every failure counts as one
+     * without a status: the report stays pending, which is the safe side.
+     */
+    static int httpStatus(Throwable failure) {
+        if (failure == null) {
+            return DeliveryConfirmations.Delivery.NO_STATUS;
+        }
+        try {
+            Method getResponse = failure.getClass().getMethod("getResponse");
+            Object response = getResponse.invoke(failure);
+            if (response instanceof HttpResponse) {
+                return ((HttpResponse) response).getStatusCode();
+            }
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError notAnOtlpHttpFailure) {
+            // no status to tell
+        }
+        return DeliveryConfirmations.Delivery.NO_STATUS;
     }
 
     @Override

@@ -40,7 +40,9 @@ import java.util.concurrent.TimeoutException;
  * exporter wrapped by {@link ConfirmingLogRecordExporter} reports that the batch holding its record
  * was exported successfully. When the export fails (the collector answers an error or cannot be
  * reached) or does not finish within {@link #setExportTimeout export timeout}, the report stays
- * pending for the next start and so do the rest of this call's. Without any confirming exporter in
+ * pending for the next start and so do the rest of this call's; 401, 403 and 404 add a warning
+ * about the endpoint and credentials. An OTLP/HTTP 400 means the collector will never take the
+ * record: the report is acknowledged with a warning. Without any confirming exporter in
  * the process nothing is sent and everything stays pending, with a warning saying what to add.
  *
  * <p><b>Limit.</b> At most {@link #setMaxReportsPerStart maxReportsPerStart} reports per call
@@ -64,9 +66,10 @@ public final class CrashReportExporter {
     public static final String SCOPE_NAME = "io.github.crashagent";
 
     /** What one call did with the pending reports, by report file. */
-    public record Summary(List<Path> exported, List<Path> leftPending, List<Path> skipped) {
+    public record Summary(List<Path> exported, List<Path> rejected, List<Path> leftPending, List<Path> skipped) {
         public Summary {
             exported = List.copyOf(exported);
+            rejected = List.copyOf(rejected);
             leftPending = List.copyOf(leftPending);
             skipped = List.copyOf(skipped);
         }
@@ -130,6 +133,7 @@ public final class CrashReportExporter {
         pending.sort(Comparator.comparing(CrashReport::timestamp)
                 .thenComparing(r -> r.file().toString()).reversed());
         List<Path> exported = new ArrayList<>();
+        List<Path> rejected = new ArrayList<>();
         List<Path> left = new ArrayList<>();
         List<Path> skipped = new ArrayList<>();
         if (!pending.isEmpty() && !DeliveryConfirmations.anyExporter()) {
@@ -137,7 +141,7 @@ public final class CrashReportExporter {
                     + "confirms delivery. Wrap the SDK's log record exporter with "
                     + ConfirmingLogRecordExporter.class.getName() + ".wrap(...)");
             pending.forEach(r -> left.add(r.file()));
-            return new Summary(exported, left, skipped);
+            return new Summary(exported, rejected, left, skipped);
         }
         Logger logger = openTelemetry.getLogsBridge().loggerBuilder(SCOPE_NAME).build();
         int attempts = 0;
@@ -158,45 +162,77 @@ public final class CrashReportExporter {
                     continue;
                 }
                 attempts++;
-                if (send(openTelemetry, logger, report)) {
-                    CrashAgent.acknowledge(report);
-                    exported.add(report.file());
-                } else {
-                    left.add(report.file());
-                    stop = true;
+                switch (send(openTelemetry, logger, report)) {
+                    case EXPORTED:
+                        CrashAgent.acknowledge(report);
+                        exported.add(report.file());
+                        break;
+                    case REJECTED:
+                        CrashAgent.acknowledge(report);
+                        rejected.add(report.file());
+                        break;
+                    default:
+                        left.add(report.file());
+                        stop = true;
                 }
             } finally {
                 claim.release();
             }
         }
-        return new Summary(exported, left, skipped);
+        return new Summary(exported, rejected, left, skipped);
     }
 
-    private boolean send(OpenTelemetry openTelemetry, Logger logger, CrashReport report) {
+    private enum Outcome { EXPORTED, REJECTED, RETRY }
+
+    private Outcome send(OpenTelemetry openTelemetry, Logger logger, CrashReport report) {
         String id = CrashRecords.crashId(report);
-        CompletableFuture<Boolean> delivered = DeliveryConfirmations.await(id);
+        CompletableFuture<DeliveryConfirmations.Delivery> answer = DeliveryConfirmations.await(id);
         try {
             LogRecordBuilder record = logger.logRecordBuilder();
             CrashRecords.fill(record, report, id);
             record.emit();
             SdkFlush.request(openTelemetry);
-            boolean ok = delivered.get(exportTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!ok) {
-                LOG.log(System.Logger.Level.INFO, "crash report " + report.file()
-                        + ": the export failed; it stays pending for the next start");
-            }
-            return ok;
+            return outcome(report, answer.get(exportTimeout.toMillis(), TimeUnit.MILLISECONDS));
         } catch (TimeoutException e) {
             LOG.log(System.Logger.Level.INFO, "crash report " + report.file() + ": no exporter confirmed its record within "
                     + exportTimeout.toMillis() + " ms; it stays pending for the next start");
-            return false;
+            return Outcome.RETRY;
         } catch (ExecutionException e) {
-            return false;
+            return Outcome.RETRY;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return Outcome.RETRY;
         } finally {
-            DeliveryConfirmations.forget(id, delivered);
+            DeliveryConfirmations.forget(id, answer);
         }
+    }
+
+    /**
+     * What the collector's answer means for the report. OTLP/HTTP says a 400 must not be retried:
+     * the collector will never take that record, so the report is acknowledged, or it would be
+     * tried first at every start and hold back the older ones. 401, 403 and 404 concern the
+     * exporter's endpoint or credentials, not the record: every report would fail alike and a fixed
+     * configuration takes them, so they stay pending, with a warning.
+     */
+    private static Outcome outcome(CrashReport report, DeliveryConfirmations.Delivery delivery) {
+        if (delivery.delivered()) {
+            return Outcome.EXPORTED;
+        }
+        int status = delivery.httpStatus();
+        if (status == 400) {
+            LOG.log(System.Logger.Level.WARNING, "crash report " + report.file() + ": the collector refused its record"
+                    + " with HTTP 400, which a retry would not change; acknowledged so it is not sent again");
+            return Outcome.REJECTED;
+        }
+        if (status == 401 || status == 403 || status == 404) {
+            LOG.log(System.Logger.Level.WARNING, "crash report " + report.file() + ": the collector answered HTTP "
+                    + status + "; check the OTLP exporter's endpoint URL and its authentication headers."
+                    + " The report stays pending for the next start");
+            return Outcome.RETRY;
+        }
+        LOG.log(System.Logger.Level.INFO, "crash report " + report.file() + ": the export failed"
+                + (status == DeliveryConfirmations.Delivery.NO_STATUS ? "" : " with HTTP " + status)
+                + "; it stays pending for the next start");
+        return Outcome.RETRY;
     }
 }

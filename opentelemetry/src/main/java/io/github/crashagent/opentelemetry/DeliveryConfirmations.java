@@ -12,7 +12,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * exporter can ask it in an application that has the API alone.
  */
 final class DeliveryConfirmations {
-    private static final Map<String, CompletableFuture<Boolean>> AWAITING = new ConcurrentHashMap<>();
+    /**
+     * What an exporter answered for a record: delivered, or not with the HTTP status the
+     * collector answered ({@link #NO_STATUS} when there was none: no connection, timeout, gRPC).
+     */
+    record Delivery(boolean delivered, int httpStatus) {
+        static final int NO_STATUS = -1;
+    }
+
+    private static final Map<String, CompletableFuture<Delivery>> AWAITING = new ConcurrentHashMap<>();
     private static final AtomicInteger LIVE_EXPORTERS = new AtomicInteger();
 
     private DeliveryConfirmations() {}
@@ -30,19 +38,19 @@ final class DeliveryConfirmations {
         LIVE_EXPORTERS.decrementAndGet();
     }
 
-    /** Starts waiting for the record of a crash: the future completes with true when an exporter delivered it. */
-    static CompletableFuture<Boolean> await(String crashId) {
-        CompletableFuture<Boolean> outcome = new CompletableFuture<>();
+    /** Starts waiting for the record of a crash: the future completes with the first answer of an exporter that exported it. */
+    static CompletableFuture<Delivery> await(String crashId) {
+        CompletableFuture<Delivery> outcome = new CompletableFuture<>();
         AWAITING.put(crashId, outcome);
         return outcome;
     }
 
-    static void forget(String crashId, CompletableFuture<Boolean> outcome) {
+    static void forget(String crashId, CompletableFuture<Delivery> outcome) {
         AWAITING.remove(crashId, outcome);
     }
 
     /** The outcome awaited for a crash id, or null when nobody waits for it (a record from an earlier attempt). */
-    static CompletableFuture<Boolean> awaiting(String crashId) {
+    static CompletableFuture<Delivery> awaiting(String crashId) {
         return AWAITING.get(crashId);
     }
 }

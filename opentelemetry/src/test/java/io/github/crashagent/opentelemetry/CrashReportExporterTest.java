@@ -182,6 +182,68 @@ class CrashReportExporterTest {
         assertEquals(1, collector.requests.get(), "stops after the first failure");
     }
 
+    private static List<java.util.logging.LogRecord> capturingWarnings(ThrowingRunnable action) throws Exception {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.github.crashagent.opentelemetry");
+        List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord record) { records.add(record); }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        logger.addHandler(handler);
+        try {
+            action.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return records;
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void aBadRequestIsAPermanentRefusalAcknowledgedWithAWarning() throws Exception {
+        Path older = Reports.install(dir, "null-write", T0);
+        Path newer = Reports.install(dir, "own-thread", T0 + 1000);
+        collector.status.set(400);
+        CrashReportExporter.Summary[] summary = new CrashReportExporter.Summary[1];
+        List<java.util.logging.LogRecord> records = capturingWarnings(
+                () -> summary[0] = exporter().exportPending(sdk(collector.endpoint()), dir));
+        assertEquals(List.of(newer, older), summary[0].rejected(), "goes on after a refusal");
+        assertEquals(List.of(), pending(), "acknowledged, so not tried first at every start");
+        assertTrue(records.stream().anyMatch(r -> r.getLevel() == java.util.logging.Level.WARNING
+                && r.getMessage().contains("HTTP 400") && r.getMessage().contains(newer.toString())), records::toString);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {401, 403, 404})
+    void anEndpointOrCredentialProblemLeavesTheReportsPendingWithAWarning(int status) throws Exception {
+        Path older = Reports.install(dir, "null-write", T0);
+        Path newer = Reports.install(dir, "own-thread", T0 + 1000);
+        collector.status.set(status);
+        CrashReportExporter.Summary[] summary = new CrashReportExporter.Summary[1];
+        List<java.util.logging.LogRecord> records = capturingWarnings(
+                () -> summary[0] = exporter().exportPending(sdk(collector.endpoint()), dir));
+        assertEquals(List.of(newer, older), summary[0].leftPending());
+        assertEquals(List.of(older, newer), pending());
+        assertEquals(1, collector.requests.get(), "stops after the first failure");
+        assertTrue(records.stream().anyMatch(r -> r.getLevel() == java.util.logging.Level.WARNING
+                && r.getMessage().contains("HTTP " + status) && r.getMessage().contains("endpoint")), records::toString);
+
+        collector.status.set(200);
+        assertEquals(List.of(newer, older), exporter().exportPending(sdk(collector.endpoint()), dir).exported());
+        assertEquals(List.of(), pending());
+    }
+
+    @Test
+    void aFailureWithoutAnHttpAnswerHasNoStatus() {
+        assertEquals(DeliveryConfirmations.Delivery.NO_STATUS, ConfirmingLogRecordExporter.httpStatus(null));
+        assertEquals(DeliveryConfirmations.Delivery.NO_STATUS,
+                ConfirmingLogRecordExporter.httpStatus(new java.net.ConnectException("refused")));
+    }
+
     @Test
     void anAcknowledgedReportIsNeverSentAgain() throws Exception {
         Path file = Reports.install(dir, "null-write", T0);
