@@ -139,7 +139,8 @@ public final class CrashReportExporter {
         if (!pending.isEmpty() && !DeliveryConfirmations.anyExporter()) {
             LOG.log(System.Logger.Level.WARNING, pending.size() + " crash report(s) stay pending: no exporter "
                     + "confirms delivery. Wrap the SDK's log record exporter with "
-                    + ConfirmingLogRecordExporter.class.getName() + ".wrap(...)");
+                    // a name, not a class literal: without the SDK that class cannot be loaded
+                    + "io.github.crashagent.opentelemetry.ConfirmingLogRecordExporter.wrap(...)");
             pending.forEach(r -> left.add(r.file()));
             return new Summary(exported, rejected, left, skipped);
         }
