@@ -3,6 +3,7 @@ package io.github.crashagent.sentry;
 
 import io.github.crashagent.CrashAgent;
 import io.github.crashagent.CrashReport;
+import io.github.crashagent.ReportClaim;
 import io.sentry.Attachment;
 import io.sentry.Hint;
 import io.sentry.IScopes;
@@ -16,20 +17,14 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -52,8 +47,11 @@ import java.util.concurrent.TimeoutException;
  * newest first, at most {@link #setMaxReportsPerStart(int) maxReportsPerStart} per call. A report
  * is acknowledged ({@link CrashAgent#acknowledge}) only when Sentry answered its envelope with a
  * 2xx status. When the server cannot be reached, times out, answers 429 (rate limited) or 5xx, the
- * report stays pending for the next start and the rest of this run is left pending too. A 4xx
- * other than 429 means Sentry will never take that envelope: the report is acknowledged with a
+ * report stays pending for the next start and the rest of this run is left pending too. So does
+ * 401 or 403: the DSN's key is wrong, revoked or not allowed for the project, which a fixed DSN
+ * cures; a warning names the DSN (without its secret). On 413 (too large, often a proxy's limit)
+ * the event is sent again without its attachments. Any other 4xx
+ * means Sentry will never take that envelope: the report is acknowledged with a
  * warning (logger {@code io.github.crashagent.sentry}) so it is not resent at every start. A report
  * that the options' {@code beforeSend} drops is acknowledged as well.
  *
@@ -78,13 +76,13 @@ public final class CrashAgentIntegration implements Integration, Closeable {
      * followed by a line that says so. hs_err files are usually 50 to 500 KiB.
      */
     public static final int MAX_ATTACHMENT_BYTES = 1024 * 1024;
-    /** Suffix of the claim file created next to a report while it is being sent. */
-    public static final String CLAIM_SUFFIX = ".sending";
+    /** Suffix of the claim file created next to a report while it is being sent ({@link ReportClaim}). */
+    public static final String CLAIM_SUFFIX = ReportClaim.SUFFIX;
     /**
      * Age after which another process's claim counts as abandoned and may be taken over. Sending
      * one report takes at most the connect plus the read timeout of the options (10 s by default).
      */
-    public static final Duration DEFAULT_STALE_CLAIM = Duration.ofMinutes(10);
+    public static final Duration DEFAULT_STALE_CLAIM = ReportClaim.DEFAULT_STALE_AFTER;
 
     /** What one {@link #register} did with the pending reports, by report file. */
     public record Summary(List<Path> sent, List<Path> rejected, List<Path> leftPending, List<Path> skipped) {
@@ -221,13 +219,13 @@ public final class CrashAgentIntegration implements Integration, Closeable {
                 left.add(report.file());
                 continue;
             }
-            Claim claim = Claim.take(report.file(), staleClaim);
+            ReportClaim claim = ReportClaim.take(report.file(), staleClaim);
             if (claim == null) {
                 skipped.add(report.file());  // another process is sending it
                 continue;
             }
             try {
-                if (isAcknowledged(report.file())) {
+                if (ReportClaim.isAcknowledged(report.file())) {
                     skipped.add(report.file());  // sent by another process since the listing
                     continue;
                 }
@@ -273,16 +271,26 @@ public final class CrashAgentIntegration implements Integration, Closeable {
                 return Outcome.DROPPED;
             }
         }
-        List<SentryEnvelopeItem> items = new ArrayList<>();
-        items.add(SentryEnvelopeItem.fromEvent(options.getSerializer(), event));
-        Path log = logFile(report);
-        addAttachment(items, options, log, "text/plain");
-        addAttachment(items, options, report.hsErrFile(), "text/plain");
-        SentryEnvelope envelope = new SentryEnvelope(event.getEventId(), options.getSdkVersion(), items);
-
-        int status = poster.post(envelope);
+        int status = poster.post(envelope(report, options, event, true));
+        if (status == 413) {
+            // Too large for the server or a proxy in front of it (nginx allows 1 MiB by default):
+            // the event alone is small, so it goes again without the attachments.
+            LOG.log(System.Logger.Level.WARNING, "crash report " + report.file()
+                    + ": Sentry answered HTTP 413 (too large); sending the event again without attachments");
+            status = poster.post(envelope(report, options, event, false));
+        }
         if (status >= 200 && status < 300) {
             return Outcome.SENT;
+        }
+        if (status == 401 || status == 403) {
+            // The DSN's key is wrong, revoked or not allowed for this project: every report would be
+            // refused alike, and a fixed DSN would take them, so none is dropped.
+            String message = "crash report " + report.file() + ": Sentry refused the DSN with HTTP " + status
+                    + " (check the DSN's public key and project id: " + describeDsn(options.getDsn())
+                    + "); the report stays pending for the next start";
+            LOG.log(System.Logger.Level.WARNING, message);
+            options.getLogger().log(SentryLevel.WARNING, message);
+            return Outcome.RETRY;
         }
         if (status >= 400 && status < 500 && status != 429) {
             String message = "crash report " + report.file() + ": Sentry rejected its event with HTTP " + status
@@ -297,6 +305,30 @@ public final class CrashAgentIntegration implements Integration, Closeable {
         LOG.log(System.Logger.Level.INFO, message);
         options.getLogger().log(SentryLevel.INFO, message);
         return Outcome.RETRY;
+    }
+
+    private static SentryEnvelope envelope(CrashReport report, SentryOptions options, SentryEvent event,
+                                           boolean withAttachments) throws IOException {
+        List<SentryEnvelopeItem> items = new ArrayList<>();
+        items.add(SentryEnvelopeItem.fromEvent(options.getSerializer(), event));
+        if (withAttachments) {
+            addAttachment(items, options, logFile(report), "text/plain");
+            addAttachment(items, options, report.hsErrFile(), "text/plain");
+        }
+        return new SentryEnvelope(event.getEventId(), options.getSdkVersion(), items);
+    }
+
+    /** The DSN without its secret parts, for a warning: scheme, host, port, path and the public key's first 4 characters. */
+    static String describeDsn(String dsn) {
+        try {
+            java.net.URI uri = new java.net.URI(dsn);
+            String key = uri.getUserInfo() == null ? "" : uri.getUserInfo().split(":", 2)[0];
+            String shownKey = key.length() > 4 ? key.substring(0, 4) + "..." : key;
+            return uri.getScheme() + "://" + shownKey + "@" + uri.getHost()
+                    + (uri.getPort() >= 0 ? ":" + uri.getPort() : "") + uri.getPath();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "(not a valid URI)";
+        }
     }
 
     /** The agent log next to the report ({@code crashagent_pid<N>.log} beside {@code crashagent_pid<N>.json}), else the one the report names. */
@@ -350,89 +382,6 @@ public final class CrashAgentIntegration implements Integration, Closeable {
             System.arraycopy(head, 0, out, 0, head.length);
             System.arraycopy(marker, 0, out, head.length, marker.length);
             return out;
-        }
-    }
-
-    private static boolean isAcknowledged(Path report) {
-        return Files.exists(report.resolveSibling(report.getFileName() + CrashAgent.ACKNOWLEDGED_SUFFIX),
-                LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /** A claim on one report: the file {@code <report>.sending}, holding a token of its taker. */
-    static final class Claim {
-        private final Path file;
-        private final String token;
-
-        private Claim(Path file, String token) {
-            this.file = file;
-            this.token = token;
-        }
-
-        static Path claimFile(Path report) {
-            return report.resolveSibling(report.getFileName() + CLAIM_SUFFIX);
-        }
-
-        /** Claims the report, or returns null when another process holds a claim younger than stale. */
-        static Claim take(Path report, Duration stale) throws IOException {
-            Path file = claimFile(report);
-            String token = ProcessHandle.current().pid() + " " + UUID.randomUUID();
-            for (int attempt = 0; attempt < 2; attempt++) {
-                try {
-                    Files.write(file, token.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE);
-                    return new Claim(file, token);
-                } catch (FileAlreadyExistsException held) {
-                    if (!takeOverIfStale(file, stale)) {
-                        return null;
-                    }
-                }
-            }
-            return null;
-        }
-
-        /**
-         * Removes an abandoned claim. Renaming it aside is atomic, so of several processes that
-         * find the same stale claim only one removes it. If a fresh claim replaced the stale one
-         * between the age check and the rename, the renamed file is young: it is put back and the
-         * report left to its holder.
-         */
-        private static boolean takeOverIfStale(Path file, Duration stale) throws IOException {
-            try {
-                if (!isStale(file, stale)) {
-                    return false;
-                }
-                Path aside = file.resolveSibling(file.getFileName() + ".stale-" + UUID.randomUUID());
-                Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
-                if (!isStale(aside, stale)) {
-                    try {
-                        Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
-                    } catch (IOException e) {
-                        Files.deleteIfExists(aside);
-                    }
-                    return false;
-                }
-                Files.deleteIfExists(aside);
-                return true;
-            } catch (NoSuchFileException released) {
-                return true;  // the holder finished meanwhile: try to claim again
-            }
-        }
-
-        private static boolean isStale(Path file, Duration stale) throws IOException {
-            Instant modified = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant();
-            return !modified.plus(stale).isAfter(Instant.now());
-        }
-
-        /** Deletes the claim file if it is still this claim (not taken over by another process meanwhile). */
-        void release() {
-            try {
-                byte[] content = Files.readAllBytes(file);
-                if (new String(content, StandardCharsets.UTF_8).equals(token)) {
-                    Files.deleteIfExists(file);
-                }
-            } catch (IOException ignored) {
-                // gone already, or unreadable: nothing of ours to remove
-            }
         }
     }
 }

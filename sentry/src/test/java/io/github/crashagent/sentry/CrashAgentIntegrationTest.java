@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.crashagent.CrashAgent;
 import io.github.crashagent.CrashReport;
+import io.github.crashagent.ReportClaim;
 import io.sentry.NoOpScopes;
 import io.sentry.Sentry;
 import io.sentry.SentryOptions;
@@ -316,7 +317,7 @@ class CrashAgentIntegrationTest {
         CrashAgentIntegration.Summary first = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
         assertEquals(List.of(file), first.leftPending());
         assertEquals(List.of(file), pending());
-        assertFalse(Files.exists(CrashAgentIntegration.Claim.claimFile(file)), "claim released");
+        assertFalse(Files.exists(ReportClaim.claimFile(file)), "claim released");
 
         sentry.status.set(200);
         CrashAgentIntegration.Summary second = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
@@ -406,6 +407,83 @@ class CrashAgentIntegrationTest {
         assertEquals(1, sentry.events().size());
     }
 
+    private static List<LogRecord> captureWarnings(Runnable action) {
+        Logger logger = Logger.getLogger("io.github.crashagent.sentry");
+        List<LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override public void publish(LogRecord record) { records.add(record); }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        logger.addHandler(handler);
+        try {
+            action.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return records;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {401, 403})
+    void aRefusedDsnLeavesTheReportsPendingWithAWarningNamingTheDsn(int status) throws Exception {
+        Path older = Reports.install(dir, "null-write", T0);
+        Path newer = Reports.install(dir, "own-thread", T0 + 1000);
+        sentry.status.set(status);
+        CrashAgentIntegration.Summary[] summary = new CrashAgentIntegration.Summary[1];
+        List<LogRecord> records = captureWarnings(() -> {
+            try {
+                summary[0] = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertEquals(List.of(newer, older), summary[0].leftPending());
+        assertEquals(List.of(older, newer), pending(), "nothing acknowledged");
+        assertEquals(1, sentry.requests.get(), "stops after the first refusal");
+        String expectedDsn = "http://key@127.0.0.1:" + java.net.URI.create(sentry.dsn()).getPort() + "/1";
+        assertTrue(records.stream().anyMatch(r -> r.getLevel() == Level.WARNING
+                && r.getMessage().contains("HTTP " + status) && r.getMessage().contains("DSN")
+                && r.getMessage().contains(expectedDsn)), records::toString);
+
+        sentry.status.set(200);
+        CrashAgentIntegration.Summary fixed = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
+        assertEquals(List.of(newer, older), fixed.sent());
+        assertEquals(List.of(), pending());
+    }
+
+    @Test
+    void theDsnInAWarningShowsNoSecret() {
+        assertEquals("https://abcd...@o1.ingest.sentry.io/42",
+                CrashAgentIntegration.describeDsn("https://abcdef0123456789:secret@o1.ingest.sentry.io/42"));
+        assertEquals("http://key@127.0.0.1:9000/1", CrashAgentIntegration.describeDsn("http://key@127.0.0.1:9000/1"));
+        assertEquals("(not a valid URI)", CrashAgentIntegration.describeDsn("http://in valid"));
+    }
+
+    @Test
+    void tooLargeIsSentAgainWithoutAttachments() throws Exception {
+        Path file = Reports.install(dir, "null-write", T0);
+        sentry.nextStatuses.add(413);
+        CrashAgentIntegration.Summary summary = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
+        assertEquals(List.of(file), summary.sent());
+        assertEquals(List.of(), pending());
+        assertEquals(2, sentry.events().size());
+        assertEquals(2, sentry.events().get(0).attachments().size(), "first try with the log and hs_err");
+        assertEquals(Map.of(), sentry.events().get(1).attachments(), "second try: the event alone");
+        assertEquals(sentry.events().get(0).event().json().path("event_id"),
+                sentry.events().get(1).event().json().path("event_id"));
+    }
+
+    @Test
+    void tooLargeEvenWithoutAttachmentsIsAPermanentRejection() throws Exception {
+        Path file = Reports.install(dir, "null-write", T0);
+        sentry.status.set(413);
+        CrashAgentIntegration.Summary summary = run(new CrashAgentIntegration(dir), options(sentry.dsn()));
+        assertEquals(List.of(file), summary.rejected());
+        assertEquals(List.of(), pending());
+        assertEquals(2, sentry.requests.get());
+    }
+
     @Test
     void anAcknowledgedReportIsNeverSentAgain() throws Exception {
         Path file = Reports.install(dir, "null-write", T0);
@@ -463,8 +541,8 @@ class CrashAgentIntegrationTest {
     void aFreshClaimOfAnotherProcessIsSkippedAndAStaleOneTakenOver() throws Exception {
         Path claimed = Reports.install(dir, "null-write", T0);
         Path abandoned = Reports.install(dir, "own-thread", T0 + 1000);
-        Files.writeString(CrashAgentIntegration.Claim.claimFile(claimed), "1 other");
-        Path stale = CrashAgentIntegration.Claim.claimFile(abandoned);
+        Files.writeString(ReportClaim.claimFile(claimed), "1 other");
+        Path stale = ReportClaim.claimFile(abandoned);
         Files.writeString(stale, "2 died");
         Files.setLastModifiedTime(stale, FileTime.from(Instant.now().minus(Duration.ofHours(1))));
 
@@ -472,7 +550,7 @@ class CrashAgentIntegrationTest {
         assertEquals(List.of(abandoned), summary.sent());
         assertEquals(List.of(claimed), summary.skipped());
         assertEquals(List.of(claimed), pending());
-        assertTrue(Files.exists(CrashAgentIntegration.Claim.claimFile(claimed)), "another's claim is left alone");
+        assertTrue(Files.exists(ReportClaim.claimFile(claimed)), "another's claim is left alone");
         assertFalse(Files.exists(stale));
     }
 

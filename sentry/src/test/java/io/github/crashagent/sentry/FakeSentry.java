@@ -52,6 +52,8 @@ final class FakeSentry implements AutoCloseable {
 
     private final HttpServer server;
     final AtomicInteger status = new AtomicInteger(200);
+    /** Statuses for the next requests, one each, before {@link #status} applies again. */
+    final java.util.Queue<Integer> nextStatuses = new java.util.concurrent.ConcurrentLinkedQueue<>();
     final List<Envelope> envelopes = new CopyOnWriteArrayList<>();
     final AtomicInteger requests = new AtomicInteger();
     /** When set, each request waits (at most 30 s) until it is counted down before it is answered. */
@@ -103,7 +105,8 @@ final class FakeSentry implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
-            int code = status.get();
+            Integer next = nextStatuses.poll();
+            int code = next != null ? next : status.get();
             byte[] answer = (code == 200 ? "{\"id\":\"ok\"}" : "{\"detail\":\"test\"}").getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(code, answer.length);
             exchange.getResponseBody().write(answer);
