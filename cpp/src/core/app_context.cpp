@@ -52,6 +52,31 @@ bool end_read(const uint8_t* entry, uint32_t sequence) {
     return load_u32(entry) == sequence;
 }
 
+// Async-signal-safe. Heap sort: in place, bounded, no recursion.
+void sift_down(Breadcrumb* a, int root, int count) {
+    for (;;) {
+        int child = 2 * root + 1;
+        if (child >= count) return;
+        if (child + 1 < count && a[child + 1].ordinal > a[child].ordinal) child++;
+        if (a[root].ordinal >= a[child].ordinal) return;
+        Breadcrumb t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+// Async-signal-safe. Oldest first.
+void sort_by_ordinal(Breadcrumb* a, int count) {
+    for (int i = count / 2 - 1; i >= 0; i--) sift_down(a, i, count);
+    for (int end = count - 1; end > 0; end--) {
+        Breadcrumb t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end);
+    }
+}
+
 }  // namespace
 
 size_t shared_context_size(uint32_t breadcrumbs) {
@@ -109,16 +134,18 @@ void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
     if (capacity > s->breadcrumb_capacity) capacity = s->breadcrumb_capacity;  // never beyond the copy's storage
     if (capacity == 0 || !s->breadcrumbs) return;
     const uint8_t* ring = slots + kContextSlots * slot::kSize;
-    uint64_t head = __atomic_load_n(reinterpret_cast<const uint64_t*>(memory + header::kBreadcrumbHead), __ATOMIC_ACQUIRE);
-    s->breadcrumbs_written = head;
-    uint64_t first = head > capacity ? head - capacity : 0;
-    for (uint64_t ordinal = first; ordinal < head; ordinal++) {
-        const uint8_t* e = ring + (ordinal % capacity) * crumb::kSize;
+    s->breadcrumbs_written = __atomic_load_n(reinterpret_cast<const uint64_t*>(memory + header::kBreadcrumbHead),
+                                             __ATOMIC_ACQUIRE);
+    // Every entry that is whole, whatever its age: in a busy process the writers may go round the
+    // ring while it is copied, and an entry they replaced meanwhile is newer, not wrong.
+    for (uint32_t i = 0; i < capacity; i++) {
+        const uint8_t* e = ring + static_cast<size_t>(i) * crumb::kSize;
         uint32_t sequence;
         if (!begin_read(e, &sequence)) {
             s->torn++;
             continue;
         }
+        if (sequence == 0) continue;  // never written
         Breadcrumb& out = s->breadcrumbs[s->breadcrumb_count];
         out.ordinal = load_u64(e + crumb::kOrdinal);
         out.time_ms = load_u64(e + crumb::kTimeMs);
@@ -129,11 +156,10 @@ void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
             s->torn++;
             continue;
         }
-        // A writer that claimed this ordinal but has not entered the entry yet leaves an older
-        // breadcrumb (or none) there: skipped, not torn.
-        if (out.ordinal != ordinal || sequence == 0) continue;
+        if (out.ordinal % capacity != i) continue;  // not this ring's entry: memory nobody should have written
         s->breadcrumb_count++;
     }
+    sort_by_ordinal(s->breadcrumbs, s->breadcrumb_count);
 }
 
 }  // namespace crashagent

@@ -44,9 +44,17 @@ bool duplicate_key(const ContextSnapshot& c, int index) {
     return false;
 }
 
-// Async-signal-safe. Application text on one log line: control characters become '?'.
+// Async-signal-safe. Application text on one log line: control characters and U+0000 become '?'.
 void log_text(Writer& w, const char* s) {
-    for (; *s; s++) w.ch(static_cast<unsigned char>(*s) < 0x20 || *s == 0x7f ? '?' : *s);
+    for (; *s; s++) {
+        unsigned char c = static_cast<unsigned char>(*s);
+        if (c == 0xC0 && static_cast<unsigned char>(s[1]) == 0x80) {  // U+0000 as Java's encoder writes it
+            w.ch('?');
+            s++;
+        } else {
+            w.ch(c < 0x20 || c == 0x7f ? '?' : *s);
+        }
+    }
 }
 
 // Async-signal-safe.
