@@ -79,8 +79,15 @@ void sort_by_ordinal(Breadcrumb* a, int count) {
 
 }  // namespace
 
+uint32_t breadcrumb_ring_entries(uint32_t breadcrumbs) {
+    uint32_t entries = breadcrumbs ? 1 : 0;
+    while (entries && entries < breadcrumbs) entries <<= 1;
+    return entries;
+}
+
 size_t shared_context_size(uint32_t breadcrumbs) {
-    return header::kSize + kContextSlots * slot::kSize + static_cast<size_t>(breadcrumbs) * crumb::kSize;
+    return header::kSize + kContextSlots * slot::kSize +
+           static_cast<size_t>(breadcrumb_ring_entries(breadcrumbs)) * crumb::kSize;
 }
 
 void shared_context_format(uint8_t* memory, uint32_t breadcrumbs) {
@@ -90,7 +97,8 @@ void shared_context_format(uint8_t* memory, uint32_t breadcrumbs) {
     store_u32(memory + header::kContextSlotSize, static_cast<uint32_t>(slot::kSize));
     store_u32(memory + header::kKeyCapacity, kContextKeyCapacity);
     store_u32(memory + header::kValueCapacity, kContextValueCapacity);
-    store_u32(memory + header::kBreadcrumbs, breadcrumbs);
+    store_u32(memory + header::kBreadcrumbs, breadcrumb_ring_entries(breadcrumbs));
+    store_u32(memory + header::kBreadcrumbsKept, breadcrumbs);
     store_u32(memory + header::kBreadcrumbSize, static_cast<uint32_t>(crumb::kSize));
     store_u32(memory + header::kMessageCapacity, kBreadcrumbMessageCapacity);
     store_u32(memory + header::kNameCapacity, kBreadcrumbThreadNameCapacity);
@@ -105,6 +113,7 @@ void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
     s->torn = 0;
     s->keys_refused = 0;
     s->breadcrumbs_written = 0;
+    s->breadcrumbs_kept = 0;
     s->taken = false;
     if (!memory || load_u32(memory + header::kMagic) != kContextMagic) return;
     s->taken = true;
@@ -160,6 +169,14 @@ void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
         s->breadcrumb_count++;
     }
     sort_by_ordinal(s->breadcrumbs, s->breadcrumb_count);
+    uint32_t kept = load_u32(memory + header::kBreadcrumbsKept);
+    s->breadcrumbs_kept = kept < capacity ? kept : capacity;
+    if (static_cast<uint32_t>(s->breadcrumb_count) > s->breadcrumbs_kept) {
+        // The ring is larger than asked for (a power of two): the oldest go.
+        int drop = s->breadcrumb_count - static_cast<int>(s->breadcrumbs_kept);
+        for (int i = 0; i + drop < s->breadcrumb_count; i++) s->breadcrumbs[i] = s->breadcrumbs[i + drop];
+        s->breadcrumb_count -= drop;
+    }
 }
 
 }  // namespace crashagent

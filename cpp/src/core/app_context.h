@@ -34,7 +34,8 @@ constexpr size_t kContextSlots = 8;       // u32
 constexpr size_t kContextSlotSize = 12;   // u32
 constexpr size_t kKeyCapacity = 16;       // u32
 constexpr size_t kValueCapacity = 20;     // u32
-constexpr size_t kBreadcrumbs = 24;       // u32: ring capacity N, 0 = off
+constexpr size_t kBreadcrumbs = 24;       // u32: ring entries, a power of two (0 = off), so a writer
+                                          // finds its entry with a mask, not a 64-bit division
 constexpr size_t kBreadcrumbSize = 28;    // u32
 constexpr size_t kMessageCapacity = 32;   // u32
 constexpr size_t kNameCapacity = 36;      // u32
@@ -43,7 +44,8 @@ constexpr size_t kContextClaimed = 48;    // u32: context slots handed out to ke
 constexpr size_t kKeysRefused = 52;       // u32: puts of a new key refused, every slot taken
 constexpr size_t kContextOffset = 56;     // u32: where the context slots start
 constexpr size_t kBreadcrumbOffset = 60;  // u32: where the breadcrumb ring starts
-constexpr size_t kSize = 64;
+constexpr size_t kBreadcrumbsKept = 64;   // u32: how many of the newest the report keeps (breadcrumbs=)
+constexpr size_t kSize = 128;
 }  // namespace header
 
 // A context slot: one key, bound to the slot for the life of the process.
@@ -90,20 +92,25 @@ struct ContextSnapshot {
     int context_count;
     uint32_t keys_refused;            // putContext calls refused for a new key, the map was full
     int torn;                         // entries dropped because a writer was inside them
-    Breadcrumb* breadcrumbs;          // oldest first; storage for capacity entries
-    uint32_t breadcrumb_capacity;
+    Breadcrumb* breadcrumbs;          // oldest first; storage for breadcrumb_capacity entries
+    uint32_t breadcrumb_capacity;     // the ring's entries (breadcrumb_ring_entries)
+    uint32_t breadcrumbs_kept;        // at most this many, the newest, after a copy
     int breadcrumb_count;
     uint64_t breadcrumbs_written;     // since the start; more than capacity means the oldest are gone
 };
 
-// Bytes of shared memory for a ring of the given capacity.
+// Ring entries for the option breadcrumbs=: the power of two at or above it (0 for 0).
+uint32_t breadcrumb_ring_entries(uint32_t breadcrumbs);
+
+// Bytes of shared memory for the option breadcrumbs=.
 size_t shared_context_size(uint32_t breadcrumbs);
 
-// Formats memory (8-byte aligned, shared_context_size bytes, zeroed) as an empty map and ring.
+// Formats memory (8-byte aligned, shared_context_size bytes, zeroed) as an empty map and a ring
+// that keeps the given number of breadcrumbs.
 void shared_context_format(uint8_t* memory, uint32_t breadcrumbs);
 
 // Copies every consistent entry of the shared memory into snapshot (whose breadcrumbs array holds
-// the ring's capacity), dropping and counting torn ones. Bounded by the capacities, whatever the
+// the ring's entries), dropping and counting torn ones. Bounded by the capacities, whatever the
 // memory holds. Async-signal-safe.
 void shared_context_copy(const uint8_t* memory, ContextSnapshot* snapshot);
 

@@ -140,11 +140,11 @@ void log_app_context(const CrashRecord& r, Writer& w) {
         w.ch('\n');
     }
     if (!c->breadcrumb_count) w.str("  (none)\n");
-    if (c->breadcrumbs_written > c->breadcrumb_capacity) {
+    if (c->breadcrumbs_written > c->breadcrumbs_kept) {
         w.str("  (");
         w.udec(c->breadcrumbs_written);
-        w.str(" written since the start; the ring keeps the last ");
-        w.udec(c->breadcrumb_capacity);
+        w.str(" written since the start; the report keeps the last ");
+        w.udec(c->breadcrumbs_kept);
         w.str(")\n");
     }
     if (c->torn) {

@@ -220,8 +220,9 @@ bool setup_app_context(uint32_t breadcrumbs) {
     size_t size = shared_context_size(breadcrumbs);
     constexpr size_t kAlignment = 64;  // Java's VarHandle atomics need aligned addresses
     uint8_t* raw = new (std::nothrow) uint8_t[size + kAlignment]();
-    Breadcrumb* copies = breadcrumbs ? new (std::nothrow) Breadcrumb[breadcrumbs] : nullptr;
-    if (!raw || (breadcrumbs && !copies)) {
+    uint32_t entries = breadcrumb_ring_entries(breadcrumbs);
+    Breadcrumb* copies = entries ? new (std::nothrow) Breadcrumb[entries] : nullptr;
+    if (!raw || (entries && !copies)) {
         delete[] raw;
         delete[] copies;
         return false;
@@ -229,7 +230,7 @@ bool setup_app_context(uint32_t breadcrumbs) {
     uint8_t* memory = raw + (kAlignment - reinterpret_cast<uintptr_t>(raw) % kAlignment) % kAlignment;
     shared_context_format(memory, breadcrumbs);
     g_app_context.snapshot.breadcrumbs = copies;
-    g_app_context.snapshot.breadcrumb_capacity = breadcrumbs;
+    g_app_context.snapshot.breadcrumb_capacity = entries;
     g_app_context.size = size;
     g_app_context.memory = memory;
     return true;

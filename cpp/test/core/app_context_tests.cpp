@@ -25,10 +25,12 @@ struct Shared {
     uint32_t capacity;
 
     explicit Shared(uint32_t breadcrumbs)
-        : words(shared_context_size(breadcrumbs) / 8 + 1), copies(breadcrumbs ? breadcrumbs : 1), capacity(breadcrumbs) {
+        : words(shared_context_size(breadcrumbs) / 8 + 1),
+          copies(breadcrumb_ring_entries(breadcrumbs) ? breadcrumb_ring_entries(breadcrumbs) : 1),
+          capacity(breadcrumb_ring_entries(breadcrumbs)) {
         shared_context_format(memory(), breadcrumbs);
         snapshot.breadcrumbs = copies.data();
-        snapshot.breadcrumb_capacity = breadcrumbs;
+        snapshot.breadcrumb_capacity = capacity;
     }
     uint8_t* memory() { return reinterpret_cast<uint8_t*>(words.data()); }
     uint8_t* slot(uint32_t i) { return memory() + header::kSize + i * slot::kSize; }
@@ -125,7 +127,12 @@ TEST_CASE("app context: an entry a writer is inside (odd sequence) is dropped an
 }
 
 TEST_CASE("app context: the ring keeps the newest, oldest first, after it went round") {
-    Shared s(5);
+    CHECK(breadcrumb_ring_entries(0) == 0);
+    CHECK(breadcrumb_ring_entries(1) == 1);
+    CHECK(breadcrumb_ring_entries(100) == 128);
+    CHECK(breadcrumb_ring_entries(10000) == 16384);
+    Shared s(5);  // a ring of 8, of which the report keeps the newest 5
+    CHECK(s.capacity == 8);
     for (int i = 0; i < 13; i++) breadcrumb(s, "m" + std::to_string(i));
     const ContextSnapshot& c = s.copy();
     REQUIRE(c.breadcrumb_count == 5);

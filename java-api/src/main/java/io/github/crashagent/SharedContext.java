@@ -26,6 +26,7 @@ final class SharedContext {
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONG = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
+    private static final boolean BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
     private static final int MAGIC = 0x31434143;
     private static final int LAYOUT_VERSION = 1;
     // Header offsets.
@@ -37,12 +38,13 @@ final class SharedContext {
     private static final int S_KEY_LENGTH = 4, S_VALUE_LENGTH = 6, S_STATE = 8, S_KEY = 16;
     private static final int STATE_SET = 1, STATE_REMOVED = 2;
     // Breadcrumb offsets.
-    private static final int B_MESSAGE_LENGTH = 4, B_NAME_LENGTH = 6, B_ORDINAL = 8, B_TIME = 16,
+    private static final int B_MESSAGE_LENGTH = 4, B_ORDINAL = 8, B_TIME = 16,
             B_THREAD = 24, B_NAME = 32;
 
     private final ByteBuffer buffer;
     private final int slots, slotSize, keyCapacity, valueCapacity, contextOffset;
     private final int breadcrumbs, breadcrumbSize, messageCapacity, nameCapacity, breadcrumbOffset;
+    private final long breadcrumbMask;
     private final ConcurrentHashMap<String, Integer> slotOfKey = new ConcurrentHashMap<>();
 
     private SharedContext(ByteBuffer buffer) {
@@ -57,6 +59,7 @@ final class SharedContext {
         messageCapacity = buffer.getInt(H_MESSAGE_CAPACITY);
         nameCapacity = buffer.getInt(H_NAME_CAPACITY);
         breadcrumbOffset = buffer.getInt(H_BREADCRUMB_OFFSET);
+        breadcrumbMask = breadcrumbs - 1L;
     }
 
     /** The writer over the agent's memory, or null for memory of a layout this class does not know. */
@@ -65,8 +68,9 @@ final class SharedContext {
             return null;
         }
         ByteBuffer b = memory.order(ByteOrder.nativeOrder());
-        if (b.capacity() < 64 || b.getInt(0) != MAGIC || b.getInt(H_VERSION) != LAYOUT_VERSION) {
-            return null;
+        if (b.capacity() < 64 || b.getInt(0) != MAGIC || b.getInt(H_VERSION) != LAYOUT_VERSION
+                || Integer.bitCount(b.getInt(H_BREADCRUMBS)) > 1) {
+            return null;  // the ring's entries are a power of two (or none)
         }
         return new SharedContext(b);
     }
@@ -127,12 +131,11 @@ final class SharedContext {
     }
 
     void breadcrumb(String message) {
-        int capacity = breadcrumbs;
-        if (capacity == 0) {
+        if (breadcrumbs == 0) {
             return;
         }
         long ordinal = (long) LONG.getAndAdd(buffer, H_HEAD, 1L);
-        int base = breadcrumbOffset + (int) Long.remainderUnsigned(ordinal, capacity) * breadcrumbSize;
+        int base = breadcrumbOffset + (int) (ordinal & breadcrumbMask) * breadcrumbSize;
         int sequence = (int) INT.getAcquire(buffer, base);
         if ((sequence & 1) != 0 || !INT.compareAndSet(buffer, base, sequence, sequence + 1)) {
             return;  // a writer a whole ring older is still inside this entry
@@ -143,8 +146,8 @@ final class SharedContext {
         buffer.putLong(base + B_THREAD, thread.getId());
         int nameLength = encode(thread.getName(), base + B_NAME, nameCapacity);
         int messageLength = encode(message, base + B_NAME + nameCapacity, messageCapacity);
-        buffer.putShort(base + B_NAME_LENGTH, (short) nameLength);
-        buffer.putShort(base + B_MESSAGE_LENGTH, (short) messageLength);
+        // The message length (u16 at 4) and the name length (u16 at 6) in one store.
+        buffer.putInt(base + B_MESSAGE_LENGTH, BIG_ENDIAN ? messageLength << 16 | nameLength : nameLength << 16 | messageLength);
         INT.setRelease(buffer, base, sequence + 2);
     }
 
@@ -157,7 +160,27 @@ final class SharedContext {
         ByteBuffer b = buffer;
         int length = s.length();
         int n = 0;
-        for (int i = 0; i < length; i++) {
+        int i = 0;
+        // ASCII, the usual case, eight characters to a store: each store to the buffer is checked,
+        // so one per byte would cost more than the rest of the call.
+        while (i + 8 <= length && n + 8 <= capacity) {
+            long word = 0;
+            int k = 0;
+            for (; k < 8; k++) {
+                char c = s.charAt(i + k);
+                if (c >= 0x80 || c == 0) {
+                    break;
+                }
+                word |= (long) c << (8 * k);
+            }
+            if (k < 8) {
+                break;
+            }
+            b.putLong(offset + n, BIG_ENDIAN ? Long.reverseBytes(word) : word);
+            i += 8;
+            n += 8;
+        }
+        for (; i < length; i++) {
             char c = s.charAt(i);
             if (c < 0x80 && c != 0) {
                 if (n + 1 > capacity) {

@@ -140,7 +140,7 @@ class ContextBreadcrumbsTest {
         JsonNode crumbs = ten.report().path("breadcrumbs");
         assertEquals(10, crumbs.size(), ten::toString);
         assertEquals("last before crash", crumbs.get(9).path("message").asText());
-        assertContains(ten.text("crashagent_pid", ".log"), " written since the start; the ring keeps the last 10)", ten);
+        assertContains(ten.text("crashagent_pid", ".log"), " written since the start; the report keeps the last 10)", ten);
 
         Result off = run(jdk, "context-ring-off", "breadcrumbs=0", "latest", "2");
         JsonNode report = off.report();

@@ -60,6 +60,12 @@ public class ContextBench {
     }
 
     @Benchmark
+    public long clock() {
+        // The wall-clock read each breadcrumb makes for its time: part of breadcrumb's cost.
+        return System.currentTimeMillis();
+    }
+
+    @Benchmark
     public void baseline() {
         // What the harness itself costs per call: the floor under both.
     }
