@@ -109,8 +109,9 @@ public final class CrashAgent {
      * <p>The map holds 64 distinct keys for the life of the process (a removed key keeps its
      * place, and putting it again reuses it); a put of a 65th key is ignored and counted in the
      * report. Keys are cut to 64 bytes and values to 256 bytes of UTF-8, at a character boundary.
-     * The call takes no lock and makes no JNI call: the value goes straight into memory the agent
-     * shares with Java. When two threads put the same key at the same moment, one of the two
+     * The call makes no JNI call and, after a key's first put (which takes a lock to give the key
+     * its place), takes no lock and allocates nothing: the value goes straight into memory the
+     * agent shares with Java. When two threads put the same key at the same moment, one of the two
      * values is kept. A value a thread was writing when the process crashed is left out.
      *
      * @throws NullPointerException when key is null
