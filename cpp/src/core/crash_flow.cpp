@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/crash_flow.h"
 
+#include "core/app_context.h"
 #include "core/report.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
@@ -246,6 +247,12 @@ int classify_java_thread(uint64_t thread_id) {
 void report_crash(CrashRecord* r) {
     r->pid = platform::process_id();
     r->timestamp_ms = platform::now_ms();
+    // First, before the writes below give the application's threads time to go on: the context
+    // and breadcrumbs as they were at the crash.
+    if (g_app_context.memory) {
+        shared_context_copy(g_app_context.memory, &g_app_context.snapshot);
+        r->app_context = &g_app_context.snapshot;
+    }
     record_compute_signature(r);
     record_diagnose(r);
 

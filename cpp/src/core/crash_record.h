@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/app_context.h"
 #include "core/options.h"
 
 namespace crashagent {
@@ -132,6 +133,10 @@ struct CrashRecord {
     char minidump_path[kPathCapacity];   // Windows minidump written for this crash, or empty
     const char* report_dir;              // the configured directory, also when the files had to go elsewhere
     char note[512];                   // anything the reader should know (fallback dir, ...)
+
+    // The application's context and breadcrumbs as the crash found them, or null when the agent
+    // shares no memory with Java (not a JVM); copied by report_crash before the first write.
+    const ContextSnapshot* app_context;
 
     // Java part, published by the dispatcher.
     std::atomic<int> dispatch_state;         // DispatchState

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/options.h"
 
+#include "core/app_context.h"
 #include "core/writer.h"
 
 namespace crashagent {
@@ -8,7 +9,8 @@ namespace crashagent {
 const char* const kOptionsHelp =
     "dir=<directory for reports, default: working directory>, "
     "timeout=<listener budget in milliseconds, 0..600000, default: 5000>, "
-    "minidump=<true|false, Windows only, default: false>";
+    "minidump=<true|false, Windows only, default: false>, "
+    "breadcrumbs=<how many CrashAgent.breadcrumb messages the report keeps, 0..10000, default: 100>";
 
 namespace {
 
@@ -108,7 +110,7 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
     if (!text) return true;
 
     // Each option at most once: a second value would silently win over the first.
-    bool seen_dir = false, seen_timeout = false, seen_minidump = false;
+    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false;
     const char* p = text;
     while (*p) {
         const char* end = p;
@@ -134,7 +136,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         const char* key = item;
         const char* value = eq + 1;
         bool* seen = str_equal(key, "dir") ? &seen_dir : str_equal(key, "timeout") ? &seen_timeout
-                   : str_equal(key, "minidump") ? &seen_minidump : nullptr;
+                   : str_equal(key, "minidump") ? &seen_minidump
+                   : str_equal(key, "breadcrumbs") ? &seen_breadcrumbs : nullptr;
         if (seen && *seen) {
             fail(err, "option '", key, "' is given twice; give each option once");
             return false;
@@ -174,6 +177,12 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         } else if (str_equal(key, "minidump")) {
             if (!parse_bool(value, &out->minidump)) {
                 fail(err, "option 'minidump' has value '", Quoted(value).text, "'; allowed: true or false (default false)");
+                return false;
+            }
+        } else if (str_equal(key, "breadcrumbs")) {
+            if (!parse_uint(value, kMaxBreadcrumbs, &out->breadcrumbs)) {
+                fail(err, "option 'breadcrumbs' has value '", Quoted(value).text,
+                     "'; allowed: a whole number from 0 (off) to 10000 (default 100)");
                 return false;
             }
         } else {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Agent options: -agentpath:<lib>=dir=<path>,timeout=<ms>,minidump=<bool>
+// Agent options: -agentpath:<lib>=dir=<path>,timeout=<ms>,minidump=<bool>,breadcrumbs=<n>
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,7 @@ struct Options {
     char dir[kPathCapacity] = {0};     // empty means the working directory
     uint32_t timeout_ms = 5000;        // budget for the Java dispatch (listeners)
     bool minidump = false;             // Windows only: write a minidump next to the report
+    uint32_t breadcrumbs = 100;        // CrashAgent.breadcrumb ring size, 0 = off (core/app_context.h)
 };
 
 // The option names and their allowed values, as shown in error messages and the README.

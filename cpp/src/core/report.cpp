@@ -35,6 +35,126 @@ void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w)
     w.ch('\n');
 }
 
+// Async-signal-safe. True when an earlier entry of the copy has the same key (two class loaders'
+// copies of the API can bind one key to two slots): the report keeps the first.
+bool duplicate_key(const ContextSnapshot& c, int index) {
+    for (int i = 0; i < index; i++) {
+        if (str_equal(c.context[i].key, c.context[index].key)) return true;
+    }
+    return false;
+}
+
+// Async-signal-safe. Application text on one log line: control characters and U+0000 become '?'.
+void log_text(Writer& w, const char* s) {
+    for (; *s; s++) {
+        unsigned char c = static_cast<unsigned char>(*s);
+        if (c == 0xC0 && static_cast<unsigned char>(s[1]) == 0x80) {  // U+0000 as Java's encoder writes it
+            w.ch('?');
+            s++;
+        } else {
+            w.ch(c < 0x20 || c == 0x7f ? '?' : *s);
+        }
+    }
+}
+
+// Async-signal-safe.
+void json_app_context(const CrashRecord& r, Writer& w) {
+    const ContextSnapshot* c = r.app_context;
+    w.str(",\n  \"context\": ");
+    if (!c || !c->taken) {
+        w.str("null,\n  \"breadcrumbs\": null");
+        return;
+    }
+    w.ch('{');
+    int written = 0;
+    for (int i = 0; i < c->context_count; i++) {
+        if (duplicate_key(*c, i)) continue;
+        w.str(written++ ? ",\n    " : "\n    ");
+        w.json_string(c->context[i].key);
+        w.str(": ");
+        w.json_string(c->context[i].value);
+    }
+    w.str(written ? "\n  }" : "}");
+    w.str(",\n  \"breadcrumbs\": [");
+    for (int i = 0; i < c->breadcrumb_count; i++) {
+        const Breadcrumb& b = c->breadcrumbs[i];
+        w.str(i ? ",\n    " : "\n    ");
+        w.str("{\"time_ms\": ");
+        w.udec(b.time_ms);
+        w.str(", \"java_thread_id\": ");
+        w.udec(b.thread_id);
+        w.str(", \"thread\": ");
+        w.json_string(b.thread_name);
+        w.str(", \"message\": ");
+        w.json_string(b.message);
+        w.ch('}');
+    }
+    w.str(c->breadcrumb_count ? "\n  ]" : "]");
+    w.str(",\n  \"context_stats\": {\"breadcrumbs_written\": ");
+    w.udec(c->breadcrumbs_written);
+    w.str(", \"keys_refused\": ");
+    w.udec(c->keys_refused);
+    w.str(", \"torn_entries\": ");
+    w.dec(c->torn);
+    w.ch('}');
+}
+
+// Async-signal-safe.
+void log_app_context(const CrashRecord& r, Writer& w) {
+    const ContextSnapshot* c = r.app_context;
+    if (!c || !c->taken) return;
+    w.str("context:\n");
+    int written = 0;
+    for (int i = 0; i < c->context_count; i++) {
+        if (duplicate_key(*c, i)) continue;
+        written++;
+        w.str("  ");
+        log_text(w, c->context[i].key);
+        w.str(" = ");
+        log_text(w, c->context[i].value);
+        w.ch('\n');
+    }
+    if (!written) w.str("  (none)\n");
+    if (c->keys_refused) {
+        w.str("  (");
+        w.udec(c->keys_refused);
+        w.str(" puts of new keys were refused: the map holds 64 keys)\n");
+    }
+    w.str("\nbreadcrumbs (oldest first, ms relative to the crash):\n");
+    for (int i = 0; i < c->breadcrumb_count; i++) {
+        const Breadcrumb& b = c->breadcrumbs[i];
+        w.str("  ");
+        if (b.time_ms <= r.timestamp_ms) {
+            w.ch('-');
+            w.udec(r.timestamp_ms - b.time_ms);
+        } else {
+            w.ch('+');
+            w.udec(b.time_ms - r.timestamp_ms);
+        }
+        w.str(" ms [");
+        log_text(w, b.thread_name);
+        w.str(" #");
+        w.udec(b.thread_id);
+        w.str("] ");
+        log_text(w, b.message);
+        w.ch('\n');
+    }
+    if (!c->breadcrumb_count) w.str("  (none)\n");
+    if (c->breadcrumbs_written > c->breadcrumbs_kept) {
+        w.str("  (");
+        w.udec(c->breadcrumbs_written);
+        w.str(" written since the start; the report keeps the last ");
+        w.udec(c->breadcrumbs_kept);
+        w.str(")\n");
+    }
+    if (c->torn) {
+        w.str("  (");
+        w.dec(c->torn);
+        w.str(" entries were being written at the crash and were left out)\n");
+    }
+    w.ch('\n');
+}
+
 }  // namespace
 
 // Async-signal-safe.
@@ -264,6 +384,8 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     }
     w.str("]");
 
+    json_app_context(r, w);
+
     w.str(",\n  \"report\": {\"directory\": ");
     w.json_string(or_null(r.report_dir));
     w.str(", \"json\": ");
@@ -369,7 +491,9 @@ void write_log_native(const CrashRecord& r, Writer& w) {
         w.dec(kJvmCodeCapacity);
         w.str(" was full, so frames in them may show no name)\n");
     }
-    w.str("\nregisters:\n");
+    w.ch('\n');
+    log_app_context(r, w);
+    w.str("registers:\n");
     for (int i = 0; i < r.register_count; i++) {
         w.str("  ");
         w.str(r.registers[i].name);

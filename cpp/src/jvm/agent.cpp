@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <new>
+
+#include "core/app_context.h"
 #include "core/crash_flow.h"
 #include "core/jvm_code.h"
 #include "core/native_methods.h"
@@ -200,6 +203,28 @@ jint setup_jvmti(JavaVM* vm, bool live) {
     return JNI_OK;
 }
 
+// The memory CrashAgent.putContext and breadcrumb write into, and the crash's copy of it; both
+// live as long as the process. The copy is made in crash context, so its storage is allocated here.
+bool setup_app_context(uint32_t breadcrumbs) {
+    size_t size = shared_context_size(breadcrumbs);
+    constexpr size_t kAlignment = 64;  // Java's VarHandle atomics need aligned addresses
+    uint8_t* raw = new (std::nothrow) uint8_t[size + kAlignment]();
+    uint32_t entries = breadcrumb_ring_entries(breadcrumbs);
+    Breadcrumb* copies = entries ? new (std::nothrow) Breadcrumb[entries] : nullptr;
+    if (!raw || (entries && !copies)) {
+        delete[] raw;
+        delete[] copies;
+        return false;
+    }
+    uint8_t* memory = raw + (kAlignment - reinterpret_cast<uintptr_t>(raw) % kAlignment) % kAlignment;
+    shared_context_format(memory, breadcrumbs);
+    g_app_context.snapshot.breadcrumbs = copies;
+    g_app_context.snapshot.breadcrumb_capacity = entries;
+    g_app_context.size = size;
+    g_app_context.memory = memory;
+    return true;
+}
+
 int start(const char* options) {
     char error[1024];
     Options parsed;
@@ -231,6 +256,10 @@ int start(const char* options) {
         str_copy(parsed.dir, sizeof(parsed.dir), temp);
     }
     g_agent.options = parsed;
+    if (!setup_app_context(parsed.breadcrumbs)) {
+        fprintf(stderr, "crashagent: no memory for the context and %u breadcrumbs (option 'breadcrumbs'); "
+                        "reports will have neither\n", parsed.breadcrumbs);
+    }
     platform::resolve_report_dir(parsed.dir, g_agent.report_dir, sizeof(g_agent.report_dir));
     if (strlen(g_agent.report_dir) > kPathCapacity - 64) {
         // Report names must fit next to it: crashagent_pid<pid>_<n>.json.tmp.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 
+#include "core/app_context.h"
 #include "core/crash_flow.h"
 #include "core/report.h"
 #include "core/thread_registry.h"
@@ -331,6 +332,56 @@ JNIEXPORT void JNICALL Java_io_github_crashagent_CrashAgent_nativeListenerOutcom
     platform::dispatcher_signal_progress();
     if (n) jni->ReleaseStringUTFChars(name, n);
     if (o) jni->ReleaseStringUTFChars(outcome, o);
+}
+
+// The memory CrashAgent.putContext and breadcrumb write into, as a direct buffer; null when the
+// agent has none (no memory at startup).
+JNIEXPORT jobject JNICALL Java_io_github_crashagent_CrashAgent_nativeSharedMemory(JNIEnv* jni, jclass) {
+    if (!g_app_context.memory) return nullptr;
+    return jni->NewDirectByteBuffer(g_app_context.memory, static_cast<jlong>(g_app_context.size));
+}
+
+// The context and breadcrumbs the crash copied, for the listeners' CrashEvent: {byte[][] texts,
+// long[] numbers}. texts: key, value for each context entry, then thread name, message for each
+// breadcrumb, as UTF-8; numbers: the entry count, the breadcrumb count, then time and Java thread
+// id for each breadcrumb. Null when the crash copied nothing.
+JNIEXPORT jobjectArray JNICALL Java_io_github_crashagent_CrashAgent_nativeCrashContext(JNIEnv* jni, jclass) {
+    const ContextSnapshot* c = g_record.app_context;
+    if (!c || !c->taken) return nullptr;
+    jclass bytes_class = jni->FindClass("[B");
+    jclass object_class = jni->FindClass("java/lang/Object");
+    if (!bytes_class || !object_class) return nullptr;
+    jsize text_count = 2 * (c->context_count + c->breadcrumb_count);
+    jobjectArray texts = jni->NewObjectArray(text_count, bytes_class, nullptr);
+    jlongArray numbers = jni->NewLongArray(2 + 2 * c->breadcrumb_count);
+    jobjectArray result = jni->NewObjectArray(2, object_class, nullptr);
+    if (!texts || !numbers || !result) return nullptr;
+    jsize at = 0;
+    auto add = [&](const char* s) {
+        jsize n = static_cast<jsize>(strlen(s));
+        jbyteArray b = jni->NewByteArray(n);
+        if (!b) return;
+        jni->SetByteArrayRegion(b, 0, n, reinterpret_cast<const jbyte*>(s));
+        jni->SetObjectArrayElement(texts, at++, b);
+        jni->DeleteLocalRef(b);
+    };
+    for (int i = 0; i < c->context_count; i++) {
+        add(c->context[i].key);
+        add(c->context[i].value);
+    }
+    jlong counts[2] = {c->context_count, c->breadcrumb_count};
+    jni->SetLongArrayRegion(numbers, 0, 2, counts);
+    for (int i = 0; i < c->breadcrumb_count; i++) {
+        const Breadcrumb& b = c->breadcrumbs[i];
+        add(b.thread_name);
+        add(b.message);
+        jlong values[2] = {static_cast<jlong>(b.time_ms), static_cast<jlong>(b.thread_id)};
+        jni->SetLongArrayRegion(numbers, 2 + 2 * i, 2, values);
+    }
+    if (jni->ExceptionCheck()) return nullptr;
+    jni->SetObjectArrayElement(result, 0, texts);
+    jni->SetObjectArrayElement(result, 1, numbers);
+    return result;
 }
 
 }  // extern "C"

@@ -138,7 +138,25 @@ TEST_CASE("options: defaults") {
     CHECK(o.dir[0] == '\0');
     CHECK(o.timeout_ms == 5000);
     CHECK_FALSE(o.minidump);
+    CHECK(o.breadcrumbs == 100);
     REQUIRE(parse_options("", &o, error, sizeof(error)));
+}
+
+TEST_CASE("options: breadcrumbs= takes 0 to 10000, and says so otherwise") {
+    Options o;
+    char error[512];
+    REQUIRE(parse_options("breadcrumbs=0", &o, error, sizeof(error)));
+    CHECK(o.breadcrumbs == 0);
+    REQUIRE(parse_options("breadcrumbs=10000", &o, error, sizeof(error)));
+    CHECK(o.breadcrumbs == 10000);
+    for (const char* bad : {"breadcrumbs=10001", "breadcrumbs=-1", "breadcrumbs=", "breadcrumbs=lots", "breadcrumbs=1e3"}) {
+        CHECK_FALSE(parse_options(bad, &o, error, sizeof(error)));
+        CHECK_MESSAGE(std::string(error).find("option 'breadcrumbs' has value '") != std::string::npos, error);
+        CHECK_MESSAGE(std::string(error).find("allowed: a whole number from 0 (off) to 10000 (default 100)") !=
+                          std::string::npos, error);
+    }
+    CHECK_FALSE(parse_options("breadcrumbs=1,breadcrumbs=2", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'breadcrumbs' is given twice") != std::string::npos);
 }
 
 TEST_CASE("options: values") {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -29,7 +30,7 @@ const char kUsage[] =
     "usage: jvm_standin [-agentpath:<agent library>[=<options>]] <jni library> <exported JNI function> <int argument>\n"
     "                   [--method '<pkg.Class.name(Signature)>'] [--caller '<pkg.Class.method(File.java:line)>']...\n"
     "                   [--listener <file>] [--listener-mode ok|throw|hang] [--threads <n>] [--timing]\n"
-    "                   [--agent-threads-start-late] [--native-wrapper]\n"
+    "                   [--agent-threads-start-late] [--native-wrapper] [--context <text>]\n"
     "\n"
     "A stand-in for java + the JVM library, for running a JVMTI agent where no JVM runs. It loads\n"
     "the agent as HotSpot does (load the library, Agent_OnLoad(vm, options, NULL); a non-zero return\n"
@@ -66,6 +67,9 @@ const char kUsage[] =
     "                     HotSpot's native wrapper of a compiled native method, and posts\n"
     "                     CompiledMethodLoad for it (on Windows its unwind data is registered with\n"
     "                     RtlAddFunctionTable, as HotSpot's code cache is)\n"
+    "  --context <text>   with --listener, before the call: CrashAgent.putContext(\"request\", text)\n"
+    "                     and CrashAgent.breadcrumb(text), written into the agent's shared memory\n"
+    "                     (nativeSharedMemory) as the Java API writes them\n"
     "  --timing           prints standin-timing lines on stderr: from the call into the native\n"
     "                     method to the first listener call and to the JVM's error handler, and the\n"
     "                     time from VMDeath to the end of the exit\n"
@@ -133,7 +137,7 @@ void trap_all(Table* table) {
 
 constexpr uint32_t kMagic = 0x4A4F424A;  // every handle the stand-in gives out points at one of these
 
-enum class Kind { kClass, kString, kObjectArray, kLongArray, kIntArray, kThread, kThrowable, kPlain };
+enum class Kind { kClass, kString, kObjectArray, kLongArray, kIntArray, kThread, kThrowable, kPlain, kDirectBuffer };
 
 struct Class;
 struct JavaThread;
@@ -147,6 +151,8 @@ struct Obj {
     std::vector<jlong> longs;     // long[]
     std::vector<jint> ints;       // int[]
     JavaThread* thread = nullptr; // a started Thread
+    void* address = nullptr;      // a direct ByteBuffer's memory
+    jlong capacity = 0;           // and its size
 };
 
 struct Method {
@@ -231,6 +237,7 @@ struct Options {
     bool timing = false;
     bool agent_threads_start_late = false;
     bool native_wrapper = false;
+    const char* context = nullptr;
 };
 Options g_options;
 
@@ -511,6 +518,7 @@ Method* g_native_connect = nullptr;
 Method* g_native_report_directory = nullptr;
 Method* g_native_listener_outcome = nullptr;
 Method* g_dispatch = nullptr;
+Method* g_native_shared_memory = nullptr;
 bool g_listener_registered = false;
 
 void define_api_class() {
@@ -521,6 +529,51 @@ void define_api_class() {
     g_native_listener_outcome =
         define_method(g_api, "nativeListenerOutcome", "(ILjava/lang/String;Ljava/lang/String;)V", true, true);
     g_dispatch = define_method(g_api, "dispatch", kDispatchSignature, true, false);
+    g_native_shared_memory = define_method(g_api, "nativeSharedMemory", "()Ljava/nio/ByteBuffer;", true, true);
+}
+
+// CrashAgent.putContext("request", text) and CrashAgent.breadcrumb(text) as SharedContext.java
+// writes them into the agent's memory (cpp/src/core/app_context.h): the slot and the ring entry
+// claimed, written, then published with an even sequence word. Offsets from the memory's header.
+void api_context(JavaThread* t, const std::string& text) {
+    auto fn = reinterpret_cast<jobject(JNICALL*)(JNIEnv*, jclass)>(link_native(t, g_native_shared_memory));
+    if (!fn) {
+        t->pending = nullptr;
+        return;
+    }
+    jobject buffer = nullptr;
+    call_native(t, g_native_shared_memory, [&] { buffer = fn(&t->slot.env, reinterpret_cast<jclass>(g_api->mirror)); });
+    if (!buffer) return;
+    Obj* b = deref("nativeSharedMemory's result", buffer, Kind::kDirectBuffer);
+    auto* m = static_cast<unsigned char*>(b->address);
+    auto u32 = [&](size_t offset) { return reinterpret_cast<uint32_t*>(m + offset); };
+    auto u16 = [&](size_t offset) { return reinterpret_cast<uint16_t*>(m + offset); };
+    auto u64 = [&](size_t offset) { return reinterpret_cast<uint64_t*>(m + offset); };
+    // putContext: the first key takes slot 0
+    __atomic_fetch_add(u32(48), 1, __ATOMIC_SEQ_CST);
+    size_t slot = *u32(56);
+    uint32_t key_capacity = *u32(16);
+    __atomic_store_n(u32(slot), 1u, __ATOMIC_SEQ_CST);
+    std::memcpy(m + slot + 16, "request", 7);
+    std::memcpy(m + slot + 16 + key_capacity, text.data(), text.size());
+    *u16(slot + 4) = 7;
+    *u16(slot + 6) = static_cast<uint16_t>(text.size());
+    *u32(slot + 8) = 1;
+    __atomic_store_n(u32(slot), 2u, __ATOMIC_RELEASE);
+    // breadcrumb
+    uint64_t ordinal = __atomic_fetch_add(u64(40), 1, __ATOMIC_SEQ_CST);
+    uint32_t entries = *u32(24);
+    if (entries == 0) return;
+    size_t entry = *u32(60) + (ordinal & (entries - 1)) * *u32(28);
+    __atomic_store_n(u32(entry), 1u, __ATOMIC_SEQ_CST);
+    *u64(entry + 8) = ordinal;
+    *u64(entry + 16) = static_cast<uint64_t>(std::time(nullptr)) * 1000;
+    *u64(entry + 24) = 1;
+    std::memcpy(m + entry + 32, "main", 4);
+    std::memcpy(m + entry + 32 + *u32(36), text.data(), text.size());
+    *u16(entry + 4) = static_cast<uint16_t>(text.size());
+    *u16(entry + 6) = 4;
+    __atomic_store_n(u32(entry), 2u, __ATOMIC_RELEASE);
 }
 
 // CrashAgent.connect(): a LinkageError (no agent) means "not active".
@@ -803,6 +856,15 @@ void JNICALL jni_set_object_array_element(JNIEnv* env, jobjectArray array, jsize
     }
     if (value) deref("SetObjectArrayElement (value)", value, reinterpret_cast<Obj*>(value)->kind);
     a->objects[static_cast<size_t>(index)] = reinterpret_cast<Obj*>(value);
+}
+
+jobject JNICALL jni_new_direct_byte_buffer(JNIEnv* env, void* address, jlong capacity) {
+    env_thread(env, "NewDirectByteBuffer");
+    if (!address || capacity < 0) die("NewDirectByteBuffer with no memory", nullptr);
+    Obj* b = new_obj(Kind::kDirectBuffer, define_class("java/nio/DirectByteBuffer", "DirectByteBuffer.java"));
+    b->address = address;
+    b->capacity = capacity;
+    return reinterpret_cast<jobject>(b);
 }
 
 jlongArray JNICALL jni_new_long_array(JNIEnv* env, jsize length) {
@@ -1181,6 +1243,7 @@ void build_tables() {
     g_jni_table.NewObjectArray = &jni_new_object_array;
     g_jni_table.SetObjectArrayElement = &jni_set_object_array_element;
     g_jni_table.NewLongArray = &jni_new_long_array;
+    g_jni_table.NewDirectByteBuffer = &jni_new_direct_byte_buffer;
     g_jni_table.SetLongArrayRegion = &jni_set_long_array_region;
     g_jni_table.NewIntArray = &jni_new_int_array;
     g_jni_table.SetIntArrayRegion = &jni_set_int_array_region;
@@ -1267,6 +1330,8 @@ void parse(int argc, char** argv) {
             g_options.callers.push_back(value("--caller"));
         } else if (a == "--listener") {
             g_options.listener_file = value("--listener");
+        } else if (a == "--context") {
+            g_options.context = value("--context");
         } else if (a == "--listener-mode") {
             g_options.listener_mode = value("--listener-mode");
             if (g_options.listener_mode != "ok" && g_options.listener_mode != "throw" && g_options.listener_mode != "hang") {
@@ -1434,6 +1499,7 @@ int run() {
         g_listener_registered = true;            // CrashAgent.addListener
         std::printf("standin: CrashAgent.isActive() = %s\n", active ? "true" : "false");
         if (active) std::printf("standin: CrashAgent.reportDirectory() = %s\n", api_report_directory(main_thread).c_str());
+        if (g_options.context) api_context(main_thread, g_options.context);
         std::fflush(stdout);
     }
 

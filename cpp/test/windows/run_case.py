@@ -382,6 +382,9 @@ STANDIN_CRASH = {
     # cache: the walk ends there, and the frame is named from CompiledMethodLoad.
     "standin_native_wrapper": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
                                "--listener", "view.txt", "--native-wrapper"],
+    # CrashAgent.putContext and breadcrumb through the agent's shared memory before the crash.
+    "standin_context": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
+                        "--listener", "view.txt", "--context", "req-42"],
 }
 STANDIN_QUIET = {
     "standin_benign": (["Java_io_github_crashagent_testapp_CrashNative_benignExceptions", "0", "--listener",
@@ -468,7 +471,7 @@ def run_standin_crash(c):
     run = c.standin(arguments, options=options)
     r = c.crash_report(run, *AV, "Java_io_github_crashagent_testapp_CrashNative_nullWrite" if case in (
         "standin_java", "standin_listener_throws", "standin_listener_hangs", "standin_native_wrapper",
-        "standin_crash_before_dispatcher") else None,
+        "standin_crash_before_dispatcher", "standin_context") else None,
         "write")
     c.as_without_agent(run, base)
     check(not base.exists("view.txt"), "the listener was called without the agent")
@@ -487,6 +490,15 @@ def run_standin_crash(c):
     check(listeners == [("io.github.crashagent.testapp.ViewListener", outcome)], f"listeners {listeners}")
     status = "timed_out" if case == "standin_listener_hangs" else "complete"
     check(r["dispatch"]["status"] == status, f"dispatch {r['dispatch']}")
+    if case == "standin_context":
+        check(r["context"] == {"request": "req-42"}, f"context {r['context']}")
+        crumbs = [(b["thread"], b["java_thread_id"], b["message"]) for b in r["breadcrumbs"]]
+        check(crumbs == [("main", 1, "req-42")], f"breadcrumbs {r['breadcrumbs']}")
+        check(r["context_stats"] == {"breadcrumbs_written": 1, "keys_refused": 0, "torn_entries": 0},
+              f"context_stats {r['context_stats']}")
+        check("  request = req-42\n" in run.read("crashagent_pid*.log"), "the log has no context")
+    else:
+        check(r["context"] == {} and r["breadcrumbs"] == [], f"context {r['context']}, {r['breadcrumbs']}")
     if case == "standin_thread":
         # A thread of the library's own: no Java stack, but the listener still runs.
         check(run.rc == EXCEPTION_ACCESS_VIOLATION & 0xFF, f"exit status {run.rc}")

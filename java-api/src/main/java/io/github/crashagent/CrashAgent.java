@@ -101,6 +101,76 @@ public final class CrashAgent {
         LISTENERS.remove(listener);
     }
 
+    /**
+     * Sets a key of the application context the crash report will hold ({@code context} in the
+     * report), such as the request, file or user action being handled; a null value removes the
+     * key. Without the agent this does nothing.
+     *
+     * <p>The map holds 64 distinct keys for the life of the process (a removed key keeps its
+     * place, and putting it again reuses it); a put of a 65th key is ignored and counted in the
+     * report. Keys are cut to 64 bytes and values to 256 bytes of UTF-8, at a character boundary.
+     * The call makes no JNI call and, after a key's first put (which takes a lock to give the key
+     * its place), takes no lock and allocates nothing: the value goes straight into memory the
+     * agent shares with Java. When two threads put the same key at the same moment, one of the two
+     * values is kept. A value a thread was writing when the process crashed is left out.
+     *
+     * @throws NullPointerException when key is null
+     */
+    public static void putContext(String key, String value) {
+        Objects.requireNonNull(key, "key");
+        SharedContext shared = Shared.CONTEXT;
+        if (shared != null) {
+            if (value == null) {
+                shared.remove(key);
+            } else {
+                shared.put(key, value);
+            }
+        }
+    }
+
+    /** Removes a key of the application context; does nothing when it is not set or without the agent. */
+    public static void removeContext(String key) {
+        Objects.requireNonNull(key, "key");
+        SharedContext shared = Shared.CONTEXT;
+        if (shared != null) {
+            shared.remove(key);
+        }
+    }
+
+    /**
+     * Records a breadcrumb: the report keeps the last messages of the whole process (100 unless
+     * the agent option {@code breadcrumbs=} says otherwise), each with its time and the Java
+     * thread's id and name. Messages are cut to 192 bytes and thread names to 32 bytes of UTF-8.
+     * No lock, no JNI call, no allocation; without the agent it does nothing. A breadcrumb a
+     * thread was writing when the process crashed is left out.
+     *
+     * @throws NullPointerException when message is null
+     */
+    public static void breadcrumb(String message) {
+        Objects.requireNonNull(message, "message");
+        SharedContext shared = Shared.CONTEXT;
+        if (shared != null) {
+            shared.breadcrumb(message);
+        }
+    }
+
+    /**
+     * The agent's shared memory, connected on first use, not when CrashAgent is initialized:
+     * applications that only register listeners pay nothing for it. Null without the agent (or
+     * with one too old to share memory), so the calls above are a null check then.
+     */
+    private static final class Shared {
+        static final SharedContext CONTEXT = connectShared();
+
+        private static SharedContext connectShared() {
+            try {
+                return SharedContext.over(nativeSharedMemory());
+            } catch (LinkageError notLoaded) {
+                return null;
+            }
+        }
+    }
+
     /** The absolute folder the agent writes reports into, or empty when the agent is not loaded. */
     public static Optional<Path> reportDirectory() {
         return agentDirectory(false);
@@ -210,8 +280,14 @@ public final class CrashAgent {
     private static void dispatch(String[] text, long[] numbers, String[] frameClasses,
                                  String[] frameMethods, String[] frameFiles, int[] frameLines,
                                  String[] nativeFrames) {
+        Object[] crashContext;
+        try {
+            crashContext = nativeCrashContext();
+        } catch (LinkageError olderAgent) {
+            crashContext = null;
+        }
         CrashEvent event = NativeEventDecoder.decode(text, numbers, frameClasses, frameMethods,
-                frameFiles, frameLines, nativeFrames);
+                frameFiles, frameLines, nativeFrames, crashContext);
         List<CrashListener> snapshot = new ArrayList<>(LISTENERS);
         for (int i = 0; i < snapshot.size(); i++) {
             CrashListener listener = snapshot.get(i);
@@ -235,6 +311,10 @@ public final class CrashAgent {
     private static native String nativeReportDirectory();
 
     private static native String nativeFallbackDirectory();
+
+    private static native java.nio.ByteBuffer nativeSharedMemory();
+
+    private static native Object[] nativeCrashContext();
 
     private static native void nativeListenerOutcome(int index, String listener, String outcome);
 }

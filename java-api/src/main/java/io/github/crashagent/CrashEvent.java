@@ -3,7 +3,10 @@ package io.github.crashagent;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -28,6 +31,8 @@ public final class CrashEvent {
     private final String signature;
     private final Path reportFile;
     private final long timestamp;
+    private final Map<String, String> context;
+    private final List<Breadcrumb> breadcrumbs;
 
     /** An event of origin {@code native} with a fault address. */
     public CrashEvent(String kind, long code, long faultAddress, long pc, String module,
@@ -48,6 +53,21 @@ public final class CrashEvent {
                       String nativeMethod, StackTraceElement[] javaStackTrace,
                       List<String> nativeFrames, String signature, Path reportFile,
                       long timestamp) {
+        this(origin, kind, code, faultAddress, pc, module, moduleOffset, symbol, threadName, javaThread,
+                nativeMethod, javaStackTrace, nativeFrames, signature, reportFile, timestamp, null, null);
+    }
+
+    /**
+     * @param context     the application context ({@link CrashAgent#putContext}); null for none
+     * @param breadcrumbs the breadcrumbs, oldest first ({@link CrashAgent#breadcrumb}); null for none
+     */
+    public CrashEvent(String origin, String kind, long code, Long faultAddress, long pc, String module,
+                      long moduleOffset, String symbol, String threadName, boolean javaThread,
+                      String nativeMethod, StackTraceElement[] javaStackTrace,
+                      List<String> nativeFrames, String signature, Path reportFile,
+                      long timestamp, Map<String, String> context, List<Breadcrumb> breadcrumbs) {
+        this.context = context == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(context));
+        this.breadcrumbs = breadcrumbs == null ? List.of() : List.copyOf(breadcrumbs);
         this.origin = Objects.requireNonNull(origin, "origin");
         this.kind = Objects.requireNonNull(kind, "kind");
         this.code = code;
@@ -119,6 +139,14 @@ public final class CrashEvent {
     /** Milliseconds since the epoch when the crash was captured. */
     public long timestamp() { return timestamp; }
 
+    /**
+     * The application context the crash found ({@link CrashAgent#putContext}), in the order the
+     * keys were first put; empty when there was none or the agent shares no memory with Java.
+     */
+    public Map<String, String> context() { return context; }
+    /** The breadcrumbs the crash found ({@link CrashAgent#breadcrumb}), oldest first; at most the agent's {@code breadcrumbs=}. */
+    public List<Breadcrumb> breadcrumbs() { return breadcrumbs; }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) return true;
@@ -132,7 +160,8 @@ public final class CrashEvent {
                 && Objects.equals(nativeMethod, e.nativeMethod)
                 && Arrays.equals(javaStackTrace, e.javaStackTrace)
                 && nativeFrames.equals(e.nativeFrames) && Objects.equals(signature, e.signature)
-                && Objects.equals(reportFile, e.reportFile);
+                && Objects.equals(reportFile, e.reportFile) && context.equals(e.context)
+                && breadcrumbs.equals(e.breadcrumbs);
     }
 
     @Override

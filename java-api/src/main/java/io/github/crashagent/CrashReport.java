@@ -247,6 +247,25 @@ public final class CrashReport {
         this.reportDirectory = f.isMissing("/report/directory") ? null : f.pathOrNull("/report/directory");
         this.note = f.textOrNull("/note");
 
+        // context and breadcrumbs: absent in reports of agents that predate them, null when the
+        // agent shared no memory with Java; both read as empty then.
+        Map<String, String> context = new LinkedHashMap<>();
+        if (!f.isMissing("/context") && !f.isNull("/context")) {
+            for (String key : f.fieldNames("/context")) {
+                context.put(key, f.text("/context/" + escape(key)));
+            }
+        }
+        List<Breadcrumb> breadcrumbs = new ArrayList<>();
+        if (!f.isMissing("/breadcrumbs") && !f.isNull("/breadcrumbs")) {
+            int n = f.arraySize("/breadcrumbs");
+            for (int i = 0; i < n; i++) {
+                String at = "/breadcrumbs/" + i;
+                f.object(at);
+                breadcrumbs.add(new Breadcrumb(f.integer(at + "/time_ms"), f.integer(at + "/java_thread_id"),
+                        f.text(at + "/thread"), f.text(at + "/message")));
+            }
+        }
+
         // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
         // strings become null, frames are formatted alike, and a crash frame without a module has
         // offset 0.
@@ -258,7 +277,7 @@ public final class CrashReport {
                 module == null || moduleOffset == null ? 0 : moduleOffset, emptyToNull(symbol),
                 emptyToNull(threadName), Boolean.TRUE.equals(javaThreadKnown), emptyToNull(nativeMethod),
                 stack.toArray(new StackTraceElement[0]), frameText, emptyToNull(signature), file,
-                timestamp);
+                timestamp, context, breadcrumbs);
     }
 
     // A field later agents added: absent in earlier reports.

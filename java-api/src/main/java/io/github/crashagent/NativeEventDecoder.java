@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Builds a {@link CrashEvent} from the flat arrays the native dispatcher passes. */
 final class NativeEventDecoder {
@@ -17,7 +22,7 @@ final class NativeEventDecoder {
 
     static CrashEvent decode(String[] text, long[] numbers, String[] frameClasses,
                              String[] frameMethods, String[] frameFiles, int[] frameLines,
-                             String[] nativeFrames) {
+                             String[] nativeFrames, Object[] crashContext) {
         if (text.length != TEXT_COUNT || numbers.length != NUMBER_COUNT) {
             throw new IllegalArgumentException("agent and API versions differ: " + text.length
                     + " text fields, " + numbers.length + " numbers");
@@ -32,6 +37,50 @@ final class NativeEventDecoder {
                 text[MODULE], numbers[MODULE_OFFSET], text[SYMBOL], text[THREAD_NAME],
                 numbers[JAVA_THREAD] != 0, text[NATIVE_METHOD], stack,
                 Arrays.asList(nativeFrames), text[SIGNATURE],
-                report == null ? null : Path.of(report), numbers[TIMESTAMP]);
+                report == null ? null : Path.of(report), numbers[TIMESTAMP],
+                crashContext == null ? null : context(crashContext), crashContext == null ? null : breadcrumbs(crashContext));
+    }
+
+    // crashContext is CrashAgent.nativeCrashContext's {byte[][] texts, long[] numbers}, see
+    // cpp/src/jvm/dispatcher.cpp.
+    private static Map<String, String> context(Object[] crashContext) {
+        byte[][] texts = (byte[][]) crashContext[0];
+        long[] numbers = (long[]) crashContext[1];
+        Map<String, String> context = new LinkedHashMap<>();
+        for (int i = 0; i < numbers[0]; i++) {
+            context.putIfAbsent(utf8(texts[2 * i]), utf8(texts[2 * i + 1]));
+        }
+        return context;
+    }
+
+    private static List<Breadcrumb> breadcrumbs(Object[] crashContext) {
+        byte[][] texts = (byte[][]) crashContext[0];
+        long[] numbers = (long[]) crashContext[1];
+        int first = 2 * (int) numbers[0];
+        List<Breadcrumb> breadcrumbs = new ArrayList<>();
+        for (int i = 0; i < numbers[1]; i++) {
+            breadcrumbs.add(new Breadcrumb(numbers[2 + 2 * i], numbers[3 + 2 * i], utf8(texts[first + 2 * i]),
+                    utf8(texts[first + 2 * i + 1])));
+        }
+        return breadcrumbs;
+    }
+
+    /** UTF-8 as SharedContext encodes it: U+0000 is C0 80. */
+    static String utf8(byte[] bytes) {
+        int n = 0;
+        byte[] plain = bytes;
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == (byte) 0xC0 && i + 1 < bytes.length && bytes[i + 1] == (byte) 0x80) {
+                if (plain == bytes) {
+                    plain = Arrays.copyOf(bytes, bytes.length);
+                    n = i;
+                }
+                plain[n++] = 0;
+                i++;
+            } else if (plain != bytes) {
+                plain[n++] = bytes[i];
+            }
+        }
+        return plain == bytes ? new String(bytes, StandardCharsets.UTF_8) : new String(plain, 0, n, StandardCharsets.UTF_8);
     }
 }

@@ -3,6 +3,7 @@ package io.github.crashagent.sentry;
 
 import io.github.crashagent.CrashEvent;
 import io.github.crashagent.CrashReport;
+import io.sentry.Breadcrumb;
 import io.sentry.SentryEvent;
 import io.sentry.SentryLevel;
 import io.sentry.SentryOptions;
@@ -30,6 +31,10 @@ final class CrashEvents {
     static final String MECHANISM_WINDOWS = "UnhandledExceptionFilter";
     /** Mechanism of the second exception, which carries the crashing thread's Java stack. */
     static final String MECHANISM_JAVA_STACK = "crashagent.java_stack";
+    /** Name of the Sentry context that holds the report's {@code context} (CrashAgent.putContext). */
+    static final String APP_CONTEXT = "app_context";
+    /** Category of the Sentry breadcrumbs made from the report's {@code breadcrumbs}. */
+    static final String BREADCRUMB_CATEGORY = "crashagent";
     /** Sentry limits tag values to 200 characters. */
     private static final int MAX_TAG = 200;
 
@@ -156,6 +161,25 @@ final class CrashEvents {
         put(context, "note", report.note());
         context.put("report", report.file().toString());
         event.getContexts().put("crashagent", context);
+        // CrashAgent.putContext: a context of its own, key by key.
+        if (!crash.context().isEmpty()) {
+            event.getContexts().put(APP_CONTEXT, new LinkedHashMap<String, Object>(crash.context()));
+        }
+        // CrashAgent.breadcrumb: Sentry breadcrumbs, oldest first, as Sentry orders them.
+        List<Breadcrumb> breadcrumbs = new ArrayList<>();
+        for (io.github.crashagent.Breadcrumb b : crash.breadcrumbs()) {
+            Breadcrumb breadcrumb = new Breadcrumb(new Date(b.timestamp()));
+            breadcrumb.setType("default");
+            breadcrumb.setCategory(BREADCRUMB_CATEGORY);
+            breadcrumb.setLevel(SentryLevel.INFO);
+            breadcrumb.setMessage(b.message());
+            breadcrumb.setData("thread", b.threadName());
+            breadcrumb.setData("java_thread_id", b.javaThreadId());
+            breadcrumbs.add(breadcrumb);
+        }
+        if (!breadcrumbs.isEmpty()) {
+            event.setBreadcrumbs(breadcrumbs);
+        }
         return event;
     }
 

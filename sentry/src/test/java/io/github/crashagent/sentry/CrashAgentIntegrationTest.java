@@ -148,6 +148,17 @@ class CrashAgentIntegrationTest {
         assertEquals(1, event.path("fingerprint").size());
         assertEquals("app@1.2.3", event.path("release").asText());
         assertEquals("staging", event.path("environment").asText());
+        // CrashAgent.putContext and breadcrumb: a context of their own, and Sentry breadcrumbs
+        assertEquals("req-42", event.at("/contexts/app_context/request").asText(), event::toPrettyString);
+        assertEquals("input.bin", event.at("/contexts/app_context/file").asText());
+        // sentry-java writes the list itself; the protocol also allows {"values": [...]}
+        JsonNode crumbs = event.path("breadcrumbs").has("values") ? event.at("/breadcrumbs/values") : event.path("breadcrumbs");
+        assertEquals(2, crumbs.size(), event::toPrettyString);
+        assertEquals("opened input.bin", crumbs.get(0).path("message").asText());
+        assertEquals("crashagent", crumbs.get(0).path("category").asText());
+        assertEquals("worker-1", crumbs.get(1).at("/data/thread").asText());
+        assertEquals(23, crumbs.get(1).at("/data/java_thread_id").asLong());
+        assertEquals(1796160000100L, Instant.parse(crumbs.get(1).path("timestamp").asText()).toEpochMilli());
 
         JsonNode exceptions = event.path("exception").path("values");
         assertEquals(2, exceptions.size());
