@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.opentelemetry;
 
+import io.github.crashagent.Breadcrumb;
 import io.github.crashagent.CrashEvent;
 import io.github.crashagent.CrashReport;
+import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.logs.LogRecordBuilder;
 import io.opentelemetry.api.logs.Severity;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** Turns a crash report into the attributes of its {@code app.crash} log record. */
 final class CrashRecords {
     static final String EVENT_NAME = "app.crash";
     static final String CRASH_ID = "app.crash.id";
+    static final String CONTEXT_PREFIX = "app.context.";
+    static final String BREADCRUMBS = "crashagent.breadcrumbs";
 
     private CrashRecords() {}
 
@@ -61,6 +67,23 @@ final class CrashRecords {
         Path hsErr = report.hsErrFile();
         put(record, "crashagent.hs_err", hsErr == null ? null : hsErr.toString());
         put(record, "crashagent.agent_version", report.agentVersion());
+
+        // What the application recorded with CrashAgent.putContext and breadcrumb.
+        for (Map.Entry<String, String> entry : crash.context().entrySet()) {
+            record.setAttribute(AttributeKey.stringKey(CONTEXT_PREFIX + entry.getKey()), entry.getValue());
+        }
+        if (!crash.breadcrumbs().isEmpty()) {
+            List<String> lines = new ArrayList<>();
+            for (Breadcrumb b : crash.breadcrumbs()) {
+                lines.add(breadcrumbLine(b));
+            }
+            record.setAttribute(AttributeKey.stringArrayKey(BREADCRUMBS), lines);
+        }
+    }
+
+    /** One breadcrumb as {@code <ISO-8601 time> [<thread>] <message>}, oldest first in the attribute. */
+    static String breadcrumbLine(Breadcrumb b) {
+        return Instant.ofEpochMilli(b.timestamp()) + " [" + b.threadName() + "] " + b.message();
     }
 
     /** One line for the body: kind, what happened, where. */

@@ -17,6 +17,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -116,6 +117,14 @@ class CrashReportExporterTest {
         assertEquals("io.github.crashagent.testapp.CrashNative.nullWrite()V", received.attribute("crashagent.native_method"));
         assertEquals(file.toString(), received.attribute("crashagent.report"));
         assertEquals("native", received.attribute("crashagent.origin"));
+
+        // The application's context and breadcrumbs, as the crash found them.
+        assertEquals("req-42", received.attribute("app.context.request"));
+        assertEquals("input.bin", received.attribute("app.context.file"));
+        List<String> breadcrumbs = received.attributes().get("crashagent.breadcrumbs").getArrayValue().getValuesList()
+                .stream().map(v -> v.getStringValue()).toList();
+        assertEquals(List.of(Instant.ofEpochMilli(1796160000000L) + " [main] opened input.bin",
+                Instant.ofEpochMilli(1796160000100L) + " [worker-1] decoding frame 7"), breadcrumbs);
     }
 
     @Test
