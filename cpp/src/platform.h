@@ -33,6 +33,7 @@ const char* last_error_text();
 uint64_t random_u64();
 uint64_t now_ms();  // wall clock, ms since the epoch. Async-signal-safe.
 uint64_t monotonic_ms();  // Async-signal-safe.
+uint64_t monotonic_ns();  // Async-signal-safe.
 uint64_t process_id();  // Async-signal-safe.
 uint64_t current_thread_id();  // Async-signal-safe.
 void sleep_ms(uint32_t ms);  // Async-signal-safe.
@@ -75,6 +76,12 @@ void note_jvm_address(const void* address);
 bool install_crash_handlers(const Options& options, char* error, size_t error_capacity);
 // Removes them, restoring what was there if it is still ours to restore.
 void uninstall_crash_handlers();
+
+// Memory for generated code, W^X: exec_memory_reserve gives read-write pages, exec_memory_seal
+// makes them read-execute for good. Null / false with a message when the system refuses
+// executable memory (SELinux execmem, Windows Arbitrary Code Guard).
+void* exec_memory_reserve(size_t size, char* error, size_t error_capacity);
+bool exec_memory_seal(void* memory, size_t size, char* error, size_t error_capacity);
 
 // Per-thread preparation so a stack overflow can still be reported (alternate signal stack,
 // stack guarantee). Called on the thread itself.

@@ -2,6 +2,7 @@
 #include "core/crash_flow.h"
 
 #include "core/app_context.h"
+#include "core/native_calls.h"
 #include "core/report.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
@@ -252,6 +253,10 @@ void report_crash(CrashRecord* r) {
     if (g_app_context.memory) {
         shared_context_copy(g_app_context.memory, &g_app_context.snapshot);
         r->app_context = &g_app_context.snapshot;
+    }
+    if (native_calls_enabled()) {
+        native_calls_copy(r->thread_id, &g_native_call_snapshot);
+        r->native_calls = &g_native_call_snapshot;
     }
     record_compute_signature(r);
     record_diagnose(r);

@@ -66,6 +66,7 @@ void record_reset(CrashRecord* r) {
     r->minidump_path[0] = '\0';
     r->note[0] = '\0';
     r->app_context = nullptr;
+    r->native_calls = nullptr;
     r->java_note[0] = '\0';
     r->java_note_ready.store(0, std::memory_order_relaxed);
     r->java_native_method[0] = '\0';

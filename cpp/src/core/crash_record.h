@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/app_context.h"
+#include "core/native_calls.h"
 #include "core/options.h"
 
 namespace crashagent {
@@ -137,6 +138,9 @@ struct CrashRecord {
     // The application's context and breadcrumbs as the crash found them, or null when the agent
     // shares no memory with Java (not a JVM); copied by report_crash before the first write.
     const ContextSnapshot* app_context;
+    // The JNI calls recorded for native-calls=, or null when the option is off; copied with
+    // app_context.
+    const NativeCallSnapshot* native_calls;
 
     // Java part, published by the dispatcher.
     std::atomic<int> dispatch_state;         // DispatchState

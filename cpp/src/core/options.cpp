@@ -10,7 +10,9 @@ const char* const kOptionsHelp =
     "dir=<directory for reports, default: working directory>, "
     "timeout=<listener budget in milliseconds, 0..600000, default: 5000>, "
     "minidump=<true|false, Windows only, default: false>, "
-    "breadcrumbs=<how many CrashAgent.breadcrumb messages the report keeps, 0..10000, default: 100>";
+    "breadcrumbs=<how many CrashAgent.breadcrumb messages the report keeps, 0..10000, default: 100>, "
+    "native-calls=<all, or class or package prefixes separated by ';', whose JNI calls the report lists; "
+    "default: off>";
 
 namespace {
 
@@ -101,6 +103,51 @@ bool parse_uint(const char* v, uint32_t max, uint32_t* out) {
     return true;
 }
 
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+           c == '.' || c == '/' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// native-calls=all, or prefixes of Java class names (dots or slashes) separated by ';'.
+bool parse_native_calls(ErrorOut err, const char* value, char* out, size_t capacity) {
+    static const char* const kAllowed =
+        "; allowed: all, or class or package prefixes separated by ';' (for example com.example.;org.lib.Native)";
+    if (!*value) {
+        fail(err, "option 'native-calls' is empty", kAllowed);
+        return false;
+    }
+    bool any = false;
+    for (const char* p = value; *p;) {
+        const char* end = p;
+        while (*end && *end != ';') end++;
+        bool all = end - p == 3 && p[0] == 'a' && p[1] == 'l' && p[2] == 'l';
+        if (all && (p != value || *end)) {
+            fail(err, "option 'native-calls' has value '", Quoted(value).text,
+                 "': 'all' cannot be combined with prefixes", kAllowed);
+            return false;
+        }
+        for (const char* q = p; q < end; q++) {
+            if (!is_name_char(*q)) {
+                fail(err, "option 'native-calls' has value '", Quoted(value).text, "', with a character that is not in a class name",
+                     kAllowed);
+                return false;
+            }
+        }
+        if (end > p) any = true;
+        p = *end ? end + 1 : end;
+    }
+    if (!any) {
+        fail(err, "option 'native-calls' has value '", Quoted(value).text, "', with no prefix", kAllowed);
+        return false;
+    }
+    if (str_length(value) >= capacity) {
+        fail(err, "option 'native-calls' is too long", kAllowed);
+        return false;
+    }
+    str_copy(out, capacity, value);
+    return true;
+}
+
 }  // namespace
 
 bool parse_options(const char* text, Options* out, char* error, size_t error_capacity) {
@@ -110,7 +157,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
     if (!text) return true;
 
     // Each option at most once: a second value would silently win over the first.
-    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false;
+    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false,
+         seen_native_calls = false;
     const char* p = text;
     while (*p) {
         const char* end = p;
@@ -137,7 +185,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
         const char* value = eq + 1;
         bool* seen = str_equal(key, "dir") ? &seen_dir : str_equal(key, "timeout") ? &seen_timeout
                    : str_equal(key, "minidump") ? &seen_minidump
-                   : str_equal(key, "breadcrumbs") ? &seen_breadcrumbs : nullptr;
+                   : str_equal(key, "breadcrumbs") ? &seen_breadcrumbs
+                   : str_equal(key, "native-calls") ? &seen_native_calls : nullptr;
         if (seen && *seen) {
             fail(err, "option '", key, "' is given twice; give each option once");
             return false;
@@ -185,6 +234,8 @@ bool parse_options(const char* text, Options* out, char* error, size_t error_cap
                      "'; allowed: a whole number from 0 (off) to 10000 (default 100)");
                 return false;
             }
+        } else if (str_equal(key, "native-calls")) {
+            if (!parse_native_calls(err, value, out->native_calls, sizeof(out->native_calls))) return false;
         } else {
             fail(err, "unknown option '", Quoted(key).text, "'; allowed options: ", kOptionsHelp);
             return false;

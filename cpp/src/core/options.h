@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Agent options: -agentpath:<lib>=dir=<path>,timeout=<ms>,minidump=<bool>,breadcrumbs=<n>
+// Agent options: -agentpath:<lib>=dir=<path>,timeout=<ms>,minidump=<bool>,breadcrumbs=<n>,
+//              native-calls=<all|prefix;prefix...>
 #pragma once
 
 #include <cstddef>
@@ -14,6 +15,7 @@ struct Options {
     uint32_t timeout_ms = 5000;        // budget for the Java dispatch (listeners)
     bool minidump = false;             // Windows only: write a minidump next to the report
     uint32_t breadcrumbs = 100;        // CrashAgent.breadcrumb ring size, 0 = off (core/app_context.h)
+    char native_calls[kPathCapacity] = {0};  // "all" or ';'-separated class/package prefixes; empty = off
 };
 
 // The option names and their allowed values, as shown in error messages and the README.

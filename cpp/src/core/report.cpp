@@ -2,6 +2,7 @@
 #include "core/report.h"
 
 #include "core/jvm_code.h"
+#include "core/native_calls.h"
 
 namespace crashagent {
 
@@ -150,6 +151,139 @@ void log_app_context(const CrashRecord& r, Writer& w) {
     if (c->torn) {
         w.str("  (");
         w.dec(c->torn);
+        w.str(" entries were being written at the crash and were left out)\n");
+    }
+    w.ch('\n');
+}
+
+// A recorded argument as its Java type holds it; false for a reference, which is only a handle.
+// Async-signal-safe.
+bool call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out) {
+    uint64_t v = c.slots[m.arg_slot[i] < kCallArgs ? m.arg_slot[i] : 0];
+    switch (m.arg_type[i]) {
+        case 'I': *out = static_cast<int32_t>(static_cast<uint32_t>(v)); return true;
+        case 'J': *out = static_cast<int64_t>(v); return true;
+        case 'S': *out = static_cast<int16_t>(static_cast<uint16_t>(v)); return true;
+        case 'B': *out = static_cast<int8_t>(static_cast<uint8_t>(v)); return true;
+        case 'C': *out = static_cast<uint16_t>(v); return true;
+        case 'Z': *out = static_cast<uint8_t>(v) ? 1 : 0; return true;
+        default: return false;
+    }
+}
+
+// Async-signal-safe.
+void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
+    const TracedMethod* m = native_calls_method(c.method);
+    w.str("{\"method\": ");
+    w.json_string(m ? m->name : nullptr);
+    if (with_thread) {
+        w.str(", \"thread_id\": ");
+        w.udec(c.thread_id);
+    }
+    w.str(", \"time_ns\": ");
+    w.dec(c.time_ns);
+    w.str(", \"args\": [");
+    for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
+        int64_t v;
+        w.str(i ? ", " : "");
+        if (call_argument(*m, c, i, &v)) {
+            w.dec(v);
+        } else {
+            w.str("null");
+        }
+    }
+    w.str("]}");
+}
+
+// Async-signal-safe.
+void json_native_calls(const CrashRecord& r, Writer& w) {
+    const NativeCallSnapshot* n = r.native_calls;
+    w.str(",\n  \"native_calls\": ");
+    if (!n || !n->taken) {
+        w.str("null");
+        return;
+    }
+    w.str("{\n    \"thread\": [");
+    for (int i = 0; i < n->thread_count; i++) {
+        w.str(i ? ",\n      " : "\n      ");
+        json_native_call(n->thread_calls[i], false, w);
+    }
+    w.str(n->thread_count ? "\n    ]" : "]");
+    w.str(",\n    \"process\": [");
+    for (int i = 0; i < n->process_count; i++) {
+        w.str(i ? ",\n      " : "\n      ");
+        json_native_call(n->process_calls[i], true, w);
+    }
+    w.str(n->process_count ? "\n    ]" : "]");
+    w.str(",\n    \"recorded\": ");
+    w.udec(n->recorded);
+    w.str(", \"torn_entries\": ");
+    w.dec(n->torn);
+    w.str(", \"times_known\": ");
+    w.str(n->times_known ? "true" : "false");
+    w.str("\n  }");
+}
+
+// Time relative to the crash, in microseconds with three decimals. Async-signal-safe.
+void log_call_time(int64_t ns, Writer& w) {
+    uint64_t magnitude = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
+    w.ch(ns < 0 ? '-' : '+');
+    w.udec(magnitude / 1000);
+    w.ch('.');
+    uint64_t fraction = magnitude % 1000;
+    if (fraction < 100) w.ch('0');
+    if (fraction < 10) w.ch('0');
+    w.udec(fraction);
+    w.str(" us ");
+}
+
+// Async-signal-safe.
+void log_native_call(const NativeCall& c, bool with_thread, Writer& w) {
+    const TracedMethod* m = native_calls_method(c.method);
+    w.str("  ");
+    log_call_time(c.time_ns, w);
+    if (with_thread) {
+        w.str("[tid ");
+        w.udec(c.thread_id);
+        w.str("] ");
+    }
+    log_text(w, m ? m->name : "(unknown method)");
+    w.str(" (");
+    for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
+        int64_t v;
+        w.str(i ? ", " : "");
+        if (call_argument(*m, c, i, &v)) {
+            w.dec(v);
+        } else {
+            w.str("ref");
+        }
+    }
+    w.str(")\n");
+}
+
+// Async-signal-safe.
+void log_native_calls(const CrashRecord& r, Writer& w) {
+    const NativeCallSnapshot* n = r.native_calls;
+    if (!n || !n->taken) return;
+    const char* unit = n->times_known ? "" : " (times unknown on this CPU)";
+    w.str("native calls of the crashing thread (oldest first, time relative to the crash)");
+    w.str(unit);
+    w.str(":\n");
+    for (int i = 0; i < n->thread_count; i++) log_native_call(n->thread_calls[i], false, w);
+    if (!n->thread_count) w.str("  (none)\n");
+    w.str("\nnative calls of the process (oldest first, the last ");
+    w.udec(kProcessCalls);
+    w.str(" across threads):\n");
+    for (int i = 0; i < n->process_count; i++) log_native_call(n->process_calls[i], true, w);
+    if (!n->process_count) w.str("  (none)\n");
+    if (n->recorded > kProcessCalls) {
+        w.str("  (");
+        w.udec(n->recorded);
+        w.str(" calls recorded since the start)\n");
+    }
+    if (n->torn) {
+        w.str("  (");
+        w.dec(n->torn);
         w.str(" entries were being written at the crash and were left out)\n");
     }
     w.ch('\n');
@@ -385,6 +519,7 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str("]");
 
     json_app_context(r, w);
+    json_native_calls(r, w);
 
     w.str(",\n  \"report\": {\"directory\": ");
     w.json_string(or_null(r.report_dir));
@@ -493,6 +628,7 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     }
     w.ch('\n');
     log_app_context(r, w);
+    log_native_calls(r, w);
     w.str("registers:\n");
     for (int i = 0; i < r.register_count; i++) {
         w.str("  ");

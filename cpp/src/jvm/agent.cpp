@@ -6,14 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
 #include <new>
 
 #include "core/app_context.h"
 #include "core/crash_flow.h"
 #include "core/jvm_code.h"
+#include "core/native_calls.h"
 #include "core/native_methods.h"
 #include "core/thread_registry.h"
 #include "core/writer.h"
+#include "jvm/call_thunks.h"
 #include "platform.h"
 
 using namespace crashagent;
@@ -62,6 +65,7 @@ void JNICALL on_vm_death(jvmtiEnv*, JNIEnv*) {
 void JNICALL on_thread_start(jvmtiEnv*, JNIEnv* jni, jthread thread) { register_thread(jni, thread); }
 
 void JNICALL on_thread_end(jvmtiEnv*, JNIEnv* jni, jthread) {
+    call_thunks_thread_end();
     void* handle = thread_registry_remove(platform::current_thread_id());
     if (handle && jni) jni->DeleteGlobalRef(static_cast<jobject>(handle));
     platform::release_current_thread();
@@ -88,11 +92,50 @@ bool method_text(jvmtiEnv* jvmti, jmethodID method, char* out, size_t capacity) 
     return named;
 }
 
-void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID method, void* address, void**) {
+// Binds run on any thread at once; adding a traced method and handing out its stub go one at a time.
+std::atomic_flag g_trace_lock = ATOMIC_FLAG_INIT;
+bool g_trace_full_said = false;
+
+// Puts the entry thunk of a method that native-calls= selects in front of address.
+void trace_native_method(const char* full, void* address, void** new_address_ptr) {
+    if (!new_address_ptr || is_call_thunk(address)) return;
+    char class_name[kNameCapacity];
+    // The class is everything before the last '.' ahead of the signature.
+    size_t end = 0, last_dot = 0;
+    while (full[end] && full[end] != '(') {
+        if (full[end] == '.') last_dot = end;
+        end++;
+    }
+    str_copy(class_name, last_dot + 1 < sizeof(class_name) ? last_dot + 1 : sizeof(class_name), full);
+    if (!native_calls_match(g_agent.options.native_calls, class_name)) return;
+    while (g_trace_lock.test_and_set(std::memory_order_acquire)) {
+    }
+#if defined(_WIN32)
+    int index = native_calls_add_method(full, true);
+#else
+    int index = native_calls_add_method(full, false);
+#endif
+    void* thunk = index >= 0 ? call_thunk_for(index, address) : nullptr;
+    bool say_full = index < 0 && !g_trace_full_said;
+    if (say_full) g_trace_full_said = true;
+    g_trace_lock.clear(std::memory_order_release);
+    if (thunk) *new_address_ptr = thunk;
+    if (say_full) {
+        fprintf(stderr, "crashagent: option 'native-calls': more than %u native methods match; %s and later ones "
+                        "run untraced\n", kTracedMethods, full);
+    }
+}
+
+void JNICALL on_native_method_bind(jvmtiEnv* jvmti, JNIEnv*, jthread, jmethodID method, void* address,
+                                   void** new_address_ptr) {
     jvmtiPhase phase;
     if (jvmti->GetPhase(&phase) != JVMTI_ERROR_NONE || (phase != JVMTI_PHASE_START && phase != JVMTI_PHASE_LIVE)) return;
     char full[kNameCapacity];
-    if (method_text(jvmti, method, full, sizeof(full))) native_methods_add(reinterpret_cast<uint64_t>(address), full);
+    if (!method_text(jvmti, method, full, sizeof(full))) return;
+    // The original address: the crash path names the method from the frame of the function
+    // itself, which is where a traced call is by the time it can crash.
+    native_methods_add(reinterpret_cast<uint64_t>(address), full);
+    if (native_calls_enabled()) trace_native_method(full, address, new_address_ptr);
 }
 
 // A Java method was compiled, or a native method got its wrapper (HotSpot posts both; the wrapper
@@ -259,6 +302,15 @@ int start(const char* options) {
     if (!setup_app_context(parsed.breadcrumbs)) {
         fprintf(stderr, "crashagent: no memory for the context and %u breadcrumbs (option 'breadcrumbs'); "
                         "reports will have neither\n", parsed.breadcrumbs);
+    }
+    if (parsed.native_calls[0]) {
+        char thunk_error[256];
+        if (call_thunks_init(thunk_error, sizeof(thunk_error))) {
+            native_calls_enable();
+        } else {
+            fprintf(stderr, "crashagent: option 'native-calls': no executable memory for the call thunks (%s); "
+                            "native calls are not recorded\n", thunk_error);
+        }
     }
     platform::resolve_report_dir(parsed.dir, g_agent.report_dir, sizeof(g_agent.report_dir));
     if (strlen(g_agent.report_dir) > kPathCapacity - 64) {

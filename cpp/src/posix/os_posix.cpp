@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -113,6 +114,13 @@ uint64_t monotonic_ms() {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// Async-signal-safe.
+uint64_t monotonic_ns() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // Async-signal-safe.
@@ -320,6 +328,20 @@ void expected_hs_err_path(char* out, size_t capacity) {
     }
     w.flush();
     str_copy(g_error_file, sizeof(g_error_file), out);
+}
+
+void* exec_memory_reserve(size_t size, char* error, size_t error_capacity) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) return p;
+    snprintf(error, error_capacity, "mmap of %zu bytes failed: %s", size, strerror(errno));
+    return nullptr;
+}
+
+bool exec_memory_seal(void* memory, size_t size, char* error, size_t error_capacity) {
+    if (mprotect(memory, size, PROT_READ | PROT_EXEC) == 0) return true;
+    // SELinux's execmem (deny_execmem) refuses exactly this.
+    snprintf(error, error_capacity, "mprotect(PROT_READ|PROT_EXEC) failed: %s", strerror(errno));
+    return false;
 }
 
 }  // namespace platform

@@ -5,6 +5,8 @@
 #include <windows.h>
 #include <winternl.h>
 
+#include <stdio.h>
+
 #include <atomic>
 
 #include "core/crash_flow.h"
@@ -269,6 +271,16 @@ uint64_t now_ms() {
 uint64_t monotonic_ms() { return GetTickCount64(); }
 
 // Crash context.
+uint64_t monotonic_ns() {
+    LARGE_INTEGER count, frequency;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&frequency);
+    uint64_t f = static_cast<uint64_t>(frequency.QuadPart);
+    uint64_t c = static_cast<uint64_t>(count.QuadPart);
+    return f ? c / f * 1000000000ull + c % f * 1000000000ull / f : 0;
+}
+
+// Crash context.
 uint64_t process_id() { return GetCurrentProcessId(); }
 
 // Crash context.
@@ -386,6 +398,26 @@ void expected_hs_err_path(char* out, size_t capacity) {
     w.udec(GetCurrentProcessId());
     w.str(".log");
     w.flush();
+}
+
+void* exec_memory_reserve(size_t size, char* error, size_t error_capacity) {
+    void* p = VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (p) return p;
+    snprintf(error, error_capacity, "VirtualAlloc of %zu bytes failed (error %lu)", size,
+             static_cast<unsigned long>(GetLastError()));
+    return nullptr;
+}
+
+bool exec_memory_seal(void* memory, size_t size, char* error, size_t error_capacity) {
+    DWORD old = 0;
+    // Arbitrary Code Guard refuses exactly this.
+    if (VirtualProtect(memory, size, PAGE_EXECUTE_READ, &old)) {
+        FlushInstructionCache(GetCurrentProcess(), memory, size);
+        return true;
+    }
+    snprintf(error, error_capacity, "VirtualProtect(PAGE_EXECUTE_READ) failed (error %lu)",
+             static_cast<unsigned long>(GetLastError()));
+    return false;
 }
 
 }  // namespace platform

@@ -139,7 +139,26 @@ TEST_CASE("options: defaults") {
     CHECK(o.timeout_ms == 5000);
     CHECK_FALSE(o.minidump);
     CHECK(o.breadcrumbs == 100);
+    CHECK(o.native_calls[0] == '\0');
     REQUIRE(parse_options("", &o, error, sizeof(error)));
+}
+
+TEST_CASE("options: native-calls= takes all or ';'-separated prefixes, and says so otherwise") {
+    Options o;
+    char error[512];
+    REQUIRE(parse_options("native-calls=all", &o, error, sizeof(error)));
+    CHECK(std::string(o.native_calls) == "all");
+    REQUIRE(parse_options("native-calls=com.example.;org/lib/Native$Inner;", &o, error, sizeof(error)));
+    CHECK(std::string(o.native_calls) == "com.example.;org/lib/Native$Inner;");
+    for (const char* bad : {"native-calls=", "native-calls=;", "native-calls=all;com.x", "native-calls=com.x;all",
+                            "native-calls=com x", "native-calls=com.*"}) {
+        CHECK_FALSE(parse_options(bad, &o, error, sizeof(error)));
+        CHECK_MESSAGE(std::string(error).find("option 'native-calls'") != std::string::npos, error);
+        CHECK_MESSAGE(std::string(error).find("allowed: all, or class or package prefixes separated by ';'") !=
+                          std::string::npos, error);
+    }
+    CHECK_FALSE(parse_options("native-calls=all,native-calls=all", &o, error, sizeof(error)));
+    CHECK(std::string(error).find("option 'native-calls' is given twice") != std::string::npos);
 }
 
 TEST_CASE("options: breadcrumbs= takes 0 to 10000, and says so otherwise") {

@@ -106,6 +106,7 @@ uint64_t random_u64() {
 }
 uint64_t now_ms() { return 1796000000000ull; }
 uint64_t monotonic_ms() { return fake::state().clock_ms; }
+uint64_t monotonic_ns() { return fake::state().clock_ms * 1000000ull; }
 uint64_t process_id() { return 4242; }
 uint64_t current_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
 void sleep_ms(uint32_t ms) { fake::state().clock_ms += ms; }
