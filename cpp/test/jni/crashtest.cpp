@@ -88,4 +88,21 @@ JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_add(JNIEnv*
     return a + b;
 }
 
+// Trivial calls with integer arguments, for the native-calls= breadcrumbs.
+JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_callA(JNIEnv*, jclass, jint x) { return x + 1; }
+
+JNIEXPORT jlong JNICALL Java_io_github_crashagent_testapp_CrashNative_callB(JNIEnv*, jclass, jlong a, jint b,
+                                                                           jboolean c) {
+    return a * 10 + b + (c ? 1 : 0);
+}
+
+// Integer and floating-point arguments in registers and on the stack: what a thunk in front of it
+// must pass through untouched.
+JNIEXPORT jdouble JNICALL Java_io_github_crashagent_testapp_CrashNative_mix(JNIEnv*, jclass, jint a, jdouble b, jlong c,
+                                                                           jfloat d, jint e, jint f, jint g, jdouble h,
+                                                                           jshort i, jbyte j) {
+    return a + b * 10 + static_cast<double>(c) * 100 + d * 1000 + e * 1e4 + f * 1e5 + g * 1e6 + h * 1e7 + i * 1e8 +
+           j * 1e9;
+}
+
 }  // extern "C"

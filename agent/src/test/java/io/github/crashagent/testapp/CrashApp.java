@@ -33,6 +33,7 @@ public final class CrashApp {
                 crashInJni();
             }
             case "late-attach" -> lateAttach(args[1], args[2]);
+            case "native-calls" -> nativeCallsThenCrash();
             case "listener-exits" -> {
                 // listener-exits exit|halt: the second listener ends the process; the third must
                 // not run, the first one's outcome must survive.
@@ -428,5 +429,25 @@ public final class CrashApp {
     private static void recurse(int[] depth) {
         depth[0]++;
         recurse(depth);
+    }
+
+    /**
+     * Known JNI calls, some on a second thread that has finished before the crash, then a crash in
+     * nullWriteWhen(true). Prints what the calls returned, so a thunk that changed an argument shows.
+     */
+    static void nativeCallsThenCrash() throws InterruptedException {
+        Thread other = new Thread(() -> {
+            CrashNative.callA(100);
+            CrashNative.callA(101);
+        }, "other-caller");
+        other.start();
+        other.join();
+        System.out.println("callA(1)=" + CrashNative.callA(1));
+        System.out.println("callB(2,-3,true)=" + CrashNative.callB(2L, -3, true));
+        System.out.println("mix=" + CrashNative.mix(1, 2.0, 3L, 4.0f, 5, 6, 7, 8.0, (short) 9, (byte) -1));
+        System.out.println("callA(-5)=" + CrashNative.callA(-5));
+        CrashNative.nullWriteWhen(false);
+        System.out.flush();
+        CrashNative.nullWriteWhen(true);
     }
 }

@@ -32,6 +32,15 @@ public final class CrashNative {
 
     public static native int add(int a, int b);
 
+    /** Returns x + 1. */
+    public static native int callA(int x);
+
+    /** Returns a * 10 + b + (c ? 1 : 0). */
+    public static native long callB(long a, int b, boolean c);
+
+    /** Returns a + b*10 + c*100 + d*1e3 + e*1e4 + f*1e5 + g*1e6 + h*1e7 + i*1e8 + j*1e9. */
+    public static native double mix(int a, double b, long c, float d, int e, int f, int g, double h, short i, byte j);
+
     /** Counts the call in enteredCount(), then writes through null. */
     public static native void nullWriteCounted();
 
