@@ -39,6 +39,9 @@ struct Entry {
 std::atomic<bool> g_enabled{false};
 uint64_t g_base_ticks = 0;
 uint64_t g_base_ns = 0;
+// The clock when the crashing thread entered the handler: what call times are relative to.
+uint64_t g_crash_ticks = 0;
+uint64_t g_crash_ns = 0;
 
 TracedMethod g_methods[kTracedMethods];
 std::atomic<uint32_t> g_method_count{0};
@@ -204,14 +207,20 @@ void native_calls_release_ring(ThreadRing* ring) {
 }
 
 // Async-signal-safe.
+void native_calls_mark_crash() {
+    g_crash_ticks = ticks();
+    g_crash_ns = platform::monotonic_ns();
+}
+
+// Async-signal-safe.
 void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* s) {
     s->thread_count = 0;
     s->process_count = 0;
     s->torn = 0;
     s->thread_has_ring = false;
     Clock clock{false, 0, 0, 0};
-    clock.now_ticks = ticks();
-    uint64_t now_ns = platform::monotonic_ns();
+    clock.now_ticks = g_crash_ticks ? g_crash_ticks : ticks();
+    uint64_t now_ns = g_crash_ticks ? g_crash_ns : platform::monotonic_ns();
     if (clock.now_ticks > g_base_ticks && now_ns > g_base_ns) {
         clock.known = true;
         clock.ticks_since_base = clock.now_ticks - g_base_ticks;
@@ -273,6 +282,8 @@ void native_calls_reset() {
     g_enabled.store(false);
     g_method_count.store(0);
     g_process_head.store(0);
+    g_crash_ticks = 0;
+    g_crash_ns = 0;
     for (Entry& e : g_process_ring) e.sequence.store(0);
     for (ThreadRing& r : g_thread_rings) {
         r.owner.store(0);

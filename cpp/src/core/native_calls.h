@@ -72,6 +72,10 @@ bool native_calls_enabled();
 // locks).
 int native_calls_add_method(const char* name, bool win64);
 
+// The crash happened now: call times in the report are relative to this moment. Called by the
+// crashing thread first thing in the handler, before the capture's slower work. Async-signal-safe.
+void native_calls_mark_crash();
+
 // Copies the rings into snapshot: the thread thread_id's calls and the process's. Async-signal-safe.
 void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* snapshot);
 

@@ -23,6 +23,7 @@
 
 #include "core/crash_flow.h"
 #include "core/jvm_code.h"
+#include "core/native_calls.h"
 #include "core/native_methods.h"
 #include "core/writer.h"
 #include "platform.h"
@@ -230,6 +231,7 @@ bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
 void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t thread_id) {
     CrashRecord* r = &g_record;
     record_reset(r);
+    native_calls_mark_crash();
     r->platform = "linux-x86_64";
     r->kind = signal_name(sig);
     r->detail = info ? code_name(sig, info->si_code) : nullptr;

@@ -9,6 +9,7 @@
 
 #include "core/crash_flow.h"
 #include "core/jvm_code.h"
+#include "core/native_calls.h"
 #include "core/native_methods.h"
 #include "core/writer.h"
 
@@ -1064,6 +1065,7 @@ bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp) {
 void capture_exception(CrashRecord* r, const EXCEPTION_RECORD* exception, const CONTEXT* context, uint64_t thread_id,
                        StackBounds stack) {
     record_reset(r);
+    native_calls_mark_crash();
     DWORD code = exception->ExceptionCode;
     r->platform = "windows-x86_64";
     r->kind = exception_name(code);

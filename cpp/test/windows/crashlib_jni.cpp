@@ -70,6 +70,15 @@ JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_faultAndCat
     fault_and_catch(nullptr);
 }
 
+// Writes through address a when all three arguments arrived equal, else through address 1: the
+// fault address shows whether an entry thunk in front of it (native-calls=) passed them through.
+// The third arrives on the stack on Win64.
+JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_CrashNative_nullWriteChecked(JNIEnv*, jclass, jint a, jint b,
+                                                                                     jint c) {
+    uintptr_t address = a == b && b == c ? static_cast<uintptr_t>(a) : 1;
+    *reinterpret_cast<volatile int*>(address) = 1;
+}
+
 // Returns its argument: a native method that does nothing wrong.
 JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_CrashNative_identity(JNIEnv*, jclass, jint value) {
     return value;

@@ -364,6 +364,7 @@ QUIET = {
 # events, the dispatcher thread, CrashAgent's natives, a listener). Each case's arguments after the
 # JNI library; the listener writes what it received to view.txt.
 NULL_WRITE = "io.github.crashagent.testapp.CrashNative.nullWrite(I)V"
+NULL_WRITE_CHECKED = "io.github.crashagent.testapp.CrashNative.nullWriteChecked(III)V"
 STANDIN_CRASH = {
     "standin_java": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
                      "--listener", "view.txt"],
@@ -382,6 +383,9 @@ STANDIN_CRASH = {
     # cache: the walk ends there, and the frame is named from CompiledMethodLoad.
     "standin_native_wrapper": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
                                "--listener", "view.txt", "--native-wrapper"],
+    # native-calls=: the call is recorded by an entry thunk (Win64), arguments in r8, r9 and on the stack.
+    "standin_native_calls": ["Java_io_github_crashagent_testapp_CrashNative_nullWriteChecked", "16", "--method",
+                             NULL_WRITE_CHECKED, "--listener", "view.txt"],
     # CrashAgent.putContext and breadcrumb through the agent's shared memory before the crash.
     "standin_context": ["Java_io_github_crashagent_testapp_CrashNative_nullWrite", "16", "--method", NULL_WRITE,
                         "--listener", "view.txt", "--context", "req-42"],
@@ -466,13 +470,32 @@ def check_jvm_code_frames(run, r, view, wrapped):
 def run_standin_crash(c):
     case = c.case
     arguments = STANDIN_CRASH[case]
-    options = "dir=.,timeout=1000" if case == "standin_listener_hangs" else "dir=."
+    options = {"standin_listener_hangs": "dir=.,timeout=1000",
+               "standin_native_calls": "dir=.,native-calls=io.github.crashagent.testapp.;other.Prefix"}.get(case, "dir=.")
     base = c.standin(arguments, agent=False)
     run = c.standin(arguments, options=options)
     r = c.crash_report(run, *AV, "Java_io_github_crashagent_testapp_CrashNative_nullWrite" if case in (
         "standin_java", "standin_listener_throws", "standin_listener_hangs", "standin_native_wrapper",
-        "standin_crash_before_dispatcher", "standin_context") else None,
+        "standin_crash_before_dispatcher", "standin_context") else
+        "Java_io_github_crashagent_testapp_CrashNative_nullWriteChecked" if case == "standin_native_calls" else None,
         "write")
+    if case == "standin_native_calls":
+        calls = r["native_calls"]
+        expected = [{"method": NULL_WRITE_CHECKED, "args": [16, 16, 16]}]
+        check([{"method": x["method"], "args": x["args"]} for x in calls["thread"]] == expected, f"native_calls {calls}")
+        check(calls["process"][0]["thread_id"] == r["thread"]["id"] and len(calls["process"]) == 1,
+              f"native_calls {calls}")
+        check(calls["thread"][0]["time_ns"] <= 0 and calls["recorded"] == 1 and calls["torn_entries"] == 0,
+              f"native_calls {calls}")
+        check(r["native_method"] == NULL_WRITE_CHECKED, f"native_method {r['native_method']}")
+        check(f" us {NULL_WRITE_CHECKED} (16, 16, 16)\n" in run.read("crashagent_pid*.log"), "the log has no native calls")
+        # The same signature as without the thunk: it left no frame behind.
+        plain = c.standin(arguments, options="dir=.")
+        check(plain.report()["signature"] == r["signature"], f"signature {r['signature']}, without native-calls "
+              f"{plain.report()['signature']}")
+        check(plain.report()["native_calls"] is None, "native_calls without the option")
+    else:
+        check(r.get("native_calls") is None, f"native_calls {r.get('native_calls')}")
     c.as_without_agent(run, base)
     check(not base.exists("view.txt"), "the listener was called without the agent")
     check(run.lines("standin: CrashAgent.isActive() = ") == ["true"], "the API did not connect to the agent")
@@ -521,10 +544,11 @@ def run_standin_crash(c):
               and others[0]["thread_id"] != r["thread"]["id"], f"other crashes {others}")
         native = "io.github.crashagent.testapp.CrashNative.nullWriteTogether(Native Method)"
     else:
+        method = NULL_WRITE_CHECKED if case == "standin_native_calls" else NULL_WRITE
         check(r["thread"]["name"] == "main", f"thread {r['thread']}")
-        check(r["native_method"] == NULL_WRITE, f"native_method {r['native_method']}")
+        check(r["native_method"] == method, f"native_method {r['native_method']}")
         check(r["other_crashes"] == [], f"other crashes {r['other_crashes']}")
-        native = "io.github.crashagent.testapp.CrashNative.nullWrite(Native Method)"
+        native = method.split("(")[0] + "(Native Method)"
     check(view["java_frame"] == [native] + STANDIN_JAVA_FRAMES, f"Java frames {view['java_frame']}")
 
 
