@@ -255,6 +255,20 @@ const TracedMethod* native_calls_method(uint32_t index) {
     return index < g_method_count.load(std::memory_order_acquire) ? &g_methods[index] : nullptr;
 }
 
+// Async-signal-safe.
+bool native_call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out) {
+    uint64_t v = c.slots[m.arg_slot[i] < kCallArgs ? m.arg_slot[i] : 0];
+    switch (m.arg_type[i]) {
+        case 'I': *out = static_cast<int32_t>(static_cast<uint32_t>(v)); return true;
+        case 'J': *out = static_cast<int64_t>(v); return true;
+        case 'S': *out = static_cast<int16_t>(static_cast<uint16_t>(v)); return true;
+        case 'B': *out = static_cast<int8_t>(static_cast<uint8_t>(v)); return true;
+        case 'C': *out = static_cast<uint16_t>(v); return true;
+        case 'Z': *out = static_cast<uint8_t>(v) ? 1 : 0; return true;
+        default: return false;
+    }
+}
+
 bool native_calls_match(const char* patterns, const char* class_name) {
     if (!patterns || !*patterns) return false;
     if (str_equal(patterns, "all")) return true;

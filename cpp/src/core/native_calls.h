@@ -82,6 +82,10 @@ void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* snapshot);
 // The method's name and argument layout, or null for an index never handed out. Async-signal-safe.
 const TracedMethod* native_calls_method(uint32_t index);
 
+// Argument i of call c as its Java type holds it; false for a reference (only a handle, not shown).
+// Async-signal-safe.
+bool native_call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out);
+
 // True when name (pkg.Class.method(sig) or pkg/Class...) matches patterns: "all", or ';'-separated
 // class or package prefixes in either dot or slash form.
 bool native_calls_match(const char* patterns, const char* class_name);

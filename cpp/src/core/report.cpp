@@ -156,21 +156,6 @@ void log_app_context(const CrashRecord& r, Writer& w) {
     w.ch('\n');
 }
 
-// A recorded argument as its Java type holds it; false for a reference, which is only a handle.
-// Async-signal-safe.
-bool call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out) {
-    uint64_t v = c.slots[m.arg_slot[i] < kCallArgs ? m.arg_slot[i] : 0];
-    switch (m.arg_type[i]) {
-        case 'I': *out = static_cast<int32_t>(static_cast<uint32_t>(v)); return true;
-        case 'J': *out = static_cast<int64_t>(v); return true;
-        case 'S': *out = static_cast<int16_t>(static_cast<uint16_t>(v)); return true;
-        case 'B': *out = static_cast<int8_t>(static_cast<uint8_t>(v)); return true;
-        case 'C': *out = static_cast<uint16_t>(v); return true;
-        case 'Z': *out = static_cast<uint8_t>(v) ? 1 : 0; return true;
-        default: return false;
-    }
-}
-
 // Async-signal-safe.
 void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     const TracedMethod* m = native_calls_method(c.method);
@@ -186,7 +171,7 @@ void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
         int64_t v;
         w.str(i ? ", " : "");
-        if (call_argument(*m, c, i, &v)) {
+        if (native_call_argument(*m, c, i, &v)) {
             w.dec(v);
         } else {
             w.str("null");
@@ -252,7 +237,7 @@ void log_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
         int64_t v;
         w.str(i ? ", " : "");
-        if (call_argument(*m, c, i, &v)) {
+        if (native_call_argument(*m, c, i, &v)) {
             w.dec(v);
         } else {
             w.str("ref");

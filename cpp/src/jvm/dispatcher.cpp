@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "core/app_context.h"
+#include "core/native_calls.h"
 #include "core/crash_flow.h"
 #include "core/report.h"
 #include "core/thread_registry.h"
@@ -380,6 +381,51 @@ JNIEXPORT jobjectArray JNICALL Java_io_github_crashagent_CrashAgent_nativeCrashC
     }
     if (jni->ExceptionCheck()) return nullptr;
     jni->SetObjectArrayElement(result, 0, texts);
+    jni->SetObjectArrayElement(result, 1, numbers);
+    return result;
+}
+
+// The JNI calls the crash copied (native-calls=), for the listeners' CrashEvent: {String[]
+// methods, long[] numbers}. methods: one per call, the crashing thread's then the process's;
+// numbers: the two counts, then for each call its thread id, time in ns, argument count, a mask of
+// the arguments that are references, and three argument values. Null without the option.
+JNIEXPORT jobjectArray JNICALL Java_io_github_crashagent_CrashAgent_nativeCrashCalls(JNIEnv* jni, jclass) {
+    const NativeCallSnapshot* n = g_record.native_calls;
+    if (!n || !n->taken) return nullptr;
+    jclass string_class = jni->FindClass("java/lang/String");
+    jclass object_class = jni->FindClass("java/lang/Object");
+    if (!string_class || !object_class) return nullptr;
+    constexpr int kPerCall = 7;
+    jsize total = n->thread_count + n->process_count;
+    jobjectArray methods = jni->NewObjectArray(total, string_class, nullptr);
+    jlongArray numbers = jni->NewLongArray(2 + kPerCall * total);
+    jobjectArray result = jni->NewObjectArray(2, object_class, nullptr);
+    if (!methods || !numbers || !result) return nullptr;
+    jlong counts[2] = {n->thread_count, n->process_count};
+    jni->SetLongArrayRegion(numbers, 0, 2, counts);
+    for (jsize i = 0; i < total; i++) {
+        const NativeCall& c = i < n->thread_count ? n->thread_calls[i] : n->process_calls[i - n->thread_count];
+        const TracedMethod* m = native_calls_method(c.method);
+        jlong values[kPerCall] = {static_cast<jlong>(c.thread_id), c.time_ns, 0, 0, 0, 0, 0};
+        for (int a = 0; m && a < kCallArgs && m->arg_type[a]; a++) {
+            int64_t v = 0;
+            values[2]++;
+            if (native_call_argument(*m, c, a, &v)) {
+                values[4 + a] = v;
+            } else {
+                values[3] |= jlong{1} << a;
+            }
+        }
+        jni->SetLongArrayRegion(numbers, 2 + kPerCall * i, kPerCall, values);
+        if (m) {
+            jstring name = jni->NewStringUTF(m->name);
+            if (!name) return nullptr;
+            jni->SetObjectArrayElement(methods, i, name);
+            jni->DeleteLocalRef(name);
+        }
+    }
+    if (jni->ExceptionCheck()) return nullptr;
+    jni->SetObjectArrayElement(result, 0, methods);
     jni->SetObjectArrayElement(result, 1, numbers);
     return result;
 }

@@ -286,8 +286,14 @@ public final class CrashAgent {
         } catch (LinkageError olderAgent) {
             crashContext = null;
         }
+        Object[] crashCalls;
+        try {
+            crashCalls = nativeCrashCalls();
+        } catch (LinkageError olderAgent) {
+            crashCalls = null;
+        }
         CrashEvent event = NativeEventDecoder.decode(text, numbers, frameClasses, frameMethods,
-                frameFiles, frameLines, nativeFrames, crashContext);
+                frameFiles, frameLines, nativeFrames, crashContext, crashCalls);
         List<CrashListener> snapshot = new ArrayList<>(LISTENERS);
         for (int i = 0; i < snapshot.size(); i++) {
             CrashListener listener = snapshot.get(i);
@@ -315,6 +321,8 @@ public final class CrashAgent {
     private static native java.nio.ByteBuffer nativeSharedMemory();
 
     private static native Object[] nativeCrashContext();
+
+    private static native Object[] nativeCrashCalls();
 
     private static native void nativeListenerOutcome(int index, String listener, String outcome);
 }

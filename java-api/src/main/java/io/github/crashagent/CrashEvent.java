@@ -33,6 +33,8 @@ public final class CrashEvent {
     private final long timestamp;
     private final Map<String, String> context;
     private final List<Breadcrumb> breadcrumbs;
+    private final List<NativeCall> nativeCalls;
+    private final List<NativeCall> processNativeCalls;
 
     /** An event of origin {@code native} with a fault address. */
     public CrashEvent(String kind, long code, long faultAddress, long pc, String module,
@@ -66,6 +68,24 @@ public final class CrashEvent {
                       String nativeMethod, StackTraceElement[] javaStackTrace,
                       List<String> nativeFrames, String signature, Path reportFile,
                       long timestamp, Map<String, String> context, List<Breadcrumb> breadcrumbs) {
+        this(origin, kind, code, faultAddress, pc, module, moduleOffset, symbol, threadName, javaThread,
+                nativeMethod, javaStackTrace, nativeFrames, signature, reportFile, timestamp, context, breadcrumbs,
+                null, null);
+    }
+
+    /**
+     * @param nativeCalls        the crashing thread's recorded native calls, oldest first
+     *                           (agent option {@code native-calls=}); null for none
+     * @param processNativeCalls every thread's recorded native calls, oldest first; null for none
+     */
+    public CrashEvent(String origin, String kind, long code, Long faultAddress, long pc, String module,
+                      long moduleOffset, String symbol, String threadName, boolean javaThread,
+                      String nativeMethod, StackTraceElement[] javaStackTrace,
+                      List<String> nativeFrames, String signature, Path reportFile,
+                      long timestamp, Map<String, String> context, List<Breadcrumb> breadcrumbs,
+                      List<NativeCall> nativeCalls, List<NativeCall> processNativeCalls) {
+        this.nativeCalls = nativeCalls == null ? List.of() : List.copyOf(nativeCalls);
+        this.processNativeCalls = processNativeCalls == null ? List.of() : List.copyOf(processNativeCalls);
         this.context = context == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(context));
         this.breadcrumbs = breadcrumbs == null ? List.of() : List.copyOf(breadcrumbs);
         this.origin = Objects.requireNonNull(origin, "origin");
@@ -147,6 +167,15 @@ public final class CrashEvent {
     /** The breadcrumbs the crash found ({@link CrashAgent#breadcrumb}), oldest first; at most the agent's {@code breadcrumbs=}. */
     public List<Breadcrumb> breadcrumbs() { return breadcrumbs; }
 
+    /**
+     * The crashing thread's last calls of native methods (at most 32), oldest first, recorded when
+     * the agent option {@code native-calls=} selects their classes; empty without it.
+     */
+    public List<NativeCall> nativeCalls() { return nativeCalls; }
+
+    /** The last calls of selected native methods across all threads (at most 256), oldest first; empty without {@code native-calls=}. */
+    public List<NativeCall> processNativeCalls() { return processNativeCalls; }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) return true;
@@ -161,7 +190,8 @@ public final class CrashEvent {
                 && Arrays.equals(javaStackTrace, e.javaStackTrace)
                 && nativeFrames.equals(e.nativeFrames) && Objects.equals(signature, e.signature)
                 && Objects.equals(reportFile, e.reportFile) && context.equals(e.context)
-                && breadcrumbs.equals(e.breadcrumbs);
+                && breadcrumbs.equals(e.breadcrumbs) && nativeCalls.equals(e.nativeCalls)
+                && processNativeCalls.equals(e.processNativeCalls);
     }
 
     @Override

@@ -266,6 +266,15 @@ public final class CrashReport {
             }
         }
 
+        // native_calls: absent in reports of earlier agents, null without native-calls=.
+        List<NativeCall> threadCalls = new ArrayList<>();
+        List<NativeCall> processCalls = new ArrayList<>();
+        if (!f.isMissing("/native_calls") && !f.isNull("/native_calls")) {
+            f.object("/native_calls");
+            readCalls(f, "/native_calls/thread", false, threadId, threadCalls);
+            readCalls(f, "/native_calls/process", true, threadId, processCalls);
+        }
+
         // The same view the dispatcher hands the listeners (cpp/src/jvm/dispatcher.cpp): empty
         // strings become null, frames are formatted alike, and a crash frame without a module has
         // offset 0.
@@ -277,7 +286,24 @@ public final class CrashReport {
                 module == null || moduleOffset == null ? 0 : moduleOffset, emptyToNull(symbol),
                 emptyToNull(threadName), Boolean.TRUE.equals(javaThreadKnown), emptyToNull(nativeMethod),
                 stack.toArray(new StackTraceElement[0]), frameText, emptyToNull(signature), file,
-                timestamp, context, breadcrumbs);
+                timestamp, context, breadcrumbs, threadCalls, processCalls);
+    }
+
+    private static void readCalls(ReportFields f, String pointer, boolean withThread, long crashingThread,
+                                  List<NativeCall> out) throws InvalidCrashReportException {
+        int n = f.arraySize(pointer);
+        for (int i = 0; i < n; i++) {
+            String at = pointer + "/" + i;
+            f.object(at);
+            int argCount = f.arraySize(at + "/args");
+            List<Long> args = new ArrayList<>();
+            for (int a = 0; a < argCount; a++) {
+                String arg = at + "/args/" + a;
+                args.add(f.isNull(arg) ? null : f.int64(arg));
+            }
+            out.add(new NativeCall(f.textOrNull(at + "/method"), withThread ? f.integer(at + "/thread_id") : crashingThread,
+                    f.int64(at + "/time_ns"), args));
+        }
     }
 
     // A field later agents added: absent in earlier reports.

@@ -23,6 +23,13 @@ final class NativeEventDecoder {
     static CrashEvent decode(String[] text, long[] numbers, String[] frameClasses,
                              String[] frameMethods, String[] frameFiles, int[] frameLines,
                              String[] nativeFrames, Object[] crashContext) {
+        return decode(text, numbers, frameClasses, frameMethods, frameFiles, frameLines, nativeFrames, crashContext,
+                null);
+    }
+
+    static CrashEvent decode(String[] text, long[] numbers, String[] frameClasses,
+                             String[] frameMethods, String[] frameFiles, int[] frameLines,
+                             String[] nativeFrames, Object[] crashContext, Object[] crashCalls) {
         if (text.length != TEXT_COUNT || numbers.length != NUMBER_COUNT) {
             throw new IllegalArgumentException("agent and API versions differ: " + text.length
                     + " text fields, " + numbers.length + " numbers");
@@ -38,7 +45,28 @@ final class NativeEventDecoder {
                 numbers[JAVA_THREAD] != 0, text[NATIVE_METHOD], stack,
                 Arrays.asList(nativeFrames), text[SIGNATURE],
                 report == null ? null : Path.of(report), numbers[TIMESTAMP],
-                crashContext == null ? null : context(crashContext), crashContext == null ? null : breadcrumbs(crashContext));
+                crashContext == null ? null : context(crashContext), crashContext == null ? null : breadcrumbs(crashContext),
+                crashCalls == null ? null : calls(crashCalls, false), crashCalls == null ? null : calls(crashCalls, true));
+    }
+
+    // crashCalls is CrashAgent.nativeCrashCalls's {String[] methods, long[] numbers}, see
+    // cpp/src/jvm/dispatcher.cpp: the crashing thread's calls, then the process's, 7 numbers each.
+    private static List<NativeCall> calls(Object[] crashCalls, boolean process) {
+        String[] methods = (String[]) crashCalls[0];
+        long[] numbers = (long[]) crashCalls[1];
+        int threadCount = (int) numbers[0];
+        int first = process ? threadCount : 0;
+        int count = process ? (int) numbers[1] : threadCount;
+        List<NativeCall> calls = new ArrayList<>();
+        for (int i = first; i < first + count; i++) {
+            int at = 2 + 7 * i;
+            List<Long> args = new ArrayList<>();
+            for (int a = 0; a < numbers[at + 2]; a++) {
+                args.add((numbers[at + 3] & (1L << a)) != 0 ? null : Long.valueOf(numbers[at + 4 + a]));
+            }
+            calls.add(new NativeCall(methods[i], numbers[at], numbers[at + 1], args));
+        }
+        return calls;
     }
 
     // crashContext is CrashAgent.nativeCrashContext's {byte[][] texts, long[] numbers}, see

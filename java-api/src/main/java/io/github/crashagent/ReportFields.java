@@ -38,6 +38,9 @@ interface ReportFields {
 
     int int32(String pointer) throws InvalidCrashReportException;
 
+    /** A signed 64-bit integer. */
+    long int64(String pointer) throws InvalidCrashReportException;
+
     /** A hex string like {@code "0x7f3a"}, up to 64 bits. */
     long hex(String pointer) throws InvalidCrashReportException;
 

@@ -253,6 +253,15 @@ final class ReportJson {
         }
 
         @Override
+        public long int64(String pointer) throws InvalidCrashReportException {
+            JsonNode n = node(pointer);
+            if (!n.isIntegralNumber()) throw wrongType(pointer, "an integer", n);
+            BigInteger v = n.bigIntegerValue();
+            if (v.bitLength() > 63) throw invalid(pointer, "is out of range: " + v);
+            return v.longValue();
+        }
+
+        @Override
         public long hex(String pointer) throws InvalidCrashReportException {
             JsonNode n = node(pointer);
             if (!n.isTextual()) throw wrongType(pointer, "a hex string like \"0x7f3a\"", n);

@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.crashagent.CrashReport;
+import io.github.crashagent.NativeCall;
 import io.github.crashagent.agent.ChildJvm.Result;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,7 +86,22 @@ class NativeCallsTest {
         assertEquals(plainReport.path("signature").asText(), report.path("signature").asText(), report::toPrettyString);
         assertEquals(plainReport.path("signature_text").asText(), report.path("signature_text").asText());
         assertTrue(plainReport.path("native_calls").isNull(), "no option, no native_calls: " + plainReport.path("native_calls"));
+        assertEquals(List.of(), CrashReport.read(plain.onlyFile("crashagent_pid", ".json")).event().nativeCalls());
+        assertEquals("[]\n[]\n", Files.readString(plain.dir().resolve("native-calls-view.txt")));
         assertFalse(plain.text("crashagent_pid", ".log").contains("native calls of"), plain::toString);
+
+        // The listeners saw the same calls, and CrashReport reads them back alike.
+        CrashReport read = CrashReport.read(r.onlyFile("crashagent_pid", ".json"));
+        List<NativeCall> readThread = read.event().nativeCalls();
+        assertEquals(thread.size(), readThread.size());
+        NativeCall last = readThread.get(readThread.size() - 1);
+        assertEquals(NATIVE + "nullWriteWhen(Z)V", last.method());
+        assertEquals(List.of(1L), last.arguments());
+        assertEquals(report.at("/thread/id").asLong(), last.threadId());
+        assertEquals(thread.get(thread.size() - 1).path("time_ns").asLong(), last.timeNanos());
+        assertEquals(process.size(), read.event().processNativeCalls().size());
+        assertEquals(read.event().nativeCalls() + "\n" + read.event().processNativeCalls() + "\n",
+                Files.readString(r.dir().resolve("native-calls-view.txt")));
 
         String log = r.text("crashagent_pid", ".log");
         assertContains(log, "native calls of the crashing thread (oldest first, time relative to the crash):\n", r);

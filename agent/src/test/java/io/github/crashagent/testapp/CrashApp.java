@@ -436,6 +436,15 @@ public final class CrashApp {
      * nullWriteWhen(true). Prints what the calls returned, so a thunk that changed an argument shows.
      */
     static void nativeCallsThenCrash() throws InterruptedException {
+        // The listener's view of the calls, for comparison with the report's.
+        CrashAgent.addListener(event -> {
+            try {
+                Files.writeString(Path.of("native-calls-view.txt"),
+                        event.nativeCalls() + "\n" + event.processNativeCalls() + "\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         Thread other = new Thread(() -> {
             CrashNative.callA(100);
             CrashNative.callA(101);
