@@ -202,8 +202,9 @@ int native_calls_add_method(const char* name, bool win64) {
     return static_cast<int>(index);
 }
 
-void native_calls_release_ring(ThreadRing* ring) {
+ThreadRing* native_calls_release_ring(ThreadRing* ring) {
     if (ring && ring != &g_overflow_ring) ring->owner.store(0, std::memory_order_release);
+    return &g_overflow_ring;
 }
 
 // Async-signal-safe.

@@ -54,8 +54,10 @@ struct ThreadRing;
 // Claims a free ring for the thread; when every ring is taken, one that is written but never
 // read. Normal context.
 ThreadRing* native_calls_claim_ring(uint64_t thread_id);
-// The ring's thread is ending: the ring may go to another thread. Normal context.
-void native_calls_release_ring(ThreadRing* ring);
+// The ring's thread is ending: the ring may go to another thread. Returns the ring that is never
+// read, for whatever calls the thread still makes on its way out: claiming a ring then would keep
+// it from later threads for good. Normal context.
+ThreadRing* native_calls_release_ring(ThreadRing* ring);
 
 // Records one call of method into the thread's ring and the process's, with the raw argument
 // slots (x86-64 SysV: rdx, rcx, r8; Win64: r8, r9, the first stack argument). Normal context

@@ -308,7 +308,7 @@ int start(const char* options) {
         if (call_thunks_init(thunk_error, sizeof(thunk_error))) {
             native_calls_enable();
         } else {
-            fprintf(stderr, "crashagent: option 'native-calls': no executable memory for the call thunks (%s); "
+            fprintf(stderr, "crashagent: option 'native-calls': cannot make the call thunks (%s); "
                             "native calls are not recorded\n", thunk_error);
         }
     }

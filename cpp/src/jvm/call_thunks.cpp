@@ -157,8 +157,7 @@ bool is_call_thunk(const void* address) {
 
 void call_thunks_thread_end() {
     ThreadState& s = t_state;
-    native_calls_release_ring(s.ring);
-    s.ring = nullptr;
+    s.ring = native_calls_release_ring(s.ring);
 }
 
 }  // namespace jvm

@@ -90,12 +90,19 @@ TEST_CASE("native calls: a released ring shows nothing of its last thread") {
     int a = native_calls_add_method("a.B.one(I)V", false);
     ThreadRing* r = native_calls_claim_ring(111);
     native_calls_record(r, 111, static_cast<uint64_t>(a), 1, 0, 0);
-    native_calls_release_ring(r);
+    ThreadRing* after = native_calls_release_ring(r);
+    CHECK(after != r);
+    // Calls after the thread's end go to the process ring only.
+    native_calls_record(after, 111, static_cast<uint64_t>(a), 2, 0, 0);
     ThreadRing* again = native_calls_claim_ring(222);
     CHECK(again == r);
     NativeCallSnapshot* s = new NativeCallSnapshot();
     native_calls_copy(222, s);
     CHECK(s->thread_has_ring);
     CHECK(s->thread_count == 0);
+    native_calls_copy(111, s);
+    CHECK_FALSE(s->thread_has_ring);
+    REQUIRE(s->process_count == 2);
+    CHECK(s->process_calls[1].slots[0] == 2);
     delete s;
 }
