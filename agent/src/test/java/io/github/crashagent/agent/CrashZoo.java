@@ -176,8 +176,14 @@ final class CrashZoo {
 
     /** Runs a quiet case with and without the agent; returns the differences (empty is good). */
     static List<String> checkQuiet(Path jdk, QuietCase q) throws IOException, InterruptedException {
+        return checkQuiet(jdk, q, "");
+    }
+
+    /** The same, with these agent options. */
+    static List<String> checkQuiet(Path jdk, QuietCase q, String agentOptions) throws IOException, InterruptedException {
         Result plain = ChildJvm.run(jdk, q.name() + "-plain", null, BOUND, q.jvmFlags(), q.appArgs());
-        Result r = ChildJvm.run(jdk, q.name(), "", BOUND, q.jvmFlags(), q.appArgs());
+        Result r = ChildJvm.run(jdk, q.name() + (agentOptions.isEmpty() ? "" : "-options"), agentOptions, BOUND,
+                q.jvmFlags(), q.appArgs());
         List<String> problems = new ArrayList<>();
         if (!r.files("crashagent_pid", "").isEmpty()) problems.add("false report: " + r.files("crashagent_pid", ""));
         if (!r.files("hs_err_pid", "").isEmpty()) problems.add("hs_err written");

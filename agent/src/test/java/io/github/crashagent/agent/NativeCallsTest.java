@@ -16,9 +16,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * native-calls=: the JNI calls a child JVM made before it crashed, in order, with their methods
@@ -53,6 +56,7 @@ class NativeCallsTest {
         JsonNode thread = report.at("/native_calls/thread");
         List<String> calls = new ArrayList<>();
         thread.forEach(c -> calls.add(call(c)));
+        assertTrue(calls.size() >= 6, () -> "too few calls recorded: " + calls + "\n" + report.toPrettyString());
         // mix(IDJFIIIDSB): the first three integer arguments, in order; the floats are not recorded.
         assertEquals(List.of("callA(I)I [1]", "callB(JIZ)J [2, -3, 1]", "mix(IDJFIIIDSB)D [1, 3, 5]",
                 "callA(I)I [-5]", "nullWriteWhen(Z)V [0]", "nullWriteWhen(Z)V [1]"),
@@ -134,6 +138,19 @@ class NativeCallsTest {
         assertTrue(r.files("crashagent_pid", "").isEmpty(), r::toString);
         assertTrue(r.files("hs_err_pid", "").isEmpty(), r::toString);
         assertEquals("", r.stderr());
+    }
+
+    static Stream<CrashZoo.QuietCase> quietCases() {
+        return CrashZoo.quietCases().stream();
+    }
+
+    /** The zoo's quiet cases (JVM-owned faults, a library's own handler, GC) with every native method traced. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("quietCases")
+    void quietCasesStayQuietWithEveryNativeMethodTraced(CrashZoo.QuietCase q) throws Exception {
+        Path jdk = ChildJvm.jdks().findFirst().orElseThrow();
+        List<String> problems = CrashZoo.checkQuiet(jdk, q, "native-calls=all");
+        assertTrue(problems.isEmpty(), () -> q.name() + ": " + String.join("\n", problems));
     }
 
     @Test
