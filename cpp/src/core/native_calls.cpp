@@ -2,6 +2,7 @@
 #include "core/native_calls.h"
 
 #include <atomic>
+#include <new>
 
 #include "core/writer.h"
 #include "platform.h"
@@ -31,7 +32,6 @@ inline uint64_t ticks() {
 struct Entry {
     std::atomic<uint64_t> sequence;  // 2 * ordinal + 1 while written, 2 * ordinal + 2 when complete
     std::atomic<uint64_t> method;
-    std::atomic<uint64_t> thread_id;
     std::atomic<uint64_t> ticks;
     std::atomic<uint64_t> slots[kCallArgs];
 };
@@ -46,54 +46,60 @@ uint64_t g_crash_ns = 0;
 TracedMethod g_methods[kTracedMethods];
 std::atomic<uint32_t> g_method_count{0};
 
-alignas(64) std::atomic<uint64_t> g_process_head{0};
-Entry g_process_ring[kProcessCalls];
-
 }  // namespace
 
 struct alignas(64) ThreadRing {
-    std::atomic<uint64_t> owner;     // thread id, 0 = free
+    std::atomic<uint64_t> claimed;   // 1 while a thread owns it, 0 when free for another
+    std::atomic<uint64_t> thread_id; // the thread that writes (or last wrote) it
     std::atomic<uint64_t> head;      // ordinal of the next entry; only the owner writes
-    Entry entries[kThreadCalls];
+    Entry entries[kRingCalls];
 };
 
 namespace {
 
-ThreadRing g_thread_rings[kCallThreads];
-// Where the calls of a thread that found every ring taken go: written, never read.
+std::atomic<ThreadRing*> g_rings[kCallThreads];
+// Where the calls of a thread that found no ring go: written, never read.
 ThreadRing g_overflow_ring;
 
 }  // namespace
 
-ThreadRing* native_calls_claim_ring(uint64_t thread_id) {
-    for (ThreadRing& ring : g_thread_rings) {
+size_t native_calls_ring_size() { return sizeof(ThreadRing); }
+
+ThreadRing* native_calls_claim_ring(uint64_t thread_id, void* (*allocate)(size_t size)) {
+    for (std::atomic<ThreadRing*>& slot : g_rings) {
+        ThreadRing* ring = slot.load(std::memory_order_acquire);
+        if (!ring) {
+            // The first free slot: rings are only ever added, in slot order.
+            void* memory = allocate ? allocate(sizeof(ThreadRing)) : nullptr;
+            if (!memory) return &g_overflow_ring;
+            ThreadRing* fresh = new (memory) ThreadRing();
+            fresh->claimed.store(1, std::memory_order_relaxed);
+            fresh->thread_id.store(thread_id, std::memory_order_relaxed);
+            ThreadRing* none = nullptr;
+            if (slot.compare_exchange_strong(none, fresh, std::memory_order_acq_rel)) return fresh;
+            // Another thread took the slot first: put this ring in a later one.
+            ring = none;
+            for (std::atomic<ThreadRing*>* later = &slot + 1; later < g_rings + kCallThreads; later++) {
+                ThreadRing* empty = nullptr;
+                if (later->compare_exchange_strong(empty, fresh, std::memory_order_acq_rel)) return fresh;
+            }
+            return &g_overflow_ring;  // the memory stays unused: not freed, since core cannot
+        }
         uint64_t free = 0;
-        if (ring.owner.load(std::memory_order_relaxed) == 0 &&
-            ring.owner.compare_exchange_strong(free, ~0ull, std::memory_order_acquire)) {
-            // A ring a dead thread used: its entries must not show as this thread's.
-            for (Entry& e : ring.entries) e.sequence.store(0, std::memory_order_relaxed);
-            ring.head.store(0, std::memory_order_relaxed);
-            ring.owner.store(thread_id, std::memory_order_release);
-            return &ring;
+        if (ring->claimed.load(std::memory_order_relaxed) == 0 &&
+            ring->claimed.compare_exchange_strong(free, 1, std::memory_order_acquire)) {
+            // A ring a thread that ended used: its entries must not show as this thread's. The
+            // crash path may read meanwhile; the new thread id goes in after the reset.
+            for (Entry& e : ring->entries) e.sequence.store(0, std::memory_order_relaxed);
+            ring->head.store(0, std::memory_order_relaxed);
+            ring->thread_id.store(thread_id, std::memory_order_release);
+            return ring;
         }
     }
     return &g_overflow_ring;
 }
 
 namespace {
-
-inline void write_entry(Entry& e, uint64_t ordinal, uint64_t method, uint64_t thread_id, uint64_t now,
-                        uint64_t s0, uint64_t s1, uint64_t s2) {
-    e.sequence.store(2 * ordinal + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    e.method.store(method, std::memory_order_relaxed);
-    e.thread_id.store(thread_id, std::memory_order_relaxed);
-    e.ticks.store(now, std::memory_order_relaxed);
-    e.slots[0].store(s0, std::memory_order_relaxed);
-    e.slots[1].store(s1, std::memory_order_relaxed);
-    e.slots[2].store(s2, std::memory_order_relaxed);
-    e.sequence.store(2 * ordinal + 2, std::memory_order_release);
-}
 
 struct Clock {
     bool known;
@@ -115,28 +121,62 @@ int64_t relative_ns(const Clock& c, uint64_t t) {
     return before ? -v : v;
 }
 
-// Copies entry ordinal of a ring; false (and counts it) when it is not complete and unchanged.
+struct RawCall {
+    uint64_t method;
+    uint64_t ticks;
+    uint64_t slots[kCallArgs];
+};
+
+// Copies entry ordinal of a ring; false when it is not complete and unchanged (counted in torn) or
+// already overwritten by a newer call (a thread that goes on running; not counted).
 // Async-signal-safe.
-bool copy_entry(const Entry& e, uint64_t ordinal, const Clock& clock, NativeCall* out, int* torn) {
+bool read_entry(const Entry& e, uint64_t ordinal, RawCall* out, int* torn) {
     uint64_t before = e.sequence.load(std::memory_order_acquire);
-    if (before > 2 * ordinal + 2) return false;  // overwritten by a newer call: out of the window
+    if (before > 2 * ordinal + 2) return false;
     if (before != 2 * ordinal + 2) {
-        (*torn)++;  // claimed, not yet complete
-        return false;
-    }
-    uint64_t method = e.method.load(std::memory_order_relaxed);
-    out->thread_id = e.thread_id.load(std::memory_order_relaxed);
-    uint64_t t = e.ticks.load(std::memory_order_relaxed);
-    for (int i = 0; i < kCallArgs; i++) out->slots[i] = e.slots[i].load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (e.sequence.load(std::memory_order_relaxed) != before) {
         (*torn)++;
         return false;
     }
-    if (method >= g_method_count.load(std::memory_order_acquire)) return false;
-    out->method = static_cast<uint32_t>(method);
-    out->time_ns = relative_ns(clock, t);
-    return true;
+    out->method = e.method.load(std::memory_order_relaxed);
+    out->ticks = e.ticks.load(std::memory_order_relaxed);
+    for (int i = 0; i < kCallArgs; i++) out->slots[i] = e.slots[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    uint64_t after = e.sequence.load(std::memory_order_relaxed);
+    if (after != before) {
+        if (after < 2 * ordinal + 2 || (after & 1)) (*torn)++;
+        return false;
+    }
+    return out->method < g_method_count.load(std::memory_order_acquire);
+}
+
+void to_call(const RawCall& raw, uint64_t thread_id, const Clock& clock, NativeCall* out) {
+    out->method = static_cast<uint32_t>(raw.method);
+    out->thread_id = thread_id;
+    out->time_ns = relative_ns(clock, raw.ticks);
+    for (int i = 0; i < kCallArgs; i++) out->slots[i] = raw.slots[i];
+}
+
+// The merge's state per ring, preallocated: the crash path allocates nothing.
+struct MergeCursor {
+    const ThreadRing* ring;
+    uint64_t thread_id;
+    uint64_t next;       // the ordinal below which the next candidate is looked for
+    uint64_t floor;      // the oldest ordinal the ring still holds
+    bool has;
+    RawCall candidate;
+};
+MergeCursor g_merge[kCallThreads];
+
+// Moves the cursor to the ring's next older whole entry. Async-signal-safe.
+void merge_advance(MergeCursor* c, int* torn) {
+    c->has = false;
+    while (c->next > c->floor) {
+        c->next--;
+        if (read_entry(c->ring->entries[c->next % kRingCalls], c->next, &c->candidate, torn)) {
+            c->has = true;
+            return;
+        }
+    }
 }
 
 bool is_integer_type(char c) {
@@ -145,14 +185,19 @@ bool is_integer_type(char c) {
 
 }  // namespace
 
-void native_calls_record(ThreadRing* ring, uint64_t thread_id, uint64_t method, uint64_t slot0, uint64_t slot1,
-                         uint64_t slot2) {
+void native_calls_record(ThreadRing* ring, uint64_t method, uint64_t slot0, uint64_t slot1, uint64_t slot2) {
     uint64_t now = ticks();
-    uint64_t own = ring->head.load(std::memory_order_relaxed);
-    write_entry(ring->entries[own % kThreadCalls], own, method, thread_id, now, slot0, slot1, slot2);
-    ring->head.store(own + 1, std::memory_order_release);
-    uint64_t ordinal = g_process_head.fetch_add(1, std::memory_order_relaxed);
-    write_entry(g_process_ring[ordinal % kProcessCalls], ordinal, method, thread_id, now, slot0, slot1, slot2);
+    uint64_t ordinal = ring->head.load(std::memory_order_relaxed);
+    Entry& e = ring->entries[ordinal % kRingCalls];
+    e.sequence.store(2 * ordinal + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    e.method.store(method, std::memory_order_relaxed);
+    e.ticks.store(now, std::memory_order_relaxed);
+    e.slots[0].store(slot0, std::memory_order_relaxed);
+    e.slots[1].store(slot1, std::memory_order_relaxed);
+    e.slots[2].store(slot2, std::memory_order_relaxed);
+    e.sequence.store(2 * ordinal + 2, std::memory_order_release);
+    ring->head.store(ordinal + 1, std::memory_order_release);
 }
 
 void native_calls_enable() {
@@ -203,7 +248,7 @@ int native_calls_add_method(const char* name, bool win64) {
 }
 
 ThreadRing* native_calls_release_ring(ThreadRing* ring) {
-    if (ring && ring != &g_overflow_ring) ring->owner.store(0, std::memory_order_release);
+    if (ring && ring != &g_overflow_ring) ring->claimed.store(0, std::memory_order_release);
     return &g_overflow_ring;
 }
 
@@ -218,6 +263,7 @@ void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* s) {
     s->thread_count = 0;
     s->process_count = 0;
     s->torn = 0;
+    s->recorded = 0;
     s->thread_has_ring = false;
     Clock clock{false, 0, 0, 0};
     clock.now_ticks = g_crash_ticks ? g_crash_ticks : ticks();
@@ -228,26 +274,55 @@ void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* s) {
         clock.ns_since_base = now_ns - g_base_ns;
     }
     s->times_known = clock.known;
-    for (ThreadRing& ring : g_thread_rings) {
-        if (ring.owner.load(std::memory_order_acquire) != thread_id) continue;
+
+    // The crashing thread's ring: the one it holds (a ring a thread that ended left keeps that
+    // thread's id, which the system may have given to this one since).
+    uint32_t rings = 0;
+    while (rings < kCallThreads && g_rings[rings].load(std::memory_order_acquire)) rings++;
+    for (uint32_t i = 0; i < rings; i++) {
+        const ThreadRing* ring = g_rings[i].load(std::memory_order_acquire);
+        if (ring->claimed.load(std::memory_order_acquire) != 1 ||
+            ring->thread_id.load(std::memory_order_acquire) != thread_id) {
+            continue;
+        }
         s->thread_has_ring = true;
-        uint64_t head = ring.head.load(std::memory_order_acquire);
+        uint64_t head = ring->head.load(std::memory_order_acquire);
         uint64_t first = head > kThreadCalls ? head - kThreadCalls : 0;
         for (uint64_t o = first; o < head; o++) {
-            if (copy_entry(ring.entries[o % kThreadCalls], o, clock, &s->thread_calls[s->thread_count], &s->torn)) {
-                s->thread_count++;
+            RawCall raw;
+            if (read_entry(ring->entries[o % kRingCalls], o, &raw, &s->torn)) {
+                to_call(raw, thread_id, clock, &s->thread_calls[s->thread_count++]);
             }
         }
         break;
     }
-    uint64_t head = g_process_head.load(std::memory_order_acquire);
-    s->recorded = head;
-    uint64_t first = head > kProcessCalls ? head - kProcessCalls : 0;
-    for (uint64_t o = first; o < head; o++) {
-        if (copy_entry(g_process_ring[o % kProcessCalls], o, clock, &s->process_calls[s->process_count], &s->torn)) {
-            s->process_count++;
-        }
+
+    // The process's last calls: every ring's newest entries, merged by time from the newest down.
+    // Each ring holds its thread's last 256, so the process's last 256 are all among them.
+    for (uint32_t i = 0; i < rings; i++) {
+        MergeCursor& c = g_merge[i];
+        c.ring = g_rings[i].load(std::memory_order_acquire);
+        c.thread_id = c.ring->thread_id.load(std::memory_order_acquire);
+        uint64_t head = c.ring->head.load(std::memory_order_acquire);
+        s->recorded += head;
+        c.next = head;
+        c.floor = head > kRingCalls ? head - kRingCalls : 0;
+        int ignored = 0;  // the crashing thread's torn entries are counted above already
+        merge_advance(&c, c.thread_id == thread_id ? &ignored : &s->torn);
     }
+    int slot = static_cast<int>(kProcessCalls);
+    while (slot > 0) {
+        MergeCursor* newest = nullptr;
+        for (uint32_t i = 0; i < rings; i++) {
+            if (g_merge[i].has && (!newest || g_merge[i].candidate.ticks > newest->candidate.ticks)) newest = &g_merge[i];
+        }
+        if (!newest) break;
+        to_call(newest->candidate, newest->thread_id, clock, &s->process_calls[--slot]);
+        int ignored = 0;
+        merge_advance(newest, newest->thread_id == thread_id ? &ignored : &s->torn);
+    }
+    s->process_count = static_cast<int>(kProcessCalls) - slot;
+    for (int i = 0; i < s->process_count; i++) s->process_calls[i] = s->process_calls[slot + i];
     s->taken = true;
 }
 
@@ -296,15 +371,10 @@ bool native_calls_match(const char* patterns, const char* class_name) {
 void native_calls_reset() {
     g_enabled.store(false);
     g_method_count.store(0);
-    g_process_head.store(0);
     g_crash_ticks = 0;
     g_crash_ns = 0;
-    for (Entry& e : g_process_ring) e.sequence.store(0);
-    for (ThreadRing& r : g_thread_rings) {
-        r.owner.store(0);
-        r.head.store(0);
-        for (Entry& e : r.entries) e.sequence.store(0);
-    }
+    // Rings of earlier tests are forgotten, not freed: the tests' allocator leaks them on purpose.
+    for (std::atomic<ThreadRing*>& slot : g_rings) slot.store(nullptr);
     g_native_call_snapshot.taken = false;
 }
 

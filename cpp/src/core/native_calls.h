@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // JNI call breadcrumbs (option native-calls=): the entry thunk of each traced native method calls
-// native_call_record, which appends the call to the calling thread's ring and to the process's
-// ring. The crash path copies both into the report.
+// the recorder (jvm/call_thunks.cpp), which appends the call to the calling thread's ring. Each
+// ring has one writer, its thread, so recording takes no atomic read-modify-write. The crash path
+// copies the crashing thread's last calls, and merges every ring's newest entries by time into
+// the process's last calls.
 //
-// Every entry is written under a sequence word, as app_context.h's breadcrumbs are: odd while a
-// writer is inside it. The crash path keeps an entry only when the word was even and unchanged
-// across the copy, so an entry the crash interrupted is dropped, never shown half.
+// Every entry is written under a sequence word, as app_context.h's breadcrumbs are: odd while its
+// thread writes it. The crash path keeps an entry only when the word was even and unchanged
+// across the copy, so an entry the crash interrupted (or a running thread is rewriting) is
+// dropped, never shown half.
 #pragma once
 
 #include <cstddef>
@@ -13,9 +16,10 @@
 
 namespace crashagent {
 
-constexpr uint32_t kThreadCalls = 32;     // per-thread ring, and what the report keeps of it
-constexpr uint32_t kProcessCalls = 256;   // process-wide ring, and what the report keeps of it
-constexpr uint32_t kCallThreads = 1024;   // threads that get a ring; later ones only reach the process ring
+constexpr uint32_t kThreadCalls = 32;     // what the report keeps of the crashing thread's calls
+constexpr uint32_t kProcessCalls = 256;   // what the report keeps of every thread's calls
+constexpr uint32_t kRingCalls = 256;      // entries of a thread's ring: enough for the process's last 256
+constexpr uint32_t kCallThreads = 4096;   // rings at once; a thread beyond finds none and is not recorded
 constexpr uint32_t kTracedMethods = 4096; // methods that get a thunk; later ones run untraced
 constexpr int kCallArgs = 3;              // integer arguments recorded after JNIEnv* and jclass/jobject
 constexpr size_t kCallMethodNameCapacity = 200;
@@ -42,7 +46,7 @@ struct NativeCallSnapshot {
     bool thread_has_ring;           // false: the thread made no traced call (or got no ring)
     NativeCall process_calls[kProcessCalls];  // every thread's, oldest first
     int process_count;
-    uint64_t recorded;              // calls recorded since the start (process ring)
+    uint64_t recorded;              // calls recorded in the rings the copy read (a reused ring starts again)
     int torn;                       // entries dropped because a writer was inside them
     bool times_known;               // the clock base was set; else time_ns is 0
 };
@@ -51,19 +55,24 @@ struct NativeCallSnapshot {
 // thread_local, which core may not use (TLS access can allocate).
 struct ThreadRing;
 
-// Claims a free ring for the thread; when every ring is taken, one that is written but never
-// read. Normal context.
-ThreadRing* native_calls_claim_ring(uint64_t thread_id);
-// The ring's thread is ending: the ring may go to another thread. Returns the ring that is never
+// Bytes of a ring, for the allocator below.
+size_t native_calls_ring_size();
+
+// Claims a ring for the thread: a free one a thread that ended left, else a new one from
+// allocate (zeroed, 64-byte aligned memory of native_calls_ring_size bytes, never freed: the
+// crash path may read it any time), else, when that fails or kCallThreads rings exist, one that
+// is written but never read. Normal context.
+ThreadRing* native_calls_claim_ring(uint64_t thread_id, void* (*allocate)(size_t size));
+// The ring's thread is ending: the ring may go to another thread; its calls stay in the process's
+// view until one claims it. Returns the ring that is never
 // read, for whatever calls the thread still makes on its way out: claiming a ring then would keep
 // it from later threads for good. Normal context.
 ThreadRing* native_calls_release_ring(ThreadRing* ring);
 
-// Records one call of method into the thread's ring and the process's, with the raw argument
-// slots (x86-64 SysV: rdx, rcx, r8; Win64: r8, r9, the first stack argument). Normal context
-// (the traced method's caller); lock-free.
-void native_calls_record(ThreadRing* ring, uint64_t thread_id, uint64_t method, uint64_t slot0, uint64_t slot1,
-                         uint64_t slot2);
+// Records one call of method into the thread's ring, with the raw argument slots (x86-64 SysV:
+// rdx, rcx, r8; Win64: r8, r9, the first stack argument). Called by the ring's thread only.
+// Normal context (the traced method's caller); no lock, no atomic read-modify-write.
+void native_calls_record(ThreadRing* ring, uint64_t method, uint64_t slot0, uint64_t slot1, uint64_t slot2);
 
 // Turns recording on and sets the clock base. Normal context.
 void native_calls_enable();

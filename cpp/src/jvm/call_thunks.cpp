@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <initializer_list>
+#include <new>
 
 #include "core/native_calls.h"
 #include "platform.h"
@@ -18,9 +19,17 @@ namespace {
 
 struct ThreadState {
     ThreadRing* ring;
-    uint64_t thread_id;
 };
-thread_local ThreadState t_state{nullptr, 0};
+thread_local ThreadState t_state{nullptr};
+
+// A ring for a thread's first traced call: zeroed, 64-byte aligned, never freed (the crash path
+// may read it at any time; a thread that ends leaves it to the next).
+void* allocate_ring(size_t size) {
+    constexpr size_t kAlignment = 64;
+    uint8_t* raw = new (std::nothrow) uint8_t[size + kAlignment]();
+    if (!raw) return nullptr;
+    return raw + (kAlignment - reinterpret_cast<uintptr_t>(raw) % kAlignment) % kAlignment;
+}
 
 // What stub i jumps through: {method index, original entry point}. Written before the stub's
 // address goes to the JVM, which publishes the entry point to callers with its own barriers.
@@ -40,11 +49,8 @@ uint8_t* g_stubs = nullptr;
 extern "C" void crashagent_record_native_call(uint64_t method, uint64_t slot0, uint64_t slot1, uint64_t slot2) {
     using namespace crashagent;
     jvm::ThreadState& s = jvm::t_state;
-    if (!s.ring) {
-        s.thread_id = platform::current_thread_id();
-        s.ring = native_calls_claim_ring(s.thread_id);
-    }
-    native_calls_record(s.ring, s.thread_id, method, slot0, slot1, slot2);
+    if (!s.ring) s.ring = native_calls_claim_ring(platform::current_thread_id(), &jvm::allocate_ring);
+    native_calls_record(s.ring, method, slot0, slot1, slot2);
 }
 
 namespace crashagent {

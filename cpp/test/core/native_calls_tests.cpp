@@ -3,13 +3,29 @@
 // argument layout per ABI, pattern matching.
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <string>
+#include <atomic>
 #include <thread>
 
 #include "core/native_calls.h"
 #include "platform.h"
 
 using namespace crashagent;
+
+namespace {
+
+// Rings for the tests, leaked: native_calls_reset forgets them.
+void* allocate(size_t size) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, size) != 0) return nullptr;
+    memset(p, 0, size);
+    return p;
+}
+
+}  // namespace
 
 TEST_CASE("native calls: patterns match class prefixes in dot or slash form") {
     CHECK(native_calls_match("all", "java.lang.Object"));
@@ -51,13 +67,14 @@ TEST_CASE("native calls: the crashing thread's ring and the process ring, oldest
     int a = native_calls_add_method("a.B.one(I)V", false);
     int b = native_calls_add_method("a.B.two(J)V", false);
     uint64_t me = platform::current_thread_id();
-    ThreadRing* mine = native_calls_claim_ring(me);
-    for (uint64_t i = 0; i < 40; i++) native_calls_record(mine, me, static_cast<uint64_t>(i % 2 ? b : a), i, 0, 0);
+    ThreadRing* mine = native_calls_claim_ring(me, &allocate);
+    for (uint64_t i = 0; i < 40; i++) native_calls_record(mine, static_cast<uint64_t>(i % 2 ? b : a), i, 0, 0);
     uint64_t other_id = 0;
     std::thread other([&] {
         other_id = platform::current_thread_id();
-        ThreadRing* ring = native_calls_claim_ring(other_id);
-        native_calls_record(ring, other_id, static_cast<uint64_t>(a), 1000, 0, 0);
+        ThreadRing* ring = native_calls_claim_ring(other_id, &allocate);
+        native_calls_record(ring, static_cast<uint64_t>(a), 1000, 0, 0);
+        native_calls_release_ring(ring);  // the thread ends: its calls stay in the process's view
     });
     other.join();
     NativeCallSnapshot* s = new NativeCallSnapshot();
@@ -75,6 +92,7 @@ TEST_CASE("native calls: the crashing thread's ring and the process ring, oldest
     CHECK(s->process_calls[40].slots[0] == 1000);
     CHECK(s->recorded == 41);
     CHECK(s->torn == 0);
+    for (int i = 1; i < s->process_count; i++) CHECK(s->process_calls[i - 1].time_ns <= s->process_calls[i].time_ns);
 
     // A thread with no ring: only the process ring.
     native_calls_copy(other_id + 1000000, s);
@@ -84,25 +102,82 @@ TEST_CASE("native calls: the crashing thread's ring and the process ring, oldest
     native_calls_release_ring(mine);
 }
 
-TEST_CASE("native calls: a released ring shows nothing of its last thread") {
+TEST_CASE("native calls: the process's last 256 across threads, though one thread made most of them") {
     native_calls_reset();
     native_calls_enable();
     int a = native_calls_add_method("a.B.one(I)V", false);
-    ThreadRing* r = native_calls_claim_ring(111);
-    native_calls_record(r, 111, static_cast<uint64_t>(a), 1, 0, 0);
+    ThreadRing* busy = native_calls_claim_ring(1, &allocate);
+    ThreadRing* quiet = native_calls_claim_ring(2, &allocate);
+    native_calls_record(quiet, static_cast<uint64_t>(a), 5000, 0, 0);
+    for (uint64_t i = 0; i < 1000; i++) native_calls_record(busy, static_cast<uint64_t>(a), i, 0, 0);
+    native_calls_record(quiet, static_cast<uint64_t>(a), 5001, 0, 0);
+    NativeCallSnapshot* s = new NativeCallSnapshot();
+    native_calls_copy(2, s);
+    REQUIRE(s->process_count == 256);
+    CHECK(s->process_calls[255].slots[0] == 5001);
+    CHECK(s->process_calls[255].thread_id == 2);
+    CHECK(s->process_calls[0].slots[0] == 745);  // busy's 745..999, then quiet's last
+    CHECK(s->process_calls[254].slots[0] == 999);
+    REQUIRE(s->thread_count == 2);
+    CHECK(s->thread_calls[0].slots[0] == 5000);
+    CHECK(s->recorded == 1002);
+    delete s;
+}
+
+TEST_CASE("native calls: copies taken while a thread records never hold a mixed entry") {
+    native_calls_reset();
+    native_calls_enable();
+    int a = native_calls_add_method("a.B.one(JJJ)V", false);
+    std::atomic<bool> stop{false};
+    std::atomic<bool> started{false};
+    std::thread writer([&] {
+        ThreadRing* r = native_calls_claim_ring(99, &allocate);
+        for (uint64_t i = 1; !stop.load(std::memory_order_relaxed); i++) {
+            native_calls_record(r, static_cast<uint64_t>(a), i, i * 3, ~i);
+            if (i == 1000) started.store(true);
+        }
+    });
+    while (!started.load()) {
+    }
+    NativeCallSnapshot* s = new NativeCallSnapshot();
+    int mixed = 0, copied = 0;
+    for (int round = 0; round < 20000; round++) {
+        native_calls_copy(1, s);
+        for (int i = 0; i < s->process_count; i++) {
+            const NativeCall& c = s->process_calls[i];
+            if (c.slots[1] != c.slots[0] * 3 || c.slots[2] != ~c.slots[0]) mixed++;
+            if (i && c.slots[0] <= s->process_calls[i - 1].slots[0]) mixed++;
+        }
+        copied += s->process_count;
+    }
+    stop.store(true);
+    writer.join();
+    CHECK(mixed == 0);
+    CHECK(copied > 0);
+    delete s;
+}
+
+TEST_CASE("native calls: a ring a thread left keeps its calls for the process until another thread claims it") {
+    native_calls_reset();
+    native_calls_enable();
+    int a = native_calls_add_method("a.B.one(I)V", false);
+    ThreadRing* r = native_calls_claim_ring(111, &allocate);
+    native_calls_record(r, static_cast<uint64_t>(a), 1, 0, 0);
     ThreadRing* after = native_calls_release_ring(r);
     CHECK(after != r);
-    // Calls after the thread's end go to the process ring only.
-    native_calls_record(after, 111, static_cast<uint64_t>(a), 2, 0, 0);
-    ThreadRing* again = native_calls_claim_ring(222);
-    CHECK(again == r);
+    // Calls after the thread's end are not recorded anywhere the report reads.
+    native_calls_record(after, static_cast<uint64_t>(a), 2, 0, 0);
     NativeCallSnapshot* s = new NativeCallSnapshot();
+    native_calls_copy(111, s);
+    CHECK_FALSE(s->thread_has_ring);
+    REQUIRE(s->process_count == 1);
+    CHECK(s->process_calls[0].slots[0] == 1);
+    CHECK(s->process_calls[0].thread_id == 111);
+    ThreadRing* again = native_calls_claim_ring(222, &allocate);
+    CHECK(again == r);
     native_calls_copy(222, s);
     CHECK(s->thread_has_ring);
     CHECK(s->thread_count == 0);
-    native_calls_copy(111, s);
-    CHECK_FALSE(s->thread_has_ring);
-    REQUIRE(s->process_count == 2);
-    CHECK(s->process_calls[1].slots[0] == 2);
+    CHECK(s->process_count == 0);
     delete s;
 }
