@@ -66,37 +66,41 @@ ThreadRing g_overflow_ring;
 size_t native_calls_ring_size() { return sizeof(ThreadRing); }
 
 ThreadRing* native_calls_claim_ring(uint64_t thread_id, void* (*allocate)(size_t size)) {
-    for (std::atomic<ThreadRing*>& slot : g_rings) {
-        ThreadRing* ring = slot.load(std::memory_order_acquire);
-        if (!ring) {
-            // The first free slot: rings are only ever added, in slot order.
-            void* memory = allocate ? allocate(sizeof(ThreadRing)) : nullptr;
-            if (!memory) return &g_overflow_ring;
-            ThreadRing* fresh = new (memory) ThreadRing();
-            fresh->claimed.store(1, std::memory_order_relaxed);
-            fresh->thread_id.store(thread_id, std::memory_order_relaxed);
-            ThreadRing* none = nullptr;
-            if (slot.compare_exchange_strong(none, fresh, std::memory_order_acq_rel)) return fresh;
-            // Another thread took the slot first: put this ring in a later one.
-            ring = none;
-            for (std::atomic<ThreadRing*>* later = &slot + 1; later < g_rings + kCallThreads; later++) {
-                ThreadRing* empty = nullptr;
-                if (later->compare_exchange_strong(empty, fresh, std::memory_order_acq_rel)) return fresh;
-            }
-            return &g_overflow_ring;  // the memory stays unused: not freed, since core cannot
+    uint32_t count = 0;
+    while (count < kCallThreads && g_rings[count].load(std::memory_order_acquire)) count++;
+    if (count >= kKeptRings) {
+        // Enough rings for the process's recent history: reuse the free one whose last call is
+        // the oldest, so what threads that ended did last stays in the report longest.
+        ThreadRing* oldest = nullptr;
+        uint64_t oldest_ticks = ~0ull;
+        for (uint32_t i = 0; i < count; i++) {
+            ThreadRing* ring = g_rings[i].load(std::memory_order_acquire);
+            if (ring->claimed.load(std::memory_order_relaxed) != 0) continue;
+            uint64_t head = ring->head.load(std::memory_order_relaxed);
+            uint64_t last = head ? ring->entries[(head - 1) % kRingCalls].ticks.load(std::memory_order_relaxed) : 0;
+            if (last < oldest_ticks) oldest = ring, oldest_ticks = last;
         }
         uint64_t free = 0;
-        if (ring->claimed.load(std::memory_order_relaxed) == 0 &&
-            ring->claimed.compare_exchange_strong(free, 1, std::memory_order_acquire)) {
-            // A ring a thread that ended used: its entries must not show as this thread's. The
-            // crash path may read meanwhile; the new thread id goes in after the reset.
-            for (Entry& e : ring->entries) e.sequence.store(0, std::memory_order_relaxed);
-            ring->head.store(0, std::memory_order_relaxed);
-            ring->thread_id.store(thread_id, std::memory_order_release);
-            return ring;
+        if (oldest && oldest->claimed.compare_exchange_strong(free, 1, std::memory_order_acquire)) {
+            // Its entries must not show as this thread's. The crash path may read meanwhile; the
+            // new thread id goes in after the reset.
+            for (Entry& e : oldest->entries) e.sequence.store(0, std::memory_order_relaxed);
+            oldest->head.store(0, std::memory_order_relaxed);
+            oldest->thread_id.store(thread_id, std::memory_order_release);
+            return oldest;
         }
     }
-    return &g_overflow_ring;
+    void* memory = count < kCallThreads && allocate ? allocate(sizeof(ThreadRing)) : nullptr;
+    if (!memory) return &g_overflow_ring;
+    ThreadRing* fresh = new (memory) ThreadRing();
+    fresh->claimed.store(1, std::memory_order_relaxed);
+    fresh->thread_id.store(thread_id, std::memory_order_relaxed);
+    // Rings are only ever added, in slot order; another thread may take a slot first.
+    for (uint32_t i = count; i < kCallThreads; i++) {
+        ThreadRing* empty = nullptr;
+        if (g_rings[i].compare_exchange_strong(empty, fresh, std::memory_order_acq_rel)) return fresh;
+    }
+    return &g_overflow_ring;  // the memory stays unused; core frees nothing
 }
 
 namespace {

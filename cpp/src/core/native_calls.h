@@ -19,7 +19,8 @@ namespace crashagent {
 constexpr uint32_t kThreadCalls = 32;     // what the report keeps of the crashing thread's calls
 constexpr uint32_t kProcessCalls = 256;   // what the report keeps of every thread's calls
 constexpr uint32_t kRingCalls = 256;      // entries of a thread's ring: enough for the process's last 256
-constexpr uint32_t kCallThreads = 4096;   // rings at once; a thread beyond finds none and is not recorded
+constexpr uint32_t kCallThreads = 1024;   // rings at most; a thread beyond finds none and is not recorded
+constexpr uint32_t kKeptRings = 64;       // rings kept for threads that ended before one is reused
 constexpr uint32_t kTracedMethods = 4096; // methods that get a thunk; later ones run untraced
 constexpr int kCallArgs = 3;              // integer arguments recorded after JNIEnv* and jclass/jobject
 constexpr size_t kCallMethodNameCapacity = 200;
@@ -58,10 +59,11 @@ struct ThreadRing;
 // Bytes of a ring, for the allocator below.
 size_t native_calls_ring_size();
 
-// Claims a ring for the thread: a free one a thread that ended left, else a new one from
-// allocate (zeroed, 64-byte aligned memory of native_calls_ring_size bytes, never freed: the
-// crash path may read it any time), else, when that fails or kCallThreads rings exist, one that
-// is written but never read. Normal context.
+// Claims a ring for the thread: a new one from allocate (zeroed, 64-byte aligned memory of
+// native_calls_ring_size bytes, never freed: the crash path may read it any time) while fewer than
+// kKeptRings exist, or when none is free; else the free one a thread that ended left longest ago.
+// When allocation fails or kCallThreads rings exist, one that is written but never read. Normal
+// context.
 ThreadRing* native_calls_claim_ring(uint64_t thread_id, void* (*allocate)(size_t size));
 // The ring's thread is ending: the ring may go to another thread; its calls stay in the process's
 // view until one claims it. Returns the ring that is never

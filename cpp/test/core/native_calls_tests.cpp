@@ -158,6 +158,7 @@ TEST_CASE("native calls: copies taken while a thread records never hold a mixed 
 }
 
 TEST_CASE("native calls: a ring a thread left keeps its calls for the process until another thread claims it") {
+    // Rings are reused once kKeptRings exist: fill up to that many with threads that ended.
     native_calls_reset();
     native_calls_enable();
     int a = native_calls_add_method("a.B.one(I)V", false);
@@ -173,11 +174,25 @@ TEST_CASE("native calls: a ring a thread left keeps its calls for the process un
     REQUIRE(s->process_count == 1);
     CHECK(s->process_calls[0].slots[0] == 1);
     CHECK(s->process_calls[0].thread_id == 111);
-    ThreadRing* again = native_calls_claim_ring(222, &allocate);
+    // Below kKeptRings a new thread gets a new ring: the ended thread's calls stay.
+    ThreadRing* second = native_calls_claim_ring(222, &allocate);
+    CHECK(second != r);
+    native_calls_copy(222, s);
+    CHECK(s->process_count == 1);
+    native_calls_release_ring(second);
+    for (uint64_t t = 0; t < kKeptRings - 2; t++) {
+        ThreadRing* ended = native_calls_claim_ring(1000 + t, &allocate);
+        native_calls_record(ended, static_cast<uint64_t>(a), 1000 + t, 0, 0);
+        native_calls_release_ring(ended);
+    }
+    // Now the free ring whose last call is the oldest goes to the next thread: r (222's has no call).
+    ThreadRing* again = native_calls_claim_ring(333, &allocate);
+    CHECK(again == second);
+    again = native_calls_claim_ring(222, &allocate);
     CHECK(again == r);
     native_calls_copy(222, s);
     CHECK(s->thread_has_ring);
     CHECK(s->thread_count == 0);
-    CHECK(s->process_count == 0);
+    CHECK(s->process_count == static_cast<int>(kKeptRings) - 2);  // 111's call is gone with its ring
     delete s;
 }
