@@ -32,8 +32,15 @@ class NativeCallsTest {
     private static final String NATIVE = "io.github.crashagent.testapp.CrashNative.";
     private static final String TRACE = "native-calls=io.github.crashagent.testapp.CrashNative";
 
+    static Stream<Path> jdks() throws Exception {
+        return ChildJvm.jdks();
+    }
+
     private static Result run(String name, String agentOptions, String... args) throws Exception {
-        Path jdk = ChildJvm.jdks().findFirst().orElseThrow();
+        return run(ChildJvm.jdks().findFirst().orElseThrow(), name, agentOptions, args);
+    }
+
+    private static Result run(Path jdk, String name, String agentOptions, String... args) throws Exception {
         return ChildJvm.builder(jdk, name).agent(agentOptions).mainClass(ChildJvm.CRASH_APP).args(args)
                 .timeout(Duration.ofSeconds(120)).run();
     }
@@ -44,9 +51,10 @@ class NativeCallsTest {
         return c.path("method").asText().substring(NATIVE.length()) + " " + args;
     }
 
-    @Test
-    void theCallsBeforeTheCrashAppearInOrderWithTheirArguments() throws Exception {
-        Result r = run("native-calls", TRACE, "native-calls");
+    @ParameterizedTest
+    @MethodSource("jdks")
+    void theCallsBeforeTheCrashAppearInOrderWithTheirArguments(Path jdk) throws Exception {
+        Result r = run(jdk, "native-calls", TRACE, "native-calls");
         assertEquals(134, r.exitCode(), r::toString);
         // The thunks passed every argument through: the methods returned what they compute.
         assertContains(r.stdout(), "callA(1)=2\ncallB(2,-3,true)=18\nmix=-1.2345679E7\ncallA(-5)=-4\n", r);
@@ -85,7 +93,7 @@ class NativeCallsTest {
         assertEquals(NATIVE + "nullWriteWhen(Z)V", report.path("native_method").asText());
         assertEquals("Java_io_github_crashagent_testapp_CrashNative_nullWriteWhen",
                 report.at("/native_frames/1/symbol").asText(), report::toPrettyString);
-        Result plain = run("native-calls-off", "", "native-calls");
+        Result plain = run(jdk, "native-calls-off", "", "native-calls");
         JsonNode plainReport = plain.report();
         assertEquals(plainReport.path("signature").asText(), report.path("signature").asText(), report::toPrettyString);
         assertEquals(plainReport.path("signature_text").asText(), report.path("signature_text").asText());
