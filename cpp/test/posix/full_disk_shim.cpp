@@ -8,6 +8,9 @@
 //   CRASHAGENT_FULL_TRIGGER=<file>         no bytes at all once this file exists
 //   CRASHAGENT_TAKEN_TMP=1                 every exclusive create of a *.tmp in those
 //                                          directories fails with EEXIST
+//   CRASHAGENT_DENY_EXEC=1                 mprotect(PROT_EXEC) called from the agent library
+//                                          fails with EACCES, as under SELinux deny_execmem
+//                                          (only the agent's: the JVM's own calls go through)
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -97,4 +101,20 @@ extern "C" __attribute__((visibility("default"))) int open(const char* path, int
         return -1;
     }
     return real(path, flags, mode);
+}
+
+using MprotectFn = int (*)(void*, size_t, int);
+
+extern "C" __attribute__((visibility("default"))) int mprotect(void* address, size_t len, int prot) {
+    static MprotectFn real = reinterpret_cast<MprotectFn>(dlsym(RTLD_NEXT, "mprotect"));
+    const char* deny = getenv("CRASHAGENT_DENY_EXEC");
+    if (deny && deny[0] == '1' && (prot & PROT_EXEC)) {
+        Dl_info caller;
+        if (dladdr(__builtin_return_address(0), &caller) && caller.dli_fname &&
+            strstr(caller.dli_fname, "libcrashagent")) {
+            errno = EACCES;
+            return -1;
+        }
+    }
+    return real(address, len, prot);
 }

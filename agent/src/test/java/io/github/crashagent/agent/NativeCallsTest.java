@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -159,6 +160,26 @@ class NativeCallsTest {
         Path jdk = ChildJvm.jdks().findFirst().orElseThrow();
         List<String> problems = CrashZoo.checkQuiet(jdk, q, "native-calls=all");
         assertTrue(problems.isEmpty(), () -> q.name() + ": " + String.join("\n", problems));
+    }
+
+    /** Where the system refuses executable memory (SELinux deny_execmem), the agent says so once and records nothing. */
+    @Test
+    void withoutExecutableMemoryTheAgentSaysSoOnceAndRunsWithoutThunks() throws Exception {
+        Path jdk = ChildJvm.jdks().findFirst().orElseThrow();
+        Result r = ChildJvm.builder(jdk, "native-calls-no-execmem").agent(TRACE).mainClass(ChildJvm.CRASH_APP)
+                .args("native-calls").timeout(Duration.ofSeconds(120))
+                .environment(Map.of("LD_PRELOAD", ChildJvm.FULL_DISK_SHIM.toString(), "CRASHAGENT_DENY_EXEC", "1"))
+                .run();
+        assertEquals(134, r.exitCode(), r::toString);
+        assertContains(r.stdout(), "callA(1)=2\ncallB(2,-3,true)=18\nmix=-1.2345679E7\ncallA(-5)=-4\n", r);
+        String message = "crashagent: option 'native-calls': cannot make the call thunks (mprotect(PROT_READ|PROT_EXEC) "
+                + "failed: Permission denied); native calls are not recorded\n";
+        assertContains(r.stderr(), message, r);
+        assertEquals(r.stderr().indexOf(message), r.stderr().lastIndexOf(message), "said once\n" + r);
+        JsonNode report = r.report();
+        ChildJvm.assertMatchesSchema(report, r);
+        assertTrue(report.path("native_calls").isNull(), report::toPrettyString);
+        assertEquals(NATIVE + "nullWriteWhen(Z)V", report.path("native_method").asText());
     }
 
     @Test
