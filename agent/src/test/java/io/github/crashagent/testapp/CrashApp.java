@@ -194,6 +194,7 @@ public final class CrashApp {
             }
             case "npe-storm" -> System.out.println("npe storm caught " + NpeStorm.storm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
+            case "arch" -> System.out.println("os.arch: " + System.getProperty("os.arch"));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
         System.out.println("no crash");
