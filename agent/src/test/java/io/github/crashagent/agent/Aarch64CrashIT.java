@@ -125,6 +125,25 @@ class Aarch64CrashIT {
         assertEquals(r.onlyFile("hs_err_pid", ".log").toString(), report.at("/jvm/hs_err").asText());
     }
 
+    /** aarch64 faults misaligned exclusives and atomics: SIGBUS with BUS_ADRALN, then hs_err as without the agent. */
+    @Test
+    void misalignedExclusiveLoadIsAnAlignmentFault() throws Exception {
+        Result plain = ChildJvm.run(jdk, "aarch64-misaligned-plain", null, "fault", "misaligned-exclusive");
+        Result r = ChildJvm.run(jdk, "aarch64-misaligned", "", "fault", "misaligned-exclusive");
+        assertEquals(134, plain.exitCode(), plain::toString);
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        assertEquals("SIGBUS", report.at("/crash/kind").asText());
+        assertEquals("BUS_ADRALN", report.at("/crash/detail").asText());
+        assertTrue(report.at("/crash/diagnosis").asText().startsWith("misaligned memory access at 0x"), report::toPrettyString);
+        // the test library loads from buffer + 1, a 16-byte aligned buffer
+        long address = Long.parseUnsignedLong(report.at("/crash/fault_address").asText().substring(2), 16);
+        assertEquals(1, address & 15, report::toPrettyString);
+        assertEquals("io.github.crashagent.testapp.Zoo.misalignedExclusive()J", report.path("native_method").asText());
+        assertEquals(r.onlyFile("hs_err_pid", ".log").toString(), report.at("/jvm/hs_err").asText());
+        assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+    }
+
     /**
      * gcc compiles __builtin_trap() to brk on aarch64: SIGTRAP, for which HotSpot has no handler
      * and writes no hs_err. The agent reports it and the process still dies of SIGTRAP.

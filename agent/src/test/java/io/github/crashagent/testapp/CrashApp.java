@@ -248,6 +248,7 @@ public final class CrashApp {
             case "uncaught-cpp-exception" -> Zoo.uncaughtCppException();
             case "native-stack-overflow" -> CrashNative.recurseForever();
             case "bus-error" -> Zoo.busError();
+            case "misaligned-exclusive" -> System.out.println("misaligned exclusive returned " + Zoo.misalignedExclusive());
             case "memcpy-null" -> Zoo.memcpyToNull();
             case "library-thread" -> CrashNative.crashOnOwnThread();
             case "attached-thread" -> Zoo.crashOnAttachedThread();
