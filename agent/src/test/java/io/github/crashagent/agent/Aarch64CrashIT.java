@@ -125,6 +125,26 @@ class Aarch64CrashIT {
         assertEquals(r.onlyFile("hs_err_pid", ".log").toString(), report.at("/jvm/hs_err").asText());
     }
 
+    /** `java -jar crashagent-agent.jar path` on an arm64 JVM extracts the aarch64 library, which then loads. */
+    @Test
+    @EnabledIfSystemProperty(named = "crashagent.jar", matches = ".+")
+    void theAgentJarGivesAnArm64JvmTheAarch64Library() throws Exception {
+        Path dir = ChildJvm.work().resolve("aarch64-jar-" + System.nanoTime());
+        Files.createDirectories(dir);
+        Process p = new ProcessBuilder(jdk.resolve("bin/java").toString(), "-jar", System.getProperty("crashagent.jar"),
+                "path", dir.resolve("lib").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "java -jar still running");
+        assertEquals(0, p.exitValue(), out);
+        Path library = dir.resolve("lib/libcrashagent.so").toAbsolutePath();
+        assertEquals("-agentpath:" + library + "\n", out);
+        byte[] elf = Files.readAllBytes(library);
+        assertEquals(183, (elf[18] & 0xff) | (elf[19] & 0xff) << 8, "e_machine is not EM_AARCH64");
+
+        Result r = ChildJvm.builder(jdk, "aarch64-jar-agent").agent("").agentLibrary(library).args("null-write").run();
+        assertEquals("linux-aarch64", r.report().path("platform").asText());
+    }
+
     /** aarch64 faults misaligned exclusives and atomics: SIGBUS with BUS_ADRALN, then hs_err as without the agent. */
     @Test
     void misalignedExclusiveLoadIsAnAlignmentFault() throws Exception {
