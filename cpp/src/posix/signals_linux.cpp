@@ -26,6 +26,7 @@
 #include "core/native_methods.h"
 #include "core/writer.h"
 #include "platform.h"
+#include "posix/aarch64_fault.h"
 #include "posix/modules_linux.h"
 
 namespace crashagent {
@@ -127,40 +128,10 @@ uint64_t context_pc(const ucontext_t* uc) {
 }
 
 #if defined(__aarch64__)
-// Async-signal-safe. The exception syndrome register as the kernel saved it for a fault: the
-// esr_context record among the tagged records in uc_mcontext.__reserved (asm/sigcontext.h).
-// Walked within the area, every size checked; 0 when there is none (a signal that was sent, or
-// an emulator that does not write the record).
+// Async-signal-safe.
 uint64_t context_esr(const ucontext_t* uc) {
-    constexpr uint32_t kEsrMagic = 0x45535201;
-    struct RecordHead {
-        uint32_t magic;
-        uint32_t size;
-    };
-    const unsigned char* area = reinterpret_cast<const unsigned char*>(uc->uc_mcontext.__reserved);
-    const size_t limit = sizeof(uc->uc_mcontext.__reserved);
-    size_t offset = 0;
-    while (offset + sizeof(RecordHead) <= limit) {
-        RecordHead head;
-        memcpy(&head, area + offset, sizeof(head));
-        if (head.magic == 0 || head.size < sizeof(RecordHead) || head.size > limit - offset) break;
-        if (head.magic == kEsrMagic && head.size >= sizeof(RecordHead) + sizeof(uint64_t)) {
-            uint64_t esr;
-            memcpy(&esr, area + offset + sizeof(RecordHead), sizeof(esr));
-            return esr;
-        }
-        offset += head.size;
-    }
-    return 0;
-}
-
-// Async-signal-safe. The access a fault's syndrome describes: an instruction abort is an
-// execute, a data abort says write or read in ISS bit 6 (WnR). Null when the ESR is not one.
-const char* esr_access(uint64_t esr) {
-    uint64_t exception_class = (esr >> 26) & 0x3f;
-    if (exception_class == 0x20 || exception_class == 0x21) return "execute";
-    if (exception_class == 0x24 || exception_class == 0x25) return (esr & (1u << 6)) ? "write" : "read";
-    return nullptr;
+    return posix::esr_from_signal_records(reinterpret_cast<const unsigned char*>(uc->uc_mcontext.__reserved),
+                                          sizeof(uc->uc_mcontext.__reserved));
 }
 #endif
 
@@ -320,7 +291,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
             r->access = (err & 16) ? "execute" : (err & 2) ? "write" : "read";
         }
 #elif defined(__aarch64__)
-        if ((sig == SIGSEGV || sig == SIGBUS) && !sent) r->access = esr_access(context_esr(uc));
+        if ((sig == SIGSEGV || sig == SIGBUS) && !sent) r->access = posix::esr_access(context_esr(uc));
 #endif
     }
     if (sig == SIGSEGV && info && !sent) r->fault_mapped = info->si_code == SEGV_ACCERR ? 1 : info->si_code == SEGV_MAPERR ? 0 : -1;
