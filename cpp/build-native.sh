@@ -4,7 +4,8 @@
 # from agent/pom.xml.
 #   build-native.sh build <out-dir> <windows: true|false> [version] [aarch64: true|false]
 #   build-native.sh test  <out-dir> <windows: true|false>
-#   build-native.sh aarch64-java-home    (prints the Java home that runs arm64 java under qemu)
+#   build-native.sh aarch64-java-home <cache-dir>   (sets up the arm64 JDK sysroot for qemu there;
+#                                                     prints the Java home that runs it)
 # version is Maven's project.version (the reports' agent_version); without it CMake reads pom.xml.
 # The aarch64 library is cross-built (cmake/aarch64-linux-gnu.cmake); its tests are JUnit child
 # JVMs under qemu-user (agent/pom.xml, execution aarch64), not CTest.
@@ -61,7 +62,7 @@ aarch64_check() {
 case $action in
 aarch64-java-home)
   need "qemu-user (runs the aarch64 tests)" qemu-user-static command -v qemu-aarch64-static
-  exec bash "$root/cpp/test/aarch64/sysroot.sh"
+  exec bash "$root/cpp/test/aarch64/sysroot.sh" "$out"
   ;;
 build)
   need cmake cmake command -v cmake
@@ -105,7 +106,8 @@ test)
   fi
   ;;
 *)
-  echo "usage: build-native.sh build|test <out-dir> <windows: true|false>" >&2
+  echo "usage: build-native.sh build|test <out-dir> <windows: true|false> [version] [aarch64: true|false]" >&2
+  echo "       build-native.sh aarch64-java-home <cache-dir>" >&2
   exit 2
   ;;
 esac
