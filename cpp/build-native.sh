@@ -98,6 +98,12 @@ build)
 test)
   need "python3 (the native test runners)" python3 command -v python3
   ctest --test-dir "$out/cmake/linux-x86_64" --output-on-failure
+  if [ -f "$out/cmake/linux-aarch64/libcrashagent_core.a" ]; then
+    # The aarch64 tests are JUnit child JVMs under qemu (Aarch64CrashIT); here only the
+    # crash-context rule over the aarch64 core, whose atomics are calls into libgcc.
+    python3 "$root/cmake/check_crash_context.py" aarch64-linux-gnu-nm "$out/cmake/linux-aarch64/libcrashagent_core.a" \
+      "$root/cpp/src/platform.h"
+  fi
   if windows_check; then
     need "Wine (runs the Windows tests)" "wine64 wine" command -v wine
     need "python3-jsonschema (checks the Windows reports against the schema)" python3-jsonschema \
