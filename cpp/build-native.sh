@@ -93,6 +93,9 @@ build)
     mkdir -p "$out/native/linux-aarch64" "$out/native-test/linux-aarch64"
     cp "$out/cmake/linux-aarch64/libcrashagent.so" "$out/native/linux-aarch64/"
     cp "$out/cmake/linux-aarch64/cpp/test/jni/libcrashtest.so" "$out/native-test/linux-aarch64/"
+  else
+    # Not one left over from an earlier build: the jar must not carry a library this build skipped.
+    rm -rf "$out/native/linux-aarch64" "$out/native-test/linux-aarch64"
   fi
   ;;
 test)
