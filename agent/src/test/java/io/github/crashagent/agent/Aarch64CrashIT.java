@@ -114,6 +114,8 @@ class Aarch64CrashIT {
         // frame 1 comes from unwinding through the signal frame, not from the context
         assertEquals("Java_io_github_crashagent_testapp_CrashNative_nullWrite",
                 report.at("/native_frames/1/symbol").asText(), report::toPrettyString);
+        // the walk stops at the JVM's code that called the JNI function, named from the JVMTI code events
+        assertFalse(report.at("/native_frames/2/jvm_code").asText("").isEmpty(), report::toPrettyString);
         assertEquals(NATIVE + ".nullWrite()V", report.path("native_method").asText());
         assertEquals(System.getProperty("crashagent.version"), report.path("agent_version").asText());
         assertEquals("complete", report.at("/dispatch/status").asText());
