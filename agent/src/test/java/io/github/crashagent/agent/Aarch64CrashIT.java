@@ -127,6 +127,24 @@ class Aarch64CrashIT {
         assertEquals(r.onlyFile("hs_err_pid", ".log").toString(), report.at("/jvm/hs_err").asText());
     }
 
+    /**
+     * Only a brk the thread executed is a crash: SIGTRAP sent by another process (kill -TRAP) ends
+     * the process as without the agent, with no report. (FORK: the arm64 JDK's spawn helper is an
+     * arm64 program, which the host cannot start without qemu registered in binfmt_misc.)
+     */
+    @Test
+    void aSigtrapSentByAnotherProcessIsNotReported() throws Exception {
+        List<String> flags = List.of("-Djdk.lang.Process.launchMechanism=FORK");
+        Result plain = ChildJvm.run(jdk, "aarch64-kill-trap-plain", null, CrashZoo.BOUND, flags, "killed", "TRAP");
+        Result r = ChildJvm.run(jdk, "aarch64-kill-trap", "", CrashZoo.BOUND, flags, "killed", "TRAP");
+        assertEquals(128 + 5, plain.exitCode(), plain::toString);
+        assertEquals(plain.exitCode(), r.exitCode(), r::toString);
+        assertTrue(Files.exists(r.dir().resolve("sender.txt")), r::toString);
+        assertTrue(r.files("crashagent_pid", "").isEmpty(), r::toString);
+        assertTrue(r.files("hs_err_pid", "").isEmpty(), r::toString);
+        assertFalse(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+    }
+
     /** `java -jar crashagent-agent.jar path` on an arm64 JVM extracts the aarch64 library, which then loads. */
     @Test
     @EnabledIfSystemProperty(named = "crashagent.jar", matches = ".+")

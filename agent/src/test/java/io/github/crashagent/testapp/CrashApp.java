@@ -107,11 +107,12 @@ public final class CrashApp {
                 System.out.println("result " + CrashNative.badJniCall());
             }
             case "killed" -> {
-                // Another process sends SIGSEGV, as `kill -SEGV <pid>` does; the shell writes its
-                // pid (the sender: exec keeps it) before it becomes kill.
+                // Another process sends SIGSEGV (or the signal args[1] names), as `kill -SEGV <pid>`
+                // does; the shell writes its pid (the sender: exec keeps it) before it becomes kill.
                 CrashAgent.addListener(CrashApp::writeMarker);
                 long self = ProcessHandle.current().pid();
-                Process kill = new ProcessBuilder("/bin/sh", "-c", "echo $$ > sender.txt && exec kill -SEGV " + self)
+                String signal = args.length > 1 ? args[1] : "SEGV";
+                Process kill = new ProcessBuilder("/bin/sh", "-c", "echo $$ > sender.txt && exec kill -" + signal + " " + self)
                         .inheritIO().start();
                 kill.waitFor();
                 // The signal is on its way to some thread of this process; this one waits for it.
