@@ -273,6 +273,9 @@ void record_diagnose(CrashRecord* r) {
         w.str("integer division by zero");
     } else if (str_equal(detail, "FPE_INTOVF") || str_equal(kind, "EXCEPTION_INT_OVERFLOW")) {
         w.str("integer overflow in a division (INT_MIN / -1)");
+    } else if (str_equal(kind, "SIGTRAP")) {
+        // aarch64: __builtin_trap() and compiler-placed checks are brk instructions.
+        w.str("breakpoint trap (a brk instruction, such as __builtin_trap or a check the compiler placed)");
     } else if (str_equal(kind, "SIGILL") || str_equal(kind, "EXCEPTION_ILLEGAL_INSTRUCTION")) {
         w.str("illegal instruction (a trap the compiler placed, such as __builtin_trap, or code for another CPU)");
     } else if (str_equal(kind, "EXCEPTION_PRIV_INSTRUCTION")) {

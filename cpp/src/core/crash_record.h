@@ -14,7 +14,7 @@ namespace crashagent {
 
 constexpr int kMaxNativeFrames = 64;
 constexpr int kMaxModules = 512;
-constexpr int kMaxRegisters = 32;
+constexpr int kMaxRegisters = 40;  // aarch64: x0-x28, fp, lr, sp, pc, pstate, esr
 constexpr int kMaxJavaFrames = 64;
 constexpr int kMaxListeners = 16;
 constexpr int kMaxOtherCrashes = 16;
@@ -84,7 +84,7 @@ struct OtherCrash {
 
 struct CrashRecord {
     // What happened.
-    const char* platform;             // "linux-x86_64", "windows-x86_64"
+    const char* platform;             // "linux-x86_64", "linux-aarch64", "windows-x86_64"
     const char* kind;                 // "SIGSEGV", "EXCEPTION_ACCESS_VIOLATION"
     const char* detail;               // "SEGV_MAPERR", "write", ... may be null
     uint64_t code;                    // signal number or exception code
