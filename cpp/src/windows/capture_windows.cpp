@@ -137,10 +137,9 @@ void for_each_loaded_module(Visit visit) {
 // Finding a module's name walks the loader list with one ReadProcessMemory per entry. That is cheap
 // on Windows, but under Wine every such read is a round trip to wineserver, and a library that
 // catches its own faults in a loop would pay the walk for every fault (about 4 ms each). So the
-// kind of a module is remembered by its base address, together with its PE header's time stamp and
-// image size; a later lookup re-reads those two (one read) and uses the remembered kind only if they
-// still match, so a different module loaded at the same base after an unload is walked afresh.
-// Lock-free: a slot is claimed with a compare-exchange on its base and published by `ready`.
+// kind of a module is remembered by its base address, for the image there (ImageCache: its PE
+// header's time stamp and image size, read in place); a different module loaded at the same base
+// after an unload is walked afresh.
 
 constexpr int kModuleKindSlots = 64;
 ImageCache<CodeKind, kModuleKindSlots> g_module_kinds;

@@ -66,13 +66,19 @@ constexpr int kHandlerKindSlots = 64;
 ImageCache<HandlerKind, kHandlerKindSlots> g_handler_kinds;
 
 // Crash context. The kind of the handler that module `base` exports exactly at address.
+// Every name exported at that address counts: one function may have several.
 HandlerKind exported_handler_kind(uint64_t base, uint64_t address) {
-    char name[40];  // longer than every known name: a longer export cannot match one
-    if (!pe_export_at(PeImage::loaded(base), address - base, name, sizeof(name))) return HandlerKind::kUnknown;
-    for (const auto& known : kNamedHandlers) {
-        if (str_equal(name, known.name)) return known.kind;
-    }
-    return HandlerKind::kUnknown;
+    PeImage image = PeImage::loaded(base);
+    HandlerKind kind = HandlerKind::kUnknown;
+    for_each_named_export(image, [&](uint32_t function_rva, uint32_t name_rva) {
+        char name[40];  // longer than every known name: a longer export cannot match one
+        if (function_rva != address - base || !image.read_string(name_rva, name, sizeof(name))) return true;
+        for (const auto& known : kNamedHandlers) {
+            if (str_equal(name, known.name)) kind = known.kind;
+        }
+        return kind == HandlerKind::kUnknown;
+    });
+    return kind;
 }
 
 // Crash context. True if code at address starts like GCC's SEH personality routines
