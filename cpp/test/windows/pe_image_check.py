@@ -11,6 +11,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 from pe_file import PeFile, pe_identity
 
@@ -51,13 +52,17 @@ def main():
         print(__doc__)
         return 64
     wine_run, tests, dlls = sys.argv[1], sys.argv[2], sys.argv[3:]
-    p = subprocess.run([wine_run, tests, "--identity"] + [windows_path(d) for d in dlls],
-                       capture_output=True, text=True, timeout=90)
-    modules = parse(p.stdout)
+    # Output goes to a file, not a pipe: a wineserver that the run starts inherits it and may
+    # outlive the run.
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.run([wine_run, tests, "--identity"] + [windows_path(d) for d in dlls],
+                           stdout=out, stderr=subprocess.STDOUT, timeout=90)
+        out.seek(0)
+        output = out.read()
+    modules = parse(output)
     problems = []
     if p.returncode != 0 or len(modules) != len(dlls):
-        problems.append(f"pe_image_tests.exe --identity: exit status {p.returncode}, {len(modules)} modules\n"
-                        f"{p.stdout}{p.stderr}")
+        problems.append(f"pe_image_tests.exe --identity: exit status {p.returncode}, {len(modules)} modules\n{output}")
     for dll, found in zip(dlls, modules):
         name = os.path.basename(dll)
         code_id, debug_id, pdb_name = pe_identity(dll)
