@@ -20,6 +20,7 @@ char g_json_tmp_path[kPathCapacity + 24];
 char g_first_log_path[kPathCapacity];
 constexpr uint64_t kExitHoldMs = 30000;  // how long an exit from a listener waits for the crash to end the process
 char g_first_json_path[kPathCapacity];
+constexpr int kMaxReportNumber = 100;  // crashagent_pid<pid>_99 at most: a full directory stops there
 const char* g_failure = "";  // what the last failed report write ran into
 std::atomic<int> g_other_crash_slots{0};
 
@@ -36,11 +37,10 @@ bool file_sink_write(void* context, const char* data, size_t len) {
 // restarts with the same pid; its old reports must survive), starting at number first, and sets
 // both report paths; *next is the number after the one taken.
 platform::FileHandle create_log(CrashRecord* r, const char* dir, int first, int* next) {
-    for (int n = first; n < 100; n++) {
+    for (int n = first; (n = free_report_number(dir, r->pid, n, r->minidump_path)) >= 0; n++) {
         report_file_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
         report_file_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
         *next = n + 1;
-        if (platform::file_exists(r->json_path)) continue;  // an earlier report's pair
         platform::FileHandle f = platform::file_create_exclusive(r->log_path);
         if (f != platform::kInvalidFile) return f;
         // Only a taken name is worth another number; any other failure (the directory vanished,
@@ -216,6 +216,24 @@ void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid,
     }
     w.str(ext);
     w.flush();
+}
+
+// Async-signal-safe.
+int free_report_number(const char* dir, uint64_t pid, int first, const char* own) {
+    static const char* const kExtensions[] = {".log", ".json", ".dmp"};
+    char path[kPathCapacity];
+    for (int n = first < 0 ? 0 : first; n < kMaxReportNumber; n++) {
+        bool taken = false;
+        for (const char* ext : kExtensions) {
+            report_file_path(path, sizeof(path), dir, pid, n, ext);
+            if (platform::file_exists(path) && !(own && str_equal(path, own))) {
+                taken = true;
+                break;
+            }
+        }
+        if (!taken) return n;
+    }
+    return -1;
 }
 
 // Async-signal-safe.

@@ -60,6 +60,13 @@ CrashClaim handle_claimed_crash(CrashClaim claim, CrashCapture capture, void* co
 // .json, .dmp; n > 0 for a name an earlier report took). Async-signal-safe.
 void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext);
 
+// The files of one report share a base name. Returns the first number n >= first (below 100) under
+// which no report file (.log, .json or .dmp) exists in dir, but for own, a file this crash placed
+// already (its minidump, which is written before the report; null if none). -1 if every number is
+// taken. The minidump takes the first free number, then the report finds the same one.
+// Async-signal-safe.
+int free_report_number(const char* dir, uint64_t pid, int first, const char* own);
+
 // 1 if the thread is a registered Java thread, 0 if it is not a Java thread, -1 if that is unknown
 // (the agent was attached late and the thread may be an older Java thread). Async-signal-safe.
 int classify_java_thread(uint64_t thread_id);

@@ -235,9 +235,10 @@ uint32_t capture_budget_ms() {
     return g_agent.options.timeout_ms + kHelperSlackMs + (g_minidump_write ? kMinidumpBudgetMs : 0);
 }
 
-// Crash context. Builds <dir>\crashagent_pid<pid>[_<n>].dmp and creates it.
+// Crash context. Creates <dir>\crashagent_pid<pid>[_<n>].dmp under the first number no report
+// file takes; the report written after it then gets the same base name.
 HANDLE create_dump_file(const char* dir) {
-    for (int n = 0; n < 100; n++) {
+    for (int n = 0; (n = free_report_number(dir, process_id(), n, nullptr)) >= 0; n++) {
         report_file_path(g_dump_path, sizeof(g_dump_path), dir, process_id(), n, ".dmp");
         FileHandle f = file_create_exclusive(g_dump_path);
         if (f != kInvalidFile) return reinterpret_cast<HANDLE>(f);
