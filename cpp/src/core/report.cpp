@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Crash context throughout: every function in this file may run in a fault handler.
 #include "core/report.h"
 
 #include "core/jvm_code.h"
@@ -9,22 +10,19 @@ namespace {
 
 const char* const kAgentVersion = CRASHAGENT_VERSION;  // Maven's project.version, through CMake
 
-// Async-signal-safe.
 void hex_string(Writer& w, uint64_t v) {
     w.str("\"0x");
     w.hex(v);
     w.ch('"');
 }
 
-// Async-signal-safe.
+// Crash context.
 const char* or_null(const char* s) { return (s && *s) ? s : nullptr; }
 
-// Async-signal-safe.
 const char* module_path(const CrashRecord& r, int index) {
     return index >= 0 && index < r.module_count ? r.modules[index].path : nullptr;
 }
 
-// Async-signal-safe.
 void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w) {
     w.str("  #");
     w.dec(index);
@@ -35,7 +33,7 @@ void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w)
     w.ch('\n');
 }
 
-// Async-signal-safe. True when an earlier entry of the copy has the same key (two class loaders'
+// True when an earlier entry of the copy has the same key (two class loaders'
 // copies of the API can bind one key to two slots): the report keeps the first.
 bool duplicate_key(const ContextSnapshot& c, int index) {
     for (int i = 0; i < index; i++) {
@@ -44,7 +42,7 @@ bool duplicate_key(const ContextSnapshot& c, int index) {
     return false;
 }
 
-// Async-signal-safe. Application text on one log line: control characters and U+0000 become '?'.
+// Application text on one log line: control characters and U+0000 become '?'.
 void log_text(Writer& w, const char* s) {
     for (; *s; s++) {
         unsigned char c = static_cast<unsigned char>(*s);
@@ -57,7 +55,6 @@ void log_text(Writer& w, const char* s) {
     }
 }
 
-// Async-signal-safe.
 void json_app_context(const CrashRecord& r, Writer& w) {
     const ContextSnapshot* c = r.app_context;
     w.str(",\n  \"context\": ");
@@ -99,7 +96,6 @@ void json_app_context(const CrashRecord& r, Writer& w) {
     w.ch('}');
 }
 
-// Async-signal-safe.
 void log_app_context(const CrashRecord& r, Writer& w) {
     const ContextSnapshot* c = r.app_context;
     if (!c || !c->taken) return;
@@ -157,7 +153,6 @@ void log_app_context(const CrashRecord& r, Writer& w) {
 
 }  // namespace
 
-// Async-signal-safe.
 void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
     const char* path = module_path(r, f.module);
     if (path) {
@@ -181,7 +176,6 @@ void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
     }
 }
 
-// Async-signal-safe.
 const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {
     switch (static_cast<DispatchState>(r.dispatch_state.load(std::memory_order_acquire))) {
         case DispatchState::kComplete: return "complete";
@@ -191,7 +185,6 @@ const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {
     return waited_out ? "timed_out" : "not_started";
 }
 
-// Async-signal-safe.
 void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32_t timeout_ms, Writer& w) {
     const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
     int crash_module = record_find_module(r, r.pc);
@@ -400,7 +393,6 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str("\n}\n");
 }
 
-// Async-signal-safe.
 void write_log_native(const CrashRecord& r, Writer& w) {
     const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
     w.str("crashagent: native crash report\n");
@@ -526,7 +518,6 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.ch('\n');
 }
 
-// Async-signal-safe.
 void write_log_java(const CrashRecord& r, const char* dispatch_status, Writer& w) {
     bool java_info = r.java_info_ready.load(std::memory_order_acquire) != 0;
     w.str("java thread:   ");

@@ -14,7 +14,7 @@ namespace posix {
 
 constexpr uint32_t kAarch64EsrMagic = 0x45535201;  // ESR_MAGIC
 
-// Async-signal-safe. The ESR from the records in area (size bytes), or 0 when there is none: a
+// Crash context. The ESR from the records in area (size bytes), or 0 when there is none: a
 // signal that was sent, or an emulator such as qemu-user that does not write the record. Each
 // record is {u32 magic, u32 size, payload}; the walk stops at the terminator (magic 0), at a size
 // too small to advance or running past the area, and never reads outside it.
@@ -38,7 +38,7 @@ inline uint64_t esr_from_signal_records(const unsigned char* area, size_t size) 
     return 0;
 }
 
-// Async-signal-safe. The access an ESR describes: an instruction abort is an execute; a data
+// Crash context. The access an ESR describes: an instruction abort is an execute; a data
 // abort is a write or a read by ISS bit 6 (WnR). Null for any other exception class.
 inline const char* esr_access(uint64_t esr) {
     uint64_t exception_class = (esr >> 26) & 0x3f;

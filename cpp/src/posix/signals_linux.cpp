@@ -69,7 +69,7 @@ thread_local void* t_alt_stack = nullptr;
 thread_local size_t t_alt_stack_mapped = 0;
 constexpr uint64_t kAbortHoldMs = 60000;  // a later abort() waits this long for the owner's hs_err
 
-// Async-signal-safe.
+// Crash context.
 const char* signal_name(int sig) {
     switch (sig) {
         case SIGSEGV: return "SIGSEGV";
@@ -82,7 +82,7 @@ const char* signal_name(int sig) {
     return "SIGNAL";
 }
 
-// Async-signal-safe.
+// Crash context.
 const char* code_name(int sig, int code) {
     if (code == SI_USER) return "SI_USER";
     if (code == SI_TKILL) return "SI_TKILL";
@@ -115,7 +115,7 @@ const char* code_name(int sig, int code) {
     return nullptr;
 }
 
-// Async-signal-safe.
+// Crash context.
 uint64_t context_pc(const ucontext_t* uc) {
 #if defined(__x86_64__)
     return static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
@@ -128,14 +128,14 @@ uint64_t context_pc(const ucontext_t* uc) {
 }
 
 #if defined(__aarch64__)
-// Async-signal-safe.
+// Crash context.
 uint64_t context_esr(const ucontext_t* uc) {
     return posix::esr_from_signal_records(reinterpret_cast<const unsigned char*>(uc->uc_mcontext.__reserved),
                                           sizeof(uc->uc_mcontext.__reserved));
 }
 #endif
 
-// Async-signal-safe.
+// Crash context.
 void read_registers(CrashRecord* r, const ucontext_t* uc) {
 #if defined(__x86_64__)
     static const struct { const char* name; int index; } kRegs[] = {
@@ -169,7 +169,7 @@ void read_registers(CrashRecord* r, const ucontext_t* uc) {
 #endif
 }
 
-// Async-signal-safe.
+// Crash context.
 void read_thread_name(CrashRecord* r) {
     char path[64];
     StringSink sink{path, sizeof(path), 0};
@@ -195,7 +195,7 @@ struct UnwindState {
     int skipped;
 };
 
-// Async-signal-safe in practice: libgcc finds unwind tables with _dl_find_object (lock-free on
+// Crash context in practice: libgcc finds unwind tables with _dl_find_object (lock-free on
 // glibc 2.35+) or dl_iterate_phdr (a recursive loader lock, never held by this thread here).
 _Unwind_Reason_Code unwind_step(struct _Unwind_Context* context, void* arg) {
     UnwindState* s = static_cast<UnwindState*>(arg);
@@ -213,7 +213,7 @@ _Unwind_Reason_Code unwind_step(struct _Unwind_Context* context, void* arg) {
     return _URC_NO_REASON;
 }
 
-// Async-signal-safe.
+// Crash context.
 void describe_frames(CrashRecord* r) {
     for (int i = 0; i < r->frame_count; i++) {
         NativeFrame& f = r->frames[i];
@@ -236,14 +236,14 @@ void fault_handler(int sig, siginfo_t* info, void* context);
 bool pc_belongs_to_jvm(uint64_t pc);
 bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc);
 
-// Async-signal-safe.
+// Crash context.
 bool fault_handler_installed(int sig) {
     struct sigaction current;
     if (sigaction(sig, nullptr, &current) != 0) return false;
     return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &fault_handler;
 }
 
-// Async-signal-safe. A fault just below the interrupted stack pointer means the thread's stack is
+// Crash context. A fault just below the interrupted stack pointer means the thread's stack is
 // exhausted: the kernel could only deliver this signal because the agent gave the thread an
 // alternate signal stack.
 bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
@@ -262,7 +262,7 @@ bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
     return sp != 0 && addr < sp + 256 && addr + frame >= sp;
 }
 
-// Async-signal-safe. Fills the record from the signal and the context, then reports.
+// Crash context. Fills the record from the signal and the context, then reports.
 void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t thread_id) {
     CrashRecord* r = &g_record;
     record_reset(r);
@@ -363,7 +363,7 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     report_crash(r);
 }
 
-// Async-signal-safe. The signal's default action from now on, so that a re-executed fault or a
+// Crash context. The signal's default action from now on, so that a re-executed fault or a
 // re-raised signal ends the process as it would have without the agent.
 void reset_to_default(int sig) {
     struct sigaction dfl;
@@ -374,7 +374,7 @@ void reset_to_default(int sig) {
     g_ours[sig].store(0, std::memory_order_relaxed);
 }
 
-// Async-signal-safe. Hands the signal to what was installed before us. For SIG_DFL the default
+// Crash context. Hands the signal to what was installed before us. For SIG_DFL the default
 // action must happen: a fault re-executes and dies once we return, anything sent is re-raised.
 void chain_to_saved(int sig, siginfo_t* info, void* uc) {
     const struct sigaction& old = g_saved[sig];
@@ -397,13 +397,13 @@ struct SignalCrash {
     uint64_t thread_id;
 };
 
-// Async-signal-safe. The owner's capture, for handle_claimed_crash.
+// Crash context. The owner's capture, for handle_claimed_crash.
 void capture_signal_crash(void* context) {
     auto* crash = static_cast<SignalCrash*>(context);
     capture_and_report(crash->sig, crash->info, crash->uc, crash->thread_id);
 }
 
-// Async-signal-safe. Decides who reports; everyone chains afterwards.
+// Crash context. Decides who reports; everyone chains afterwards.
 void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
     // A fault inside the crash path must reach this handler again (and its recovery point): a
     // synchronous signal that arrives blocked kills the process outright. HotSpot's handler
@@ -427,7 +427,7 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
     }
 }
 
-// Async-signal-safe. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
+// Crash context. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
 void fault_handler(int sig, siginfo_t* info, void* context) {
     int saved_errno = errno;
     if (!g_chained_by_libjsig) {
@@ -464,7 +464,7 @@ void fault_handler(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
 }
 
-// Async-signal-safe. HotSpot installs no SIGABRT handler: abort() in JNI code, glibc heap
+// Crash context. HotSpot installs no SIGABRT handler: abort() in JNI code, glibc heap
 // corruption and std::terminate end here. HotSpot's own abort after hs_err is recognised by the
 // report already being written (or by its error handler having replaced ours).
 void abort_handler(int sig, siginfo_t* info, void* context) {
@@ -475,7 +475,7 @@ void abort_handler(int sig, siginfo_t* info, void* context) {
 }
 
 #if defined(__aarch64__)
-// Async-signal-safe. aarch64 only: gcc compiles __builtin_trap() (and -fsanitize=...-trap checks)
+// Crash context. aarch64 only: gcc compiles __builtin_trap() (and -fsanitize=...-trap checks)
 // to brk, which the kernel delivers as SIGTRAP/TRAP_BRKPT; HotSpot handles no SIGTRAP, so the
 // process dies with no hs_err. A brk the thread executed is reported; the re-executed brk then
 // ends the process as without the agent. A debugger sees its breakpoints through ptrace before
@@ -536,7 +536,7 @@ bool handled_by_jvm(const struct sigaction& action) {
            dladdr(reinterpret_cast<const void*>(g_jvm_handler), &jvm) && handler.dli_fbase == jvm.dli_fbase;
 }
 
-// Async-signal-safe. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
+// Crash context. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
 // loaded file holds (the code cache, stubs), belongs to the JVM.
 bool pc_belongs_to_jvm(uint64_t pc) {
     if (pc >= g_libjvm_start && pc < g_libjvm_end) return true;

@@ -259,7 +259,6 @@ void read_pe_identity(Module* m) {
     str_copy(m->pdb_name, sizeof(m->pdb_name), id.pdb_name);
 }
 
-// Crash context.
 void read_modules(CrashRecord* r) {
     for_each_loaded_module([r](const LoaderEntry& entry) {
         if (r->module_count >= kMaxModules) return false;
@@ -308,13 +307,11 @@ bool jvm_may_resume(DWORD code, const CONTEXT* context) {
 
 }  // namespace
 
-// Crash context.
 StackBounds current_stack_bounds() {
     const NT_TIB* tib = current_tib();
     return StackBounds{reinterpret_cast<uint64_t>(tib->StackLimit), reinterpret_cast<uint64_t>(tib->StackBase)};
 }
 
-// Crash context.
 bool is_ignored_code(DWORD code) {
     if ((code >> 30) != 3) return true;  // success, informational, warning
     switch (code) {
@@ -329,7 +326,6 @@ bool is_ignored_code(DWORD code) {
     return false;
 }
 
-// Crash context.
 const char* exception_name(DWORD code) {
     switch (code) {
         case EXCEPTION_ACCESS_VIOLATION: return "EXCEPTION_ACCESS_VIOLATION";
@@ -362,13 +358,11 @@ const char* exception_name(DWORD code) {
     return "EXCEPTION";
 }
 
-// Crash context.
 CodeKind classify_code(uint64_t pc) {
     KindCache cache;
     return classify_cached(pc, &cache);
 }
 
-// Crash context.
 bool module_base_name(uint64_t base, char* out, size_t capacity) {
     bool found = false;
     for_each_loaded_module([&](const LoaderEntry& entry) {
@@ -379,24 +373,24 @@ bool module_base_name(uint64_t base, char* out, size_t capacity) {
     return found;
 }
 
-// Crash context. Ownership rules (docs/windows.md, "How the agent sees a crash"):
-//  - the pc in the code cache or in jvm.dll: HotSpot's (implicit null checks, polls, stack
-//    banging, SafeFetch); the pc in this DLL: ours, never reported by ourselves;
-//  - the pc in an OS or C runtime DLL, or at a wild address: judged by the first frame above it
-//    that is none of these;
-//  - a crash candidate is then in some other module. If a frame between the fault and the first
-//    JVM frame has an exception handler, that handler may catch the fault (JNA's protected mode,
-//    a library's own __try): the verdict is kHandled. On a thread with no JVM frame (created by
-//    native code), the OS and C runtime frames at the base of the stack are the thread-start
-//    wrappers whose handlers lead to the unhandled-exception filter, so they do not count;
-//  - some exceptions HotSpot's own filter resumes for a thread in native code, so under a JVM frame
-//    they are kHandled too (reported only if they turn out fatal):
-//    - a stack overflow: the first one on a thread hits the yellow zone, which HotSpot disables,
-//      and it resumes the thread "and hopes for the best" (os_windows.cpp,
-//      topLevelExceptionFilter). Only an overflow into the red zone is fatal, and the two look
-//      the same from here;
-//    - a floating-point exception with a non-standard MXCSR: HotSpot restores MXCSR to 0x1F80
-//      and resumes (Handle_FLT_Exception), so the instruction runs again with exceptions masked.
+// Ownership rules (docs/windows.md, "How the agent sees a crash"):
+// - the pc in the code cache or in jvm.dll: HotSpot's (implicit null checks, polls, stack
+// banging, SafeFetch); the pc in this DLL: ours, never reported by ourselves;
+// - the pc in an OS or C runtime DLL, or at a wild address: judged by the first frame above it
+// that is none of these;
+// - a crash candidate is then in some other module. If a frame between the fault and the first
+// JVM frame has an exception handler, that handler may catch the fault (JNA's protected mode,
+// a library's own __try): the verdict is kHandled. On a thread with no JVM frame (created by
+// native code), the OS and C runtime frames at the base of the stack are the thread-start
+// wrappers whose handlers lead to the unhandled-exception filter, so they do not count;
+// - some exceptions HotSpot's own filter resumes for a thread in native code, so under a JVM frame
+// they are kHandled too (reported only if they turn out fatal):
+// - a stack overflow: the first one on a thread hits the yellow zone, which HotSpot disables,
+// and it resumes the thread "and hopes for the best" (os_windows.cpp,
+// topLevelExceptionFilter). Only an overflow into the red zone is fatal, and the two look
+// the same from here;
+// - a floating-point exception with a non-standard MXCSR: HotSpot restores MXCSR to 0x1F80
+// and resumes (Handle_FLT_Exception), so the instruction runs again with exceptions masked.
 Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, StackBounds stack) {
     if (is_ignored_code(record->ExceptionCode)) return Verdict::kNotOurs;
     CONTEXT c = *context;
@@ -446,7 +440,6 @@ Verdict judge_exception(const EXCEPTION_RECORD* record, const CONTEXT* context, 
     return handler ? Verdict::kHandled : Verdict::kCrash;
 }
 
-// Crash context.
 bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault_rip, uint64_t fault_rsp) {
     CONTEXT c = *from;
     for (int i = 0; i < kMaxJudgedFrames; i++) {
@@ -457,7 +450,6 @@ bool fault_frame_on_stack(const CONTEXT* from, StackBounds stack, uint64_t fault
     return false;
 }
 
-// Crash context.
 bool fault_frame_on_current_stack(uint64_t fault_rip, uint64_t fault_rsp) {
     CONTEXT c;
     RtlCaptureContext(&c);

@@ -15,21 +15,19 @@ constexpr uint32_t kMaxCodeViewSize = 4096;
 constexpr uint32_t kRsdsHeaderSize = 24;  // "RSDS", GUID (16), age (4); the PDB name follows
 constexpr size_t kMaxExportName = 4096;   // a longer name is cut when copied, never read past its NUL
 
-// Crash context. rva + size, or false if that wraps or passes limit.
+// rva + size, or false if that wraps or passes limit.
 bool within(uint64_t rva, uint64_t size, uint64_t limit) {
     return rva <= limit && size <= limit - rva;
 }
 
 }  // namespace
 
-// Crash context.
 bool safe_read(uint64_t address, void* out, size_t size) {
     SIZE_T got = 0;
     return ReadProcessMemory(GetCurrentProcess(), reinterpret_cast<const void*>(address), out, size, &got) &&
            got == size;
 }
 
-// Crash context.
 bool image_readable(uint64_t address, size_t size) {
     while (size > 0) {
         MEMORY_BASIC_INFORMATION info;
@@ -45,7 +43,6 @@ bool image_readable(uint64_t address, size_t size) {
     return true;
 }
 
-// Crash context.
 uint64_t image_base_of(uint64_t address) {
     MEMORY_BASIC_INFORMATION info;
     if (VirtualQuery(reinterpret_cast<const void*>(address), &info, sizeof(info)) == 0 || info.Type != MEM_IMAGE) {
@@ -54,7 +51,6 @@ uint64_t image_base_of(uint64_t address) {
     return reinterpret_cast<uint64_t>(info.AllocationBase);
 }
 
-// Crash context.
 PeImage PeImage::loaded(uint64_t base) {
     PeImage image;
     image.base_ = base;
@@ -65,7 +61,6 @@ PeImage PeImage::loaded(uint64_t base) {
     return image;
 }
 
-// Crash context.
 PeImage PeImage::in_memory(const void* data, size_t size) {
     PeImage image;
     image.base_ = reinterpret_cast<uint64_t>(data);
@@ -74,7 +69,6 @@ PeImage PeImage::in_memory(const void* data, size_t size) {
     return image;
 }
 
-// Crash context.
 bool PeImage::can_read(uint64_t rva, size_t size) const {
     if (!within(rva, size, limit_)) return false;
     if (!loaded_ || size == 0) return true;
@@ -99,14 +93,12 @@ bool PeImage::can_read(uint64_t rva, size_t size) const {
     return true;
 }
 
-// Crash context.
 bool PeImage::read(uint64_t rva, void* out, size_t size) const {
     if (!can_read(rva, size)) return false;
     __builtin_memcpy(out, reinterpret_cast<const void*>(base_ + rva), size);
     return true;
 }
 
-// Crash context.
 bool PeImage::read_string(uint64_t rva, char* out, size_t capacity) const {
     if (capacity == 0) return false;
     size_t n = 0;
@@ -123,7 +115,6 @@ bool PeImage::read_string(uint64_t rva, char* out, size_t capacity) const {
     return false;
 }
 
-// Crash context.
 bool PeImage::directory(unsigned index, uint32_t* rva, uint32_t* size) const {
     if (!valid_ || index >= directory_count_) return false;
     const IMAGE_DATA_DIRECTORY& d = directories_[index];
@@ -133,7 +124,7 @@ bool PeImage::directory(unsigned index, uint32_t* rva, uint32_t* size) const {
     return true;
 }
 
-// Crash context. Reads and checks the DOS and NT headers; the image's extent becomes SizeOfImage.
+// Reads and checks the DOS and NT headers; the image's extent becomes SizeOfImage.
 bool PeImage::load_headers() {
     IMAGE_DOS_HEADER dos;
     if (!read(0, &dos, sizeof(dos)) || dos.e_magic != IMAGE_DOS_SIGNATURE) return false;
@@ -164,7 +155,6 @@ bool PeImage::load_headers() {
     return true;
 }
 
-// Crash context.
 bool pe_export_at(const PeImage& image, uint64_t rva, char* name, size_t capacity) {
     bool found = false;
     for_each_named_export(image, [&](uint32_t function_rva, uint32_t name_rva) {
@@ -175,7 +165,6 @@ bool pe_export_at(const PeImage& image, uint64_t rva, char* name, size_t capacit
     return found;
 }
 
-// Crash context.
 bool pe_nearest_export(const PeImage& image, uint64_t rva, char* name, size_t capacity, uint64_t* offset) {
     uint32_t best_rva = 0;
     uint32_t best_name = 0;
@@ -193,7 +182,6 @@ bool pe_nearest_export(const PeImage& image, uint64_t rva, char* name, size_t ca
     return true;
 }
 
-// Crash context.
 bool pe_security_cookie_rva(const PeImage& image, uint64_t* rva) {
     uint32_t dir_rva = 0;
     uint32_t dir_size = 0;
@@ -214,7 +202,6 @@ bool pe_security_cookie_rva(const PeImage& image, uint64_t* rva) {
     return true;
 }
 
-// Crash context.
 bool pe_module_identity(const PeImage& image, PeModuleIdentity* id) {
     id->code_id[0] = id->debug_id[0] = id->pdb_name[0] = '\0';
     if (!image.valid()) return false;

@@ -315,7 +315,7 @@ void note_runtime_handlers() {
     }
 }
 
-// Crash context. True if the frame's handler might catch the exception, so the fault cannot be
+// True if the frame's handler might catch the exception, so the fault cannot be
 // called a crash yet.
 bool handler_may_catch(const FrameHandler& h) {
     if (!h.routine) return false;
