@@ -53,15 +53,7 @@ static_assert(offsetof(LoaderEntry, dll_base) == 0x30, "LDR_DATA_TABLE_ENTRY lay
 static_assert(offsetof(LoaderEntry, full_name) == 0x48, "LDR_DATA_TABLE_ENTRY layout");
 static_assert(offsetof(LoaderEntry, base_name) == 0x58, "LDR_DATA_TABLE_ENTRY layout");
 
-// Crash context. gs:[0x30] is the TEB's own address, gs:[0x60] the PEB's (x64). Read with inline
-// assembly: gcc 12 flags mingw's __readgsqword with a false array-bounds warning.
-const NT_TIB* current_tib() {
-    uint64_t teb;
-    __asm__("movq %%gs:0x30, %0" : "=r"(teb));
-    return reinterpret_cast<const NT_TIB*>(teb);
-}
-
-// Crash context.
+// Crash context. gs:[0x60] is the PEB's address (x64); see current_teb.
 uint64_t current_peb() {
     uint64_t peb;
     __asm__("movq %%gs:0x60, %0" : "=r"(peb));
@@ -307,8 +299,16 @@ bool jvm_may_resume(DWORD code, const CONTEXT* context) {
 
 }  // namespace
 
+NT_TIB* current_teb() {
+    // gs:[0x30] is the TEB's own address (x64). Inline assembly: gcc 12 flags mingw's
+    // __readgsqword with a false array-bounds warning.
+    uint64_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));
+    return reinterpret_cast<NT_TIB*>(teb);
+}
+
 StackBounds current_stack_bounds() {
-    const NT_TIB* tib = current_tib();
+    const NT_TIB* tib = current_teb();
     return StackBounds{reinterpret_cast<uint64_t>(tib->StackLimit), reinterpret_cast<uint64_t>(tib->StackBase)};
 }
 

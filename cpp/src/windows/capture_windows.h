@@ -37,6 +37,10 @@ extern KnownModules g_known;
 // Crash context.
 StackBounds current_stack_bounds();
 
+// The current thread's TEB, which starts with its NT_TIB (x64: TEB.DeallocationStack at 0x1478).
+// Crash context.
+NT_TIB* current_teb();
+
 // Exception codes no handler of ours looks at: success, informational and warning classes
 // (thread naming, debug print, guard page, breakpoint, single step) and the language exceptions
 // of C++ (MSVC, GCC) and the CLR, which their runtimes raise and catch as normal control flow.
