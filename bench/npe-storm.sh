@@ -2,14 +2,26 @@
 # SPDX-License-Identifier: Apache-2.0
 # Measures the agent's cost on the JVM's own SIGSEGVs: a C1-compiled implicit-NPE storm, run
 # alternately without and with the agent in one session, so both see the same machine state.
-#   bench/npe-storm.sh [rounds=7] [iterations=2000000]
+#   bench/npe-storm.sh [--java <java>] [--aarch64] [rounds=7] [iterations=2000000]
+# --java runs this java (a command, such as a wrapper script) instead of $JAVA_HOME/bin/java.
+# --aarch64 measures the linux-aarch64 library in Debian's arm64 OpenJDK under qemu-user, from the
+# sysroot cpp/test/aarch64/sysroot.sh sets up (figures under emulation: compare only the ratio).
 # The workload is the test app's NpeStorm, the same one the no-false-report tests run.
 # Needs the agent and its test classes built first (mvn -B -DskipTests -Dcrashagent.windows=false package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=${1:-7} iterations=${2:-2000000}
-agent="$root/agent/target/native/linux-x86_64/libcrashagent.so"
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+platform=linux-x86_64
+while [ $# -gt 0 ]; do
+  case $1 in
+    --java) [ $# -ge 2 ] || { echo "--java needs a java command" >&2; exit 2; }; java=$2; shift 2 ;;
+    --aarch64) platform=linux-aarch64; java="$(bash "$root/cpp/test/aarch64/sysroot.sh")/bin/java"; shift ;;
+    -*) echo "unknown option $1; usage: bench/npe-storm.sh [--java <java>] [--aarch64] [rounds] [iterations]" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+rounds=${1:-7} iterations=${2:-2000000}
+agent="$root/agent/target/native/$platform/libcrashagent.so"
 [ -f "$agent" ] || { echo "no $agent: build it with: mvn -B -DskipTests -Dcrashagent.windows=false package" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -26,7 +38,8 @@ run() {  # prints "<wall_ns> <loop_ns>"
 }
 
 echo "workload: $iterations implicit NPEs under C1 (each one a SIGSEGV), $rounds alternating rounds"
-echo "java: $("$java" -version 2>&1 | head -1)"
+version=$("$java" -version 2>&1) || true
+echo "java: ${version%%$'\n'*}; agent: $platform"
 : >"$work/results"
 for i in $(seq 1 "$rounds"); do
   read -r pw pl < <(run)

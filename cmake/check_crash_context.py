@@ -17,6 +17,9 @@ import sys
 LIBC = {"memcpy", "memset", "memmove", "strlen"}
 # Symbols of the toolchain, not calls: the GOT on ELF, the stack protector's check.
 TOOLCHAIN = {"_GLOBAL_OFFSET_TABLE_", "__stack_chk_fail", "__stack_chk_guard"}
+# aarch64: gcc's outline atomics (-moutline-atomics, on by default), the std::atomic operations
+# themselves: libgcc's lock-free helpers that pick LSE instructions or an LL/SC loop.
+OUTLINE_ATOMICS = re.compile(r"__aarch64_(cas|swp|ldadd|ldclr|ldeor|ldset)(1|2|4|8|16)_(relax|acq|rel|acq_rel)")
 
 
 def crash_context_platform_functions(header):
@@ -49,7 +52,7 @@ def main():
     defined = symbols(nm, archive, "--defined-only")
     problems = []
     for name in sorted(symbols(nm, archive, "--undefined-only") - defined):
-        if name in LIBC or name in TOOLCHAIN:
+        if name in LIBC or name in TOOLCHAIN or OUTLINE_ATOMICS.fullmatch(name):
             continue
         if name.startswith("crashagent::platform::"):
             function = name[len("crashagent::platform::"):]

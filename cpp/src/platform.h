@@ -17,39 +17,38 @@ constexpr FileHandle kInvalidFile = -1;
 // --- Crash context: async-signal-safe (POSIX) / usable from a VEH (Windows). ---
 
 // Creates a new file (fails if it exists, never follows a final symlink), mode 0600.
-FileHandle file_create_exclusive(const char* path);  // Async-signal-safe.
-bool file_write(FileHandle file, const char* data, size_t len);  // Async-signal-safe.
-bool file_close(FileHandle file);  // false when a deferred write failed. Async-signal-safe.
-bool file_rename(const char* from, const char* to);  // replaces to. Async-signal-safe.
-void file_remove(const char* path);  // Async-signal-safe.
-bool file_exists(const char* path);  // Async-signal-safe.
-void stderr_write(const char* text);  // Async-signal-safe.
-FileHandle stderr_file();  // the process's stderr, or kInvalidFile. Async-signal-safe.
+FileHandle file_create_exclusive(const char* path);
+bool file_write(FileHandle file, const char* data, size_t len);
+bool file_close(FileHandle file);  // false when a deferred write failed.
+bool file_rename(const char* from, const char* to);  // replaces to.
+void file_remove(const char* path);
+bool file_exists(const char* path);
+void stderr_write(const char* text);
+FileHandle stderr_file();  // the process's stderr, or kInvalidFile.
 // What the last failed file call above ran into, in words ("no space left on device", ...).
-// Async-signal-safe.
 const char* last_error_text();
 // Unpredictable bits for file names (POSIX: getrandom; Windows: a mix of counters, since reports
-// go to per-user directories there). Async-signal-safe.
+// go to per-user directories there).
 uint64_t random_u64();
-uint64_t now_ms();  // wall clock, ms since the epoch. Async-signal-safe.
-uint64_t monotonic_ms();  // Async-signal-safe.
-uint64_t monotonic_ns();  // Async-signal-safe.
-uint64_t process_id();  // Async-signal-safe.
-uint64_t current_thread_id();  // Async-signal-safe.
-void sleep_ms(uint32_t ms);  // Async-signal-safe.
+uint64_t now_ms();  // wall clock, ms since the epoch.
+uint64_t monotonic_ms();
+uint64_t monotonic_ns();
+uint64_t process_id();
+uint64_t current_thread_id();
+void sleep_ms(uint32_t ms);
 extern const char kPathSeparator;
 
 // Dispatcher hand-off. The crashing thread wakes the dispatcher and waits for it, bounded.
-void dispatcher_wake();  // Async-signal-safe.
+void dispatcher_wake();
 enum class DispatchWait { kDone, kProgress, kTimedOut };
-// Waits for the dispatcher to finish, or to report that a listener finished. Async-signal-safe.
+// Waits for the dispatcher to finish, or to report that a listener finished.
 DispatchWait dispatcher_wait(uint32_t timeout_ms);
-// The dispatcher is done (also sent for it by a crashing listener, and at VMDeath). Async-signal-safe.
+// The dispatcher is done (also sent for it by a crashing listener, and at VMDeath).
 void dispatcher_signal_done();
 
 // A fallback directory for when the report directory fails at crash time: the temp directory
 // (POSIX: $TMPDIR when it is an absolute directory, else /tmp; Windows: GetTempPath), fixed at
-// resolve_report_dir so the crash path only reads it. Async-signal-safe after that.
+// resolve_report_dir so the crash path only reads it. Crash context after that.
 const char* fallback_report_dir();
 
 // --- Normal context. ---
@@ -95,7 +94,7 @@ void resolve_report_dir(const char* dir, char* out, size_t capacity);
 // Default hs_err path of this process (-XX:ErrorFile honoured where it can be read).
 void expected_hs_err_path(char* out, size_t capacity);
 // At the crash: where the JVM will really write hs_err, given what can be written now; empty when
-// nowhere. Leaves out empty when it was (not a JVM). Async-signal-safe.
+// nowhere. Leaves out empty when it was (not a JVM). Crash context.
 void hs_err_path_at_crash(char* out, size_t capacity);
 
 }  // namespace platform

@@ -11,22 +11,22 @@ namespace {
 
 void store_u32(uint8_t* p, uint32_t v) { *reinterpret_cast<uint32_t*>(p) = v; }
 
-// Async-signal-safe. Loads a word that Java writers change concurrently: an atomic load, so the
+// Crash context. Loads a word that Java writers change concurrently: an atomic load, so the
 // compiler reads it once, where the code says.
 uint32_t load_u32(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_RELAXED); }
 
-// Async-signal-safe.
+// Crash context.
 uint32_t load_u32_acquire(const uint8_t* p) {
     return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_ACQUIRE);
 }
 
-// Async-signal-safe.
+// Crash context.
 uint64_t load_u64(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint64_t*>(p), __ATOMIC_RELAXED); }
 
-// Async-signal-safe.
+// Crash context.
 uint16_t load_u16(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_RELAXED); }
 
-// Async-signal-safe. Copies up to length bytes (at most capacity) and terminates; the bytes may
+// Crash context. Copies up to length bytes (at most capacity) and terminates; the bytes may
 // change under the copy, which the sequence check afterwards catches.
 void copy_text(char* out, const uint8_t* in, uint32_t length, uint32_t capacity) {
     if (length > capacity) length = capacity;
@@ -39,20 +39,20 @@ void copy_text(char* out, const uint8_t* in, uint32_t length, uint32_t capacity)
     out[n] = '\0';
 }
 
-// Async-signal-safe. Reads the sequence word before an entry is copied: the value to recheck, or
+// Crash context. Reads the sequence word before an entry is copied: the value to recheck, or
 // false when a writer is inside the entry.
 bool begin_read(const uint8_t* entry, uint32_t* sequence) {
     *sequence = load_u32_acquire(entry);
     return (*sequence & 1u) == 0;
 }
 
-// Async-signal-safe. True when no writer entered the entry since begin_read: the copy is whole.
+// Crash context. True when no writer entered the entry since begin_read: the copy is whole.
 bool end_read(const uint8_t* entry, uint32_t sequence) {
     std::atomic_thread_fence(std::memory_order_acquire);
     return load_u32(entry) == sequence;
 }
 
-// Async-signal-safe. Heap sort: in place, bounded, no recursion.
+// Crash context. Heap sort: in place, bounded, no recursion.
 void sift_down(Breadcrumb* a, int root, int count) {
     for (;;) {
         int child = 2 * root + 1;
@@ -66,7 +66,7 @@ void sift_down(Breadcrumb* a, int root, int count) {
     }
 }
 
-// Async-signal-safe. Oldest first.
+// Crash context. Oldest first.
 void sort_by_ordinal(Breadcrumb* a, int count) {
     for (int i = count / 2 - 1; i >= 0; i--) sift_down(a, i, count);
     for (int end = count - 1; end > 0; end--) {
@@ -106,7 +106,6 @@ void shared_context_format(uint8_t* memory, uint32_t breadcrumbs) {
     store_u32(memory + header::kBreadcrumbOffset, static_cast<uint32_t>(header::kSize + kContextSlots * slot::kSize));
 }
 
-// Async-signal-safe.
 void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
     s->context_count = 0;
     s->breadcrumb_count = 0;

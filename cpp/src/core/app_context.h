@@ -111,7 +111,7 @@ void shared_context_format(uint8_t* memory, uint32_t breadcrumbs);
 
 // Copies every consistent entry of the shared memory into snapshot (whose breadcrumbs array holds
 // the ring's entries), dropping and counting torn ones. Bounded by the capacities, whatever the
-// memory holds. Async-signal-safe.
+// memory holds. Crash context.
 void shared_context_copy(const uint8_t* memory, ContextSnapshot* snapshot);
 
 // The agent's shared memory and the report's copy of it; null/empty until the agent set them up.

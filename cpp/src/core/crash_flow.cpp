@@ -21,6 +21,7 @@ char g_json_tmp_path[kPathCapacity + 24];
 char g_first_log_path[kPathCapacity];
 constexpr uint64_t kExitHoldMs = 30000;  // how long an exit from a listener waits for the crash to end the process
 char g_first_json_path[kPathCapacity];
+constexpr int kMaxReportNumber = 100;  // crashagent_pid<pid>_99 at most: a full directory stops there
 const char* g_failure = "";  // what the last failed report write ran into
 std::atomic<int> g_other_crash_slots{0};
 
@@ -28,20 +29,19 @@ struct FileSinkContext {
     platform::FileHandle file;
 };
 
-// Async-signal-safe.
+// Crash context.
 bool file_sink_write(void* context, const char* data, size_t len) {
     return platform::file_write(static_cast<FileSinkContext*>(context)->file, data, len);
 }
 
-// Async-signal-safe. Creates the log file under a name no earlier report uses (a container
+// Crash context. Creates the log file under a name no earlier report uses (a container
 // restarts with the same pid; its old reports must survive), starting at number first, and sets
 // both report paths; *next is the number after the one taken.
 platform::FileHandle create_log(CrashRecord* r, const char* dir, int first, int* next) {
-    for (int n = first; n < 100; n++) {
+    for (int n = first; (n = free_report_number(dir, r->pid, n, r->minidump_path)) >= 0; n++) {
         report_file_path(r->log_path, sizeof(r->log_path), dir, r->pid, n, ".log");
         report_file_path(r->json_path, sizeof(r->json_path), dir, r->pid, n, ".json");
         *next = n + 1;
-        if (platform::file_exists(r->json_path)) continue;  // an earlier report's pair
         platform::FileHandle f = platform::file_create_exclusive(r->log_path);
         if (f != platform::kInvalidFile) return f;
         // Only a taken name is worth another number; any other failure (the directory vanished,
@@ -53,7 +53,7 @@ platform::FileHandle create_log(CrashRecord* r, const char* dir, int first, int*
 
 enum class JsonResult { kWritten, kNoTemporaryFile, kWriteFailed };
 
-// Async-signal-safe. Writes the JSON report to a temporary file and renames it into place, so a
+// Crash context. Writes the JSON report to a temporary file and renames it into place, so a
 // reader sees either no report or a complete one. The temporary name has a random part and is
 // created exclusively without following links, so nobody can take it in advance, not even in a
 // shared directory such as /tmp.
@@ -84,7 +84,7 @@ JsonResult write_json_file(const CrashRecord& r, const char* status) {
     return JsonResult::kWritten;
 }
 
-// Async-signal-safe. Puts a report in dir: the log with its native part, and the JSON report
+// Crash context. Puts a report in dir: the log with its native part, and the JSON report
 // with the given status, both complete on disk. On failure nothing of it is left in dir, and
 // g_failure says what went wrong.
 bool place_report(CrashRecord* r, const char* dir, const char* status, platform::FileHandle* log) {
@@ -116,14 +116,14 @@ bool place_report(CrashRecord* r, const char* dir, const char* status, platform:
     return false;
 }
 
-// Async-signal-safe. Moves what was placed at the given paths out of the way once the report
+// Crash context. Moves what was placed at the given paths out of the way once the report
 // stands complete elsewhere, so that one crash gives one report.
 void remove_report_files(const char* log_path, const char* json_path) {
     platform::file_remove(json_path);
     platform::file_remove(log_path);
 }
 
-// Async-signal-safe.
+// Crash context.
 void say(const char* a, const char* b = nullptr, const char* c = nullptr) {
     char line[kPathCapacity * 2 + 128];
     StringSink sink{line, sizeof(line), 0};
@@ -138,7 +138,7 @@ void say(const char* a, const char* b = nullptr, const char* c = nullptr) {
     platform::stderr_write(line);
 }
 
-// Async-signal-safe. Appends the log's Java part to file; false when a write failed.
+// Crash context. Appends the log's Java part to file; false when a write failed.
 bool append_log_java(const CrashRecord& r, const char* status, platform::FileHandle file) {
     // The writer shares its buffer with write_json_file: a fresh one for each file.
     FileSinkContext context{file};
@@ -148,7 +148,7 @@ bool append_log_java(const CrashRecord& r, const char* status, platform::FileHan
     return !w.failed();
 }
 
-// Async-signal-safe. Hands over to the dispatcher, unless there is none or this thread is the
+// Crash context. Hands over to the dispatcher, unless there is none or this thread is the
 // dispatcher, and waits for it within the budget; true when the budget ran out. Each listener
 // outcome goes into the report on disk as it comes, so whatever ends the process from a listener
 // (System.exit, a native exit, a crash of its own) leaves the earlier ones.
@@ -170,7 +170,7 @@ bool wait_for_listeners(CrashRecord* r, bool placed) {
     }
 }
 
-// Async-signal-safe. The final writes, after the listeners: the log's Java part and the JSON
+// Crash context. The final writes, after the listeners: the log's Java part and the JSON
 // report with its status. When the disk filled while the listeners ran, the report written before
 // them is complete but stale: the whole report goes again to the temp directory and the stale one
 // is removed; failing that, it stays and the rest goes to stderr.
@@ -202,7 +202,6 @@ void finish_report(CrashRecord* r, const char* placed, platform::FileHandle log,
 
 }  // namespace
 
-// Async-signal-safe.
 void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid, int n, const char* ext) {
     StringSink sink{out, capacity, 0};
     char buffer[64];
@@ -219,7 +218,23 @@ void report_file_path(char* out, size_t capacity, const char* dir, uint64_t pid,
     w.flush();
 }
 
-// Async-signal-safe.
+int free_report_number(const char* dir, uint64_t pid, int first, const char* own) {
+    static const char* const kExtensions[] = {".log", ".json", ".dmp"};
+    char path[kPathCapacity];
+    for (int n = first < 0 ? 0 : first; n < kMaxReportNumber; n++) {
+        bool taken = false;
+        for (const char* ext : kExtensions) {
+            report_file_path(path, sizeof(path), dir, pid, n, ext);
+            if (platform::file_exists(path) && !(own && str_equal(path, own))) {
+                taken = true;
+                break;
+            }
+        }
+        if (!taken) return n;
+    }
+    return -1;
+}
+
 CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {
     uint64_t expected = 0;
     if (g_agent.crashing_thread.compare_exchange_strong(expected, thread_id, std::memory_order_acq_rel)) {
@@ -238,13 +253,11 @@ CrashClaim claim_crash(uint64_t thread_id, uint64_t code) {
     return CrashClaim::kOther;
 }
 
-// Async-signal-safe.
 int classify_java_thread(uint64_t thread_id) {
     if (thread_registry_find(thread_id)) return 1;
     return g_agent.attached_late.load(std::memory_order_acquire) ? -1 : 0;
 }
 
-// Async-signal-safe.
 void report_crash(CrashRecord* r) {
     r->pid = platform::process_id();
     r->timestamp_ms = platform::now_ms();
@@ -339,7 +352,7 @@ void exit_during_dispatch() {
     while (platform::monotonic_ms() < deadline) platform::sleep_ms(20);
 }
 
-// Async-signal-safe.
+// Crash context.
 CrashClaim handle_claimed_crash(CrashClaim claim, CrashCapture capture, void* context) {
     switch (claim) {
         case CrashClaim::kFirst:
@@ -363,7 +376,6 @@ CrashClaim handle_claimed_crash(CrashClaim claim, CrashCapture capture, void* co
 
 void mark_owner_chaining() { g_agent.owner_chaining.store(1, std::memory_order_release); }
 
-// Async-signal-safe.
 void release_crash_claim() {
     for (auto& other : g_record.other_crashes) other.thread_id.store(0, std::memory_order_relaxed);
     g_record.other_crash_count.store(0, std::memory_order_release);
@@ -374,7 +386,6 @@ void release_crash_claim() {
     g_agent.crashing_thread.store(0, std::memory_order_release);  // last: from here on a new claim may start
 }
 
-// Async-signal-safe.
 bool wait_for_crash_owner(uint32_t extra_ms) {
     // What the owner may take: reading modules and symbols, then the dispatch budget.
     constexpr uint64_t kCaptureAllowanceMs = 10000;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Crash context throughout: every function in this file may run in a fault handler.
 #include "core/crash_record.h"
 
 #include "core/writer.h"
@@ -22,7 +23,7 @@ const char* const kSystemModules[] = {
 
 const char* const kVersionedGlibc[] = {"libc-", "libm-", "libpthread-", "libdl-", "librt-", "ld-"};
 
-// Async-signal-safe. "libc-2.31.so": a stem, a version starting with a digit, ".so" at the end.
+// "libc-2.31.so": a stem, a version starting with a digit, ".so" at the end.
 bool versioned_glibc(const char* base) {
     size_t n = str_length(base);
     if (n < 4 || !str_equal(base + n - 3, ".so")) return false;
@@ -35,7 +36,6 @@ bool versioned_glibc(const char* base) {
 
 }  // namespace
 
-// Async-signal-safe.
 void record_reset(CrashRecord* r) {
     r->platform = nullptr;
     r->kind = nullptr;
@@ -79,19 +79,16 @@ void record_reset(CrashRecord* r) {
     // lost the claim may already have written before the owner got here.
 }
 
-// Async-signal-safe.
 const char* record_native_method(const CrashRecord& r) {
     if (r.native_method[0]) return r.native_method;
     if (r.java_frame_count.load(std::memory_order_acquire) >= 0 && r.java_native_method[0]) return r.java_native_method;
     return nullptr;
 }
 
-// Async-signal-safe.
 const char* record_java_note(const CrashRecord& r) {
     return r.java_note_ready.load(std::memory_order_acquire) && r.java_note[0] ? r.java_note : nullptr;
 }
 
-// Async-signal-safe.
 int record_find_module(const CrashRecord& r, uint64_t address) {
     for (int i = 0; i < r.module_count; i++) {
         if (address >= r.modules[i].base && address < r.modules[i].end) return i;
@@ -99,7 +96,6 @@ int record_find_module(const CrashRecord& r, uint64_t address) {
     return -1;
 }
 
-// Async-signal-safe.
 bool is_system_module(const char* path) {
     const char* base = path_basename(path);
     if (!base) return false;
@@ -113,13 +109,12 @@ bool is_system_module(const char* path) {
     return false;
 }
 
-// Async-signal-safe.
 bool is_jvm_module(const char* path) {
     const char* base = path_basename(path);
     return base && (str_equal(base, "libjvm.so") || str_equal_nocase(base, "jvm.dll"));
 }
 
-// Async-signal-safe. FNV-1a, 64 bit: stable across runs and platforms.
+// FNV-1a, 64 bit: stable across runs and platforms.
 static uint64_t fnv1a(const char* s) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++) {
@@ -129,7 +124,7 @@ static uint64_t fnv1a(const char* s) {
     return h;
 }
 
-// Async-signal-safe.
+// Crash context.
 void record_add_note(CrashRecord* r, const char* a, const char* b, const char* c, const char* d, const char* e,
                      const char* f, const char* g) {
     size_t used = str_length(r->note);
@@ -147,7 +142,6 @@ void record_add_note(CrashRecord* r, const char* a, const char* b, const char* c
     w.flush();
 }
 
-// Async-signal-safe.
 void record_diagnose(CrashRecord* r) {
     StringSink sink{r->diagnosis, sizeof(r->diagnosis), 0};
     char buffer[64];
@@ -274,6 +268,9 @@ void record_diagnose(CrashRecord* r) {
         w.str("integer division by zero");
     } else if (str_equal(detail, "FPE_INTOVF") || str_equal(kind, "EXCEPTION_INT_OVERFLOW")) {
         w.str("integer overflow in a division (INT_MIN / -1)");
+    } else if (str_equal(kind, "SIGTRAP")) {
+        // aarch64: __builtin_trap() and compiler-placed checks are brk instructions.
+        w.str("breakpoint trap (a brk instruction, such as __builtin_trap or a check the compiler placed)");
     } else if (str_equal(kind, "SIGILL") || str_equal(kind, "EXCEPTION_ILLEGAL_INSTRUCTION")) {
         w.str("illegal instruction (a trap the compiler placed, such as __builtin_trap, or code for another CPU)");
     } else if (str_equal(kind, "EXCEPTION_PRIV_INSTRUCTION")) {
@@ -293,7 +290,7 @@ void record_diagnose(CrashRecord* r) {
     w.flush();
 }
 
-// Async-signal-safe. The signature is made of the top three frames outside system modules and
+// The signature is made of the top three frames outside system modules and
 // JIT code (module basename + offset, like a Watson bucket) and the Java native method that
 // entered the library, so the same bug groups together across machines running the same build.
 void record_compute_signature(CrashRecord* r) {

@@ -15,7 +15,7 @@ namespace crashagent {
 
 constexpr int kMaxNativeFrames = 64;
 constexpr int kMaxModules = 512;
-constexpr int kMaxRegisters = 32;
+constexpr int kMaxRegisters = 40;  // aarch64: x0-x28, fp, lr, sp, pc, pstate, esr
 constexpr int kMaxJavaFrames = 64;
 constexpr int kMaxListeners = 16;
 constexpr int kMaxOtherCrashes = 16;
@@ -85,7 +85,7 @@ struct OtherCrash {
 
 struct CrashRecord {
     // What happened.
-    const char* platform;             // "linux-x86_64", "windows-x86_64"
+    const char* platform;             // "linux-x86_64", "linux-aarch64", "windows-x86_64"
     const char* kind;                 // "SIGSEGV", "EXCEPTION_ACCESS_VIOLATION"
     const char* detail;               // "SEGV_MAPERR", "write", ... may be null
     uint64_t code;                    // signal number or exception code
@@ -158,37 +158,37 @@ struct CrashRecord {
     std::atomic<int> other_crash_count;
 };
 
-// Resets the record before it is filled. Async-signal-safe.
+// Resets the record before it is filled. Crash context.
 void record_reset(CrashRecord* record);
 
 // The Java native method that entered the library: found from the native frames by the crashing
-// thread, else from the Java stack by the dispatcher; null when neither knows. Async-signal-safe.
+// thread, else from the Java stack by the dispatcher; null when neither knows. Crash context.
 const char* record_native_method(const CrashRecord& record);
 
-// The dispatcher's note on the Java stack, once published; else null. Async-signal-safe.
+// The dispatcher's note on the Java stack, once published; else null. Crash context.
 const char* record_java_note(const CrashRecord& record);
 
-// Appends to the record's note, "; " between notes; truncates at its capacity. Async-signal-safe.
+// Appends to the record's note, "; " between notes; truncates at its capacity. Crash context.
 void record_add_note(CrashRecord* record, const char* a, const char* b = nullptr, const char* c = nullptr,
                      const char* d = nullptr, const char* e = nullptr, const char* f = nullptr,
                      const char* g = nullptr);
 
-// Index of the module containing address, or -1. Async-signal-safe.
+// Index of the module containing address, or -1. Crash context.
 int record_find_module(const CrashRecord& record, uint64_t address);
 
-// True for modules of the C runtime and the OS (libc, ntdll, ...). Async-signal-safe.
+// True for modules of the C runtime and the OS (libc, ntdll, ...). Crash context.
 bool is_system_module(const char* path);
 
-// True for the JVM library (libjvm.so, jvm.dll). Async-signal-safe.
+// True for the JVM library (libjvm.so, jvm.dll). Crash context.
 bool is_jvm_module(const char* path);
 
 // Writes diagnosis: what happened, in one sentence of plain words, from what the record already
 // knows (kind and detail, fault address and access, whether it was mapped, the module it falls
-// in, the sender of a signal, stack overflow). Call after record_compute_signature. Async-signal-safe.
+// in, the sender of a signal, stack overflow). Call after record_compute_signature. Crash context.
 void record_diagnose(CrashRecord* record);
 
 // Picks crash_frame and computes signature/signature_text from the native frames and the
-// native method. Async-signal-safe.
+// native method. Crash context.
 void record_compute_signature(CrashRecord* record);
 
 }  // namespace crashagent

@@ -48,13 +48,13 @@ struct Snapshot {
     uint64_t stamp;
 };
 
-// Async-signal-safe.
+// Crash context.
 int used_slots() {
     int used = g_used.load(std::memory_order_acquire);
     return used < kJvmCodeCapacity ? used : kJvmCodeCapacity;
 }
 
-// Async-signal-safe. Reads a live entry's range; name, when given, gets its name. False when the
+// Crash context. Reads a live entry's range; name, when given, gets its name. False when the
 // slot holds no live entry or changed while it was read.
 bool read_entry(const Entry& e, uint32_t* tag_out, Snapshot* s, char* name) {
     uint32_t tag = e.tag.load(std::memory_order_acquire);
@@ -109,7 +109,7 @@ int claim_slot(uint32_t* tag_out) {
     return -1;
 }
 
-// Async-signal-safe. A cheap first look: whether slot i may hold a live entry starting at start,
+// Crash context. A cheap first look: whether slot i may hold a live entry starting at start,
 // or (with any_start) a live entry at all. read_entry has the last word.
 bool may_match(int i, uint64_t start, bool any_start) {
     const Entry& e = g_entries[i];
@@ -192,7 +192,6 @@ uint64_t jvm_code_dropped() { return g_dropped.load(std::memory_order_relaxed); 
 
 int jvm_code_live_count() { return g_live.load(std::memory_order_relaxed); }
 
-// Async-signal-safe.
 bool jvm_code_describe(uint64_t address, char* out, size_t capacity) {
     if (capacity == 0) return false;
     out[0] = '\0';
@@ -229,7 +228,6 @@ bool jvm_code_describe(uint64_t address, char* out, size_t capacity) {
     return true;
 }
 
-// Async-signal-safe.
 bool jvm_code_contains(uint64_t address) {
     int used = used_slots();
     for (int i = 0; i < used; i++) {
@@ -240,7 +238,6 @@ bool jvm_code_contains(uint64_t address) {
     return false;
 }
 
-// Async-signal-safe.
 void jvm_code_resolve(CrashRecord* r) {
     for (int i = 0; i < r->frame_count; i++) {
         NativeFrame& f = r->frames[i];

@@ -48,15 +48,15 @@ int jvm_code_live_count();
 // pkg.C.m()V", "Interpreter"); false, with out empty, when no live entry holds it. The narrowest
 // live entry holding the address wins, then the newest: a stub inside a larger blob is named as
 // the stub, and code placed where an older blob was freed is named as the new code.
-// Async-signal-safe and bounded: one pass over the table.
+// Crash context and bounded: one pass over the table.
 bool jvm_code_describe(uint64_t address, char* out, size_t capacity);
 
-// True if a live entry holds address. Async-signal-safe and bounded.
+// True if a live entry holds address. Crash context and bounded.
 bool jvm_code_contains(uint64_t address);
 
 // Names every frame outside any module that lies in known JVM code (NativeFrame::jvm_code) and
 // notes the table's dropped count in the record. Callers' pcs are return addresses, so for frames
-// after the first the address looked up is pc - 1. Async-signal-safe.
+// after the first the address looked up is pc - 1. Crash context.
 void jvm_code_resolve(CrashRecord* record);
 
 // Test hook: forgets every entry. Not thread-safe.

@@ -113,7 +113,7 @@ struct Clock {
     uint64_t ticks_since_base;
 };
 
-// Async-signal-safe.
+// Crash context.
 int64_t relative_ns(const Clock& c, uint64_t t) {
     if (!c.known) return 0;
     // Ticks to ns by the rate seen between the base and the crash. In double: inline SSE code,
@@ -134,7 +134,7 @@ struct RawCall {
 
 // Copies entry ordinal of a ring; false when it is not complete and unchanged (counted in torn) or
 // already overwritten by a newer call (a thread that goes on running; not counted).
-// Async-signal-safe.
+// Crash context.
 bool read_entry(const Entry& e, uint64_t ordinal, RawCall* out, int* torn) {
     uint64_t before = e.sequence.load(std::memory_order_acquire);
     if (before > 2 * ordinal + 2) return false;
@@ -154,7 +154,7 @@ bool read_entry(const Entry& e, uint64_t ordinal, RawCall* out, int* torn) {
     return out->method < g_method_count.load(std::memory_order_acquire);
 }
 
-// Async-signal-safe.
+// Crash context.
 void to_call(const RawCall& raw, uint64_t thread_id, const Clock& clock, NativeCall* out) {
     out->method = static_cast<uint32_t>(raw.method);
     out->thread_id = thread_id;
@@ -173,7 +173,7 @@ struct MergeCursor {
 };
 MergeCursor g_merge[kCallThreads];
 
-// Moves the cursor to the ring's next older whole entry. Async-signal-safe.
+// Moves the cursor to the ring's next older whole entry. Crash context.
 void merge_advance(MergeCursor* c, int* torn) {
     c->has = false;
     while (c->next > c->floor) {
@@ -258,13 +258,11 @@ ThreadRing* native_calls_release_ring(ThreadRing* ring) {
     return &g_overflow_ring;
 }
 
-// Async-signal-safe.
 void native_calls_mark_crash() {
     g_crash_ticks = ticks();
     g_crash_ns = platform::monotonic_ns();
 }
 
-// Async-signal-safe.
 void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* s) {
     s->thread_count = 0;
     s->process_count = 0;
@@ -332,12 +330,10 @@ void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* s) {
     s->taken = true;
 }
 
-// Async-signal-safe.
 const TracedMethod* native_calls_method(uint32_t index) {
     return index < g_method_count.load(std::memory_order_acquire) ? &g_methods[index] : nullptr;
 }
 
-// Async-signal-safe.
 bool native_call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out) {
     uint64_t v = c.slots[m.arg_slot[i] < kCallArgs ? m.arg_slot[i] : 0];
     switch (m.arg_type[i]) {

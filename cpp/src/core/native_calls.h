@@ -86,17 +86,17 @@ bool native_calls_enabled();
 int native_calls_add_method(const char* name, bool win64);
 
 // The crash happened now: call times in the report are relative to this moment. Called by the
-// crashing thread first thing in the handler, before the capture's slower work. Async-signal-safe.
+// crashing thread first thing in the handler, before the capture's slower work. Crash context.
 void native_calls_mark_crash();
 
-// Copies the rings into snapshot: the thread thread_id's calls and the process's. Async-signal-safe.
+// Copies the rings into snapshot: the thread thread_id's calls and the process's. Crash context.
 void native_calls_copy(uint64_t thread_id, NativeCallSnapshot* snapshot);
 
-// The method's name and argument layout, or null for an index never handed out. Async-signal-safe.
+// The method's name and argument layout, or null for an index never handed out. Crash context.
 const TracedMethod* native_calls_method(uint32_t index);
 
 // Argument i of call c as its Java type holds it; false for a reference (only a handle, not shown).
-// Async-signal-safe.
+// Crash context.
 bool native_call_argument(const TracedMethod& m, const NativeCall& c, int i, int64_t* out);
 
 // True when name (pkg.Class.method(sig) or pkg/Class...) matches patterns: "all", or ';'-separated

@@ -20,7 +20,7 @@ Entry g_entries[kCapacity];
 std::atomic<int> g_count{0};
 std::atomic<uint64_t> g_dropped{0};
 
-// Async-signal-safe.
+// Crash context.
 const char* lookup(uint64_t address) {
     int n = g_count.load(std::memory_order_acquire);
     if (n > kCapacity) n = kCapacity;
@@ -47,7 +47,6 @@ void native_methods_add(uint64_t address, const char* name) {
 
 uint64_t native_methods_dropped() { return g_dropped.load(std::memory_order_relaxed); }
 
-// Async-signal-safe.
 void native_methods_resolve(CrashRecord* r) {
     for (int i = r->frame_count - 1; i >= 0; i--) {
         const NativeFrame& f = r->frames[i];

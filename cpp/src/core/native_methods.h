@@ -19,7 +19,7 @@ void native_methods_add(uint64_t address, const char* name);
 uint64_t native_methods_dropped();
 
 // Finds the outermost native frame whose function start is a bound native method and copies its
-// name into record->native_method. Async-signal-safe.
+// name into record->native_method. Crash context.
 void native_methods_resolve(CrashRecord* record);
 
 // Test hook: forgets every entry. Not thread-safe.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Crash context throughout: every function in this file may run in a fault handler.
 #include "core/report.h"
 
 #include "core/jvm_code.h"
@@ -10,22 +11,19 @@ namespace {
 
 const char* const kAgentVersion = CRASHAGENT_VERSION;  // Maven's project.version, through CMake
 
-// Async-signal-safe.
 void hex_string(Writer& w, uint64_t v) {
     w.str("\"0x");
     w.hex(v);
     w.ch('"');
 }
 
-// Async-signal-safe.
+// Crash context.
 const char* or_null(const char* s) { return (s && *s) ? s : nullptr; }
 
-// Async-signal-safe.
 const char* module_path(const CrashRecord& r, int index) {
     return index >= 0 && index < r.module_count ? r.modules[index].path : nullptr;
 }
 
-// Async-signal-safe.
 void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w) {
     w.str("  #");
     w.dec(index);
@@ -36,7 +34,7 @@ void log_frame(const CrashRecord& r, const NativeFrame& f, int index, Writer& w)
     w.ch('\n');
 }
 
-// Async-signal-safe. True when an earlier entry of the copy has the same key (two class loaders'
+// True when an earlier entry of the copy has the same key (two class loaders'
 // copies of the API can bind one key to two slots): the report keeps the first.
 bool duplicate_key(const ContextSnapshot& c, int index) {
     for (int i = 0; i < index; i++) {
@@ -45,7 +43,7 @@ bool duplicate_key(const ContextSnapshot& c, int index) {
     return false;
 }
 
-// Async-signal-safe. Application text on one log line: control characters and U+0000 become '?'.
+// Application text on one log line: control characters and U+0000 become '?'.
 void log_text(Writer& w, const char* s) {
     for (; *s; s++) {
         unsigned char c = static_cast<unsigned char>(*s);
@@ -58,7 +56,6 @@ void log_text(Writer& w, const char* s) {
     }
 }
 
-// Async-signal-safe.
 void json_app_context(const CrashRecord& r, Writer& w) {
     const ContextSnapshot* c = r.app_context;
     w.str(",\n  \"context\": ");
@@ -100,7 +97,6 @@ void json_app_context(const CrashRecord& r, Writer& w) {
     w.ch('}');
 }
 
-// Async-signal-safe.
 void log_app_context(const CrashRecord& r, Writer& w) {
     const ContextSnapshot* c = r.app_context;
     if (!c || !c->taken) return;
@@ -156,7 +152,6 @@ void log_app_context(const CrashRecord& r, Writer& w) {
     w.ch('\n');
 }
 
-// Async-signal-safe.
 void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     const TracedMethod* m = native_calls_method(c.method);
     w.str("{\"method\": ");
@@ -180,7 +175,6 @@ void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     w.str("]}");
 }
 
-// Async-signal-safe.
 void json_native_calls(const CrashRecord& r, Writer& w) {
     const NativeCallSnapshot* n = r.native_calls;
     w.str(",\n  \"native_calls\": ");
@@ -209,7 +203,7 @@ void json_native_calls(const CrashRecord& r, Writer& w) {
     w.str("\n  }");
 }
 
-// Time relative to the crash, in microseconds with three decimals. Async-signal-safe.
+// Time relative to the crash, in microseconds with three decimals.
 void log_call_time(int64_t ns, Writer& w) {
     uint64_t magnitude = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
     w.ch(ns < 0 ? '-' : '+');
@@ -222,7 +216,6 @@ void log_call_time(int64_t ns, Writer& w) {
     w.str(" us ");
 }
 
-// Async-signal-safe.
 void log_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     const TracedMethod* m = native_calls_method(c.method);
     w.str("  ");
@@ -246,7 +239,6 @@ void log_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     w.str(")\n");
 }
 
-// Async-signal-safe.
 void log_native_calls(const CrashRecord& r, Writer& w) {
     const NativeCallSnapshot* n = r.native_calls;
     if (!n || !n->taken) return;
@@ -276,7 +268,6 @@ void log_native_calls(const CrashRecord& r, Writer& w) {
 
 }  // namespace
 
-// Async-signal-safe.
 void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
     const char* path = module_path(r, f.module);
     if (path) {
@@ -300,7 +291,6 @@ void write_frame_text(const CrashRecord& r, const NativeFrame& f, Writer& w) {
     }
 }
 
-// Async-signal-safe.
 const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {
     switch (static_cast<DispatchState>(r.dispatch_state.load(std::memory_order_acquire))) {
         case DispatchState::kComplete: return "complete";
@@ -310,7 +300,6 @@ const char* dispatch_status_name(const CrashRecord& r, bool waited_out) {
     return waited_out ? "timed_out" : "not_started";
 }
 
-// Async-signal-safe.
 void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32_t timeout_ms, Writer& w) {
     const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
     int crash_module = record_find_module(r, r.pc);
@@ -520,7 +509,6 @@ void write_json_report(const CrashRecord& r, const char* dispatch_status, uint32
     w.str("\n}\n");
 }
 
-// Async-signal-safe.
 void write_log_native(const CrashRecord& r, Writer& w) {
     const NativeFrame* crash = r.crash_frame >= 0 ? &r.frames[r.crash_frame] : nullptr;
     w.str("crashagent: native crash report\n");
@@ -647,7 +635,6 @@ void write_log_native(const CrashRecord& r, Writer& w) {
     w.ch('\n');
 }
 
-// Async-signal-safe.
 void write_log_java(const CrashRecord& r, const char* dispatch_status, Writer& w) {
     bool java_info = r.java_info_ready.load(std::memory_order_acquire) != 0;
     w.str("java thread:   ");

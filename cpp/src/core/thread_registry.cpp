@@ -44,7 +44,7 @@ void* thread_registry_remove(uint64_t thread_id) {
     return nullptr;
 }
 
-// Async-signal-safe. Scans every slot: freed slots leave gaps in probe runs, and a full scan
+// Scans every slot: freed slots leave gaps in probe runs, and a full scan
 // costs microseconds, paid only on a crash.
 void* thread_registry_find(uint64_t thread_id) {
     for (Slot& s : g_slots) {

@@ -12,7 +12,7 @@ namespace crashagent {
 void thread_registry_add(uint64_t thread_id, void* handle);
 // Returns the handle that was registered (for the caller to release), or null.
 void* thread_registry_remove(uint64_t thread_id);
-// Async-signal-safe.
+// Crash context.
 void* thread_registry_find(uint64_t thread_id);
 
 }  // namespace crashagent

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Crash context throughout: every function in this file may run in a fault handler.
 #include "core/writer.h"
 
 namespace crashagent {
@@ -6,7 +7,6 @@ namespace crashagent {
 Writer::Writer(char* buffer, size_t capacity, Sink sink)
     : buffer_(buffer), capacity_(capacity), sink_(sink) {}
 
-// Async-signal-safe.
 void Writer::flush() {
     if (length_ > 0 && !failed_) {
         if (!sink_.write(sink_.context, buffer_, length_)) failed_ = true;
@@ -14,7 +14,6 @@ void Writer::flush() {
     length_ = 0;
 }
 
-// Async-signal-safe.
 void Writer::raw(const char* data, size_t len) {
     while (len > 0) {
         if (length_ == capacity_) flush();
@@ -27,15 +26,13 @@ void Writer::raw(const char* data, size_t len) {
     }
 }
 
-// Async-signal-safe.
 void Writer::str(const char* s) {
     if (s) raw(s, str_length(s));
 }
 
-// Async-signal-safe.
+// Crash context.
 void Writer::ch(char c) { raw(&c, 1); }
 
-// Async-signal-safe.
 void Writer::udec(uint64_t v) {
     char tmp[24];
     int n = 0;
@@ -46,7 +43,6 @@ void Writer::udec(uint64_t v) {
     raw(tmp + sizeof(tmp) - n, static_cast<size_t>(n));
 }
 
-// Async-signal-safe.
 void Writer::dec(int64_t v) {
     if (v < 0) {
         ch('-');
@@ -56,13 +52,12 @@ void Writer::dec(int64_t v) {
     }
 }
 
-// Async-signal-safe.
+// Crash context.
 void Writer::hex(uint64_t v, int min_digits) { hex_digits(v, min_digits, "0123456789abcdef"); }
 
-// Async-signal-safe.
+// Crash context.
 void Writer::hex_upper(uint64_t v, int min_digits) { hex_digits(v, min_digits, "0123456789ABCDEF"); }
 
-// Async-signal-safe.
 void Writer::hex_digits(uint64_t v, int min_digits, const char* digits) {
     char tmp[16];
     int n = 0;
@@ -76,10 +71,10 @@ void Writer::hex_digits(uint64_t v, int min_digits, const char* digits) {
 
 namespace {
 
-// Async-signal-safe.
+// Crash context.
 bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-// Async-signal-safe. Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not valid:
+// Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not valid:
 // overlong forms, surrogates, code points above U+10FFFF and cut sequences are all invalid.
 int utf8_sequence(const unsigned char* p) {
     unsigned char c = p[0];
@@ -95,7 +90,7 @@ int utf8_sequence(const unsigned char* p) {
     return 0;
 }
 
-// Async-signal-safe. A surrogate encoded on its own in three bytes (CESU-8, as JVMTI's modified
+// A surrogate encoded on its own in three bytes (CESU-8, as JVMTI's modified
 // UTF-8 encodes characters above U+FFFF); returns the UTF-16 unit or 0.
 unsigned surrogate_unit(const unsigned char* p) {
     if (p[0] != 0xED || p[1] < 0xA0 || p[1] > 0xBF || !continuation(p[2])) return 0;
@@ -104,7 +99,7 @@ unsigned surrogate_unit(const unsigned char* p) {
 
 }  // namespace
 
-// Async-signal-safe. Escapes per RFC 8259 and always produces valid UTF-8: strings come from the
+// Escapes per RFC 8259 and always produces valid UTF-8: strings come from the
 // OS (any bytes), from JVMTI (modified UTF-8) or were cut at a buffer's end. Modified UTF-8's
 // two-byte NUL and surrogate pairs become \u escapes; any other invalid byte becomes U+FFFD.
 void Writer::json_string(const char* s) {
@@ -167,7 +162,6 @@ void Writer::json_string(const char* s) {
     ch('"');
 }
 
-// Async-signal-safe.
 bool StringSink::write(void* context, const char* data, size_t len) {
     StringSink* self = static_cast<StringSink*>(context);
     if (self->capacity == 0) return true;
@@ -178,14 +172,13 @@ bool StringSink::write(void* context, const char* data, size_t len) {
     return true;
 }
 
-// Async-signal-safe.
 size_t str_length(const char* s) {
     size_t n = 0;
     while (s[n]) n++;
     return n;
 }
 
-// Async-signal-safe. Always terminates dst when capacity > 0.
+// Always terminates dst when capacity > 0.
 void java_class_name(char* out, size_t capacity, const char* signature) {
     if (capacity == 0) return;
     size_t n = str_length(signature);
@@ -207,7 +200,6 @@ void str_copy(char* dst, size_t capacity, const char* src) {
     dst[i] = '\0';
 }
 
-// Async-signal-safe.
 bool str_equal(const char* a, const char* b) {
     if (!a || !b) return a == b;  // record fields such as detail and access may be null
     while (*a && *a == *b) {
@@ -217,10 +209,9 @@ bool str_equal(const char* a, const char* b) {
     return *a == *b;
 }
 
-// Async-signal-safe.
+// Crash context.
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Async-signal-safe.
 bool str_equal_nocase(const char* a, const char* b) {
     while (*a && lower(*a) == lower(*b)) {
         a++;
@@ -229,7 +220,6 @@ bool str_equal_nocase(const char* a, const char* b) {
     return lower(*a) == lower(*b);
 }
 
-// Async-signal-safe.
 bool str_starts_with(const char* s, const char* prefix) {
     while (*prefix) {
         if (*s++ != *prefix++) return false;
@@ -237,7 +227,7 @@ bool str_starts_with(const char* s, const char* prefix) {
     return true;
 }
 
-// Async-signal-safe. Accepts both separators so Windows paths work on any host.
+// Accepts both separators so Windows paths work on any host.
 const char* path_basename(const char* path) {
     if (!path) return nullptr;
     const char* base = path;

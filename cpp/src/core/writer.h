@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Formatting into a fixed buffer that drains into a sink. Async-signal-safe: no allocation,
+// Formatting into a fixed buffer that drains into a sink. Crash context: no allocation,
 // no locale, no stdio; used by the crash path on every platform.
 #pragma once
 
@@ -38,7 +38,7 @@ private:
     bool failed_ = false;
 };
 
-// A sink that fills a caller's buffer and truncates; for building strings. Async-signal-safe.
+// A sink that fills a caller's buffer and truncates; for building strings. Crash context.
 struct StringSink {
     char* out;
     size_t capacity;

@@ -58,6 +58,7 @@ namespace jvm {
 
 namespace {
 
+#if defined(__x86_64__)
 struct Code {
     uint8_t* p;
     void bytes(std::initializer_list<uint8_t> list) {
@@ -117,6 +118,7 @@ void emit_common(Code& c) {
 #endif
     c.bytes({0x41, 0xFF, 0x63, 0x08});                  // jmp [r11+8]
 }
+#endif
 
 }  // namespace
 

@@ -23,7 +23,7 @@ constexpr char kCrash = 1;
 constexpr char kStop = 2;
 constexpr char kProgress = 3;
 
-// Async-signal-safe.
+// Crash context.
 void send(int fd, char c) {
     while (write(fd, &c, 1) < 0 && errno == EINTR) {
     }
@@ -47,7 +47,7 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
 
 namespace {
 
-// Async-signal-safe. Waits up to timeout_ms for one byte on fd; the byte, or -1.
+// Crash context. Waits up to timeout_ms for one byte on fd; the byte, or -1.
 int wait_byte(int fd, uint32_t timeout_ms) {
     uint64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
@@ -66,7 +66,7 @@ int wait_byte(int fd, uint32_t timeout_ms) {
 
 }  // namespace
 
-// Async-signal-safe. What a dispatch that an earlier (released) crash stopped waiting for left in
+// What a dispatch that an earlier (released) crash stopped waiting for left in
 // the done pipe must not end the wait for this one.
 void dispatcher_wake() {
     while (wait_byte(g_done[0], 0) >= 0) {
@@ -74,7 +74,6 @@ void dispatcher_wake() {
     send(g_wake[1], kCrash);
 }
 
-// Async-signal-safe.
 DispatchWait dispatcher_wait(uint32_t timeout_ms) {
     int c = wait_byte(g_done[0], timeout_ms);
     return c < 0 ? DispatchWait::kTimedOut : c == kProgress ? DispatchWait::kProgress : DispatchWait::kDone;

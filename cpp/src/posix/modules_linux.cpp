@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Crash context throughout: every function in this file may run in a fault handler.
 #include "posix/modules_linux.h"
 
 #include <elf.h>
@@ -19,7 +20,6 @@ namespace {
 char g_maps_chunk[16 * 1024];
 char g_line[kPathCapacity + 256];
 
-// Async-signal-safe.
 uint64_t parse_hex(const char*& p) {
     uint64_t v = 0;
     for (;; p++) {
@@ -31,7 +31,7 @@ uint64_t parse_hex(const char*& p) {
     return v;
 }
 
-// Async-signal-safe. One maps line: "start-end perms offset dev inode   path".
+// One maps line: "start-end perms offset dev inode   path".
 void add_mapping(CrashRecord* r, const char* line) {
     const char* p = line;
     uint64_t start = parse_hex(p);
@@ -67,7 +67,6 @@ void add_mapping(CrashRecord* r, const char* line) {
     str_copy(m.path, sizeof(m.path), p);
 }
 
-// Async-signal-safe.
 bool pread_all(int fd, void* out, size_t len, uint64_t offset) {
     char* dst = static_cast<char*>(out);
     while (len > 0) {
@@ -91,7 +90,7 @@ struct SymbolHit {
     bool found = false;
 };
 
-// Async-signal-safe. Scans one symbol table for the function containing vaddr.
+// Scans one symbol table for the function containing vaddr.
 SymbolHit scan_symbols(int fd, const Elf64_Shdr& table, uint64_t vaddr) {
     SymbolHit best;
     if (table.sh_entsize != sizeof(Elf64_Sym)) return best;
@@ -115,7 +114,7 @@ SymbolHit scan_symbols(int fd, const Elf64_Shdr& table, uint64_t vaddr) {
     return best;
 }
 
-// Async-signal-safe. The GNU build-id of the image mapped at base, read from memory through
+// The GNU build-id of the image mapped at base, read from memory through
 // /proc/self/mem (an unmapped or unreadable page is an error there, not a fault), so it is the
 // build that ran even when the file on disk was replaced since.
 void read_build_id(int mem, Module* m) {
@@ -163,7 +162,6 @@ void read_build_id(int mem, Module* m) {
 
 }  // namespace
 
-// Async-signal-safe.
 void read_modules(CrashRecord* r) {
     r->module_count = 0;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -199,7 +197,7 @@ void read_modules(CrashRecord* r) {
     close(mem);
 }
 
-// Async-signal-safe.
+// Crash context.
 bool find_symbol(const char* path, uint64_t base, uint64_t address, char* name, size_t capacity,
                  uint64_t* symbol_offset) {
     name[0] = '\0';

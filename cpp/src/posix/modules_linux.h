@@ -11,11 +11,11 @@
 namespace crashagent {
 namespace posix {
 
-// Fills record->modules from /proc/self/maps. Async-signal-safe.
+// Fills record->modules from /proc/self/maps. Crash context.
 void read_modules(CrashRecord* record);
 
 // Nearest symbol at or below address in module (a file mapped at base). Returns false when the
-// file has no symbol table covering it. Async-signal-safe.
+// file has no symbol table covering it. Crash context.
 bool find_symbol(const char* path, uint64_t base, uint64_t address, char* name, size_t capacity,
                  uint64_t* symbol_offset);
 

@@ -21,7 +21,6 @@ namespace platform {
 
 const char kPathSeparator = '/';
 
-// Async-signal-safe.
 FileHandle file_create_exclusive(const char* path) {
     int fd;
     do {
@@ -30,7 +29,6 @@ FileHandle file_create_exclusive(const char* path) {
     return fd < 0 ? kInvalidFile : static_cast<FileHandle>(fd);
 }
 
-// Async-signal-safe.
 bool file_write(FileHandle file, const char* data, size_t len) {
     while (len > 0) {
         ssize_t n = write(static_cast<int>(file), data, len);
@@ -44,29 +42,29 @@ bool file_write(FileHandle file, const char* data, size_t len) {
     return true;
 }
 
-// Async-signal-safe. close can report a write that failed late (NFS, quotas); EINTR leaves the
+// Crash context. close can report a write that failed late (NFS, quotas); EINTR leaves the
 // descriptor closed on Linux, so it is not retried.
 bool file_close(FileHandle file) { return close(static_cast<int>(file)) == 0 || errno == EINTR; }
 
-// Async-signal-safe.
+// Crash context.
 bool file_rename(const char* from, const char* to) { return rename(from, to) == 0; }
 
-// Async-signal-safe.
+// Crash context.
 void file_remove(const char* path) { unlink(path); }
 
-// Async-signal-safe. lstat: a dangling symlink counts as taken too.
+// lstat: a dangling symlink counts as taken too.
 bool file_exists(const char* path) {
     struct stat st;
     return lstat(path, &st) == 0;
 }
 
-// Async-signal-safe.
+// Crash context.
 void stderr_write(const char* text) { file_write(2, text, str_length(text)); }
 
-// Async-signal-safe.
+// Crash context.
 FileHandle stderr_file() { return 2; }
 
-// Async-signal-safe: reads errno only.
+// Crash context: reads errno only.
 const char* last_error_text() {
     switch (errno) {
         case ENOSPC: return "no space left on device";
@@ -85,7 +83,7 @@ const char* last_error_text() {
     return "the system call failed";
 }
 
-// Async-signal-safe: getrandom is a system call; without it (old kernels, seccomp), a mix of
+// Crash context: getrandom is a system call; without it (old kernels, seccomp), a mix of
 // clocks and identities, which still differs between runs and between processes.
 uint64_t random_u64() {
     uint64_t value = 0;
@@ -102,34 +100,30 @@ uint64_t random_u64() {
     return value ^ (value >> 31);
 }
 
-// Async-signal-safe.
 uint64_t now_ms() {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-// Async-signal-safe.
 uint64_t monotonic_ms() {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-// Async-signal-safe.
 uint64_t monotonic_ns() {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// Async-signal-safe.
+// Crash context.
 uint64_t process_id() { return static_cast<uint64_t>(getpid()); }
 
-// Async-signal-safe.
+// Crash context.
 uint64_t current_thread_id() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
 
-// Async-signal-safe.
 void sleep_ms(uint32_t ms) {
     struct timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -162,7 +156,7 @@ void resolve_report_dir(const char* dir, char* out, size_t capacity) {
     fallback_report_dir();  // fixed now: getenv and realpath are not for crash context
 }
 
-// Async-signal-safe once resolve_report_dir has run (crashagent_start runs it before the handlers
+// Crash context once resolve_report_dir has run (crashagent_start runs it before the handlers
 // go in): then it only returns the buffer.
 const char* fallback_report_dir() {
     static char temp[kPathCapacity];
@@ -233,7 +227,7 @@ const char* find_error_file(const char* begin, const char* end, char separator, 
 namespace {
 char g_error_file[kPathCapacity];  // -XX:ErrorFile expanded at startup, or empty
 
-// Async-signal-safe. HotSpot creates hs_err with O_EXCL in a directory it can write: true when
+// Crash context. HotSpot creates hs_err with O_EXCL in a directory it can write: true when
 // path's directory takes it and the name is free.
 bool hs_err_would_go_to(const char* path) {
     char dir[kPathCapacity];
@@ -249,7 +243,7 @@ bool hs_err_would_go_to(const char* path) {
 }
 }  // namespace
 
-// Async-signal-safe. VMError::prepare_log_file's order: -XX:ErrorFile, then hs_err_pid<pid>.log in
+// VMError::prepare_log_file's order: -XX:ErrorFile, then hs_err_pid<pid>.log in
 // the working directory at the time of the crash, then in /tmp; none when no place takes it
 // (HotSpot then prints the report to stdout only).
 void hs_err_path_at_crash(char* out, size_t capacity) {

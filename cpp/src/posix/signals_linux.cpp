@@ -27,6 +27,7 @@
 #include "core/native_methods.h"
 #include "core/writer.h"
 #include "platform.h"
+#include "posix/aarch64_fault.h"
 #include "posix/modules_linux.h"
 
 namespace crashagent {
@@ -51,12 +52,25 @@ std::atomic<int> g_ours[NSIG];
 sigjmp_buf g_recover;
 std::atomic<int> g_recover_armed{0};
 
-uint64_t g_signal_frame_size = 8192;  // AT_MINSIGSTKSZ when the kernel tells it
+#if defined(__aarch64__)
+constexpr const char* kPlatform = "linux-aarch64";
+// The kernel's signal frame holds the FP/SIMD state, and the SVE/SME state where the CPU has it:
+// kilobytes more than on x86-64. Used when the kernel does not say (AT_MINSIGSTKSZ, Linux 4.18+).
+constexpr uint64_t kDefaultSignalFrame = 16384;
+#else
+constexpr const char* kPlatform = "linux-x86_64";
+constexpr uint64_t kDefaultSignalFrame = 8192;
+#endif
+constexpr uint64_t kMinSignalFrame = 2048;       // below any real signal frame: a bogus auxv value
+constexpr uint64_t kMaxSignalFrame = 1 << 20;    // above any real one: keep the stacks' size sane
+uint64_t g_signal_frame_size = kDefaultSignalFrame;  // AT_MINSIGSTKSZ when the kernel tells it
+constexpr size_t kAltStackWork = 256 * 1024;  // the report and hs_err printing run on it too
+size_t g_alt_stack_size = kAltStackWork + kDefaultSignalFrame;
 thread_local void* t_alt_stack = nullptr;
-constexpr size_t kAltStackSize = 256 * 1024;  // hs_err printing runs on it too
+thread_local size_t t_alt_stack_mapped = 0;
 constexpr uint64_t kAbortHoldMs = 60000;  // a later abort() waits this long for the owner's hs_err
 
-// Async-signal-safe.
+// Crash context.
 const char* signal_name(int sig) {
     switch (sig) {
         case SIGSEGV: return "SIGSEGV";
@@ -64,11 +78,12 @@ const char* signal_name(int sig) {
         case SIGILL: return "SIGILL";
         case SIGFPE: return "SIGFPE";
         case SIGABRT: return "SIGABRT";
+        case SIGTRAP: return "SIGTRAP";
     }
     return "SIGNAL";
 }
 
-// Async-signal-safe.
+// Crash context.
 const char* code_name(int sig, int code) {
     if (code == SI_USER) return "SI_USER";
     if (code == SI_TKILL) return "SI_TKILL";
@@ -89,6 +104,9 @@ const char* code_name(int sig, int code) {
             if (code == ILL_ILLOPN) return "ILL_ILLOPN";
             if (code == ILL_PRVOPC) return "ILL_PRVOPC";
             break;
+        case SIGTRAP:
+            if (code == TRAP_BRKPT) return "TRAP_BRKPT";
+            break;
         case SIGFPE:
             if (code == FPE_INTDIV) return "FPE_INTDIV";
             if (code == FPE_INTOVF) return "FPE_INTOVF";
@@ -98,7 +116,7 @@ const char* code_name(int sig, int code) {
     return nullptr;
 }
 
-// Async-signal-safe.
+// Crash context.
 uint64_t context_pc(const ucontext_t* uc) {
 #if defined(__x86_64__)
     return static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
@@ -110,7 +128,15 @@ uint64_t context_pc(const ucontext_t* uc) {
 #endif
 }
 
-// Async-signal-safe.
+#if defined(__aarch64__)
+// Crash context.
+uint64_t context_esr(const ucontext_t* uc) {
+    return posix::esr_from_signal_records(reinterpret_cast<const unsigned char*>(uc->uc_mcontext.__reserved),
+                                          sizeof(uc->uc_mcontext.__reserved));
+}
+#endif
+
+// Crash context.
 void read_registers(CrashRecord* r, const ucontext_t* uc) {
 #if defined(__x86_64__)
     static const struct { const char* name; int index; } kRegs[] = {
@@ -125,8 +151,18 @@ void read_registers(CrashRecord* r, const ucontext_t* uc) {
     }
     r->sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
 #elif defined(__aarch64__)
-    r->registers[r->register_count++] = Register{"pc", uc->uc_mcontext.pc};
+    // Named as Sentry and the AAPCS64 name them: x29 is the frame pointer, x30 the link register.
+    static const char* const kNames[31] = {
+        "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10",
+        "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21",
+        "x22", "x23", "x24", "x25", "x26", "x27", "x28", "fp",  "lr",
+    };
+    for (int i = 0; i < 31; i++) r->registers[r->register_count++] = Register{kNames[i], uc->uc_mcontext.regs[i]};
     r->registers[r->register_count++] = Register{"sp", uc->uc_mcontext.sp};
+    r->registers[r->register_count++] = Register{"pc", uc->uc_mcontext.pc};
+    r->registers[r->register_count++] = Register{"pstate", uc->uc_mcontext.pstate};
+    uint64_t esr = context_esr(uc);
+    if (esr) r->registers[r->register_count++] = Register{"esr", esr};
     r->sp = uc->uc_mcontext.sp;
 #else
     (void)r;
@@ -134,7 +170,7 @@ void read_registers(CrashRecord* r, const ucontext_t* uc) {
 #endif
 }
 
-// Async-signal-safe.
+// Crash context.
 void read_thread_name(CrashRecord* r) {
     char path[64];
     StringSink sink{path, sizeof(path), 0};
@@ -160,7 +196,7 @@ struct UnwindState {
     int skipped;
 };
 
-// Async-signal-safe in practice: libgcc finds unwind tables with _dl_find_object (lock-free on
+// Crash context in practice: libgcc finds unwind tables with _dl_find_object (lock-free on
 // glibc 2.35+) or dl_iterate_phdr (a recursive loader lock, never held by this thread here).
 _Unwind_Reason_Code unwind_step(struct _Unwind_Context* context, void* arg) {
     UnwindState* s = static_cast<UnwindState*>(arg);
@@ -178,7 +214,7 @@ _Unwind_Reason_Code unwind_step(struct _Unwind_Context* context, void* arg) {
     return _URC_NO_REASON;
 }
 
-// Async-signal-safe.
+// Crash context.
 void describe_frames(CrashRecord* r) {
     for (int i = 0; i < r->frame_count; i++) {
         NativeFrame& f = r->frames[i];
@@ -201,14 +237,14 @@ void fault_handler(int sig, siginfo_t* info, void* context);
 bool pc_belongs_to_jvm(uint64_t pc);
 bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc);
 
-// Async-signal-safe.
+// Crash context.
 bool fault_handler_installed(int sig) {
     struct sigaction current;
     if (sigaction(sig, nullptr, &current) != 0) return false;
     return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &fault_handler;
 }
 
-// Async-signal-safe. A fault just below the interrupted stack pointer means the thread's stack is
+// Crash context. A fault just below the interrupted stack pointer means the thread's stack is
 // exhausted: the kernel could only deliver this signal because the agent gave the thread an
 // alternate signal stack.
 bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
@@ -227,12 +263,12 @@ bool stack_exhausted(int sig, const siginfo_t* info, const ucontext_t* uc) {
     return sp != 0 && addr < sp + 256 && addr + frame >= sp;
 }
 
-// Async-signal-safe. Fills the record from the signal and the context, then reports.
+// Crash context. Fills the record from the signal and the context, then reports.
 void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t thread_id) {
     CrashRecord* r = &g_record;
     record_reset(r);
     native_calls_mark_crash();
-    r->platform = "linux-x86_64";
+    r->platform = kPlatform;
     r->kind = signal_name(sig);
     r->detail = info ? code_name(sig, info->si_code) : nullptr;
     r->code = static_cast<uint64_t>(sig);
@@ -256,6 +292,8 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
             uint64_t err = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_ERR]);
             r->access = (err & 16) ? "execute" : (err & 2) ? "write" : "read";
         }
+#elif defined(__aarch64__)
+        if ((sig == SIGSEGV || sig == SIGBUS) && !sent) r->access = posix::esr_access(context_esr(uc));
 #endif
     }
     if (sig == SIGSEGV && info && !sent) r->fault_mapped = info->si_code == SEGV_ACCERR ? 1 : info->si_code == SEGV_MAPERR ? 0 : -1;
@@ -283,7 +321,11 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
         // the caller's return address is still on top of the stack. (Not so in JVM-generated
         // code, which is real code: what is on top of its stack is data.)
         if (sigsetjmp(g_recover, 1) == 0) {
+#if defined(__aarch64__)
+            uint64_t return_address = uc ? uc->uc_mcontext.regs[30] : 0;  // a call (blr) leaves it in lr
+#else
             uint64_t return_address = *reinterpret_cast<const uint64_t*>(r->sp);
+#endif
             if (record_find_module(*r, return_address) >= 0) r->frames[r->frame_count++].pc = return_address;
         }
     }
@@ -319,10 +361,11 @@ void capture_and_report(int sig, siginfo_t* info, ucontext_t* uc, uint64_t threa
     // HotSpot handles no SIGABRT: an abort() outside its own fatal-error path (JNI code, glibc's
     // heap checks, std::terminate, -Xcheck:jni's fatal errors) ends the process with no hs_err.
     if (sig == SIGABRT && !str_equal(r->origin, "jvm")) r->no_hs_err = true;
+    if (sig == SIGTRAP) r->no_hs_err = true;  // no JVM handler behind it either
     report_crash(r);
 }
 
-// Async-signal-safe. The signal's default action from now on, so that a re-executed fault or a
+// Crash context. The signal's default action from now on, so that a re-executed fault or a
 // re-raised signal ends the process as it would have without the agent.
 void reset_to_default(int sig) {
     struct sigaction dfl;
@@ -333,7 +376,7 @@ void reset_to_default(int sig) {
     g_ours[sig].store(0, std::memory_order_relaxed);
 }
 
-// Async-signal-safe. Hands the signal to what was installed before us. For SIG_DFL the default
+// Crash context. Hands the signal to what was installed before us. For SIG_DFL the default
 // action must happen: a fault re-executes and dies once we return, anything sent is re-raised.
 void chain_to_saved(int sig, siginfo_t* info, void* uc) {
     const struct sigaction& old = g_saved[sig];
@@ -356,13 +399,13 @@ struct SignalCrash {
     uint64_t thread_id;
 };
 
-// Async-signal-safe. The owner's capture, for handle_claimed_crash.
+// Crash context. The owner's capture, for handle_claimed_crash.
 void capture_signal_crash(void* context) {
     auto* crash = static_cast<SignalCrash*>(context);
     capture_and_report(crash->sig, crash->info, crash->uc, crash->thread_id);
 }
 
-// Async-signal-safe. Decides who reports; everyone chains afterwards.
+// Crash context. Decides who reports; everyone chains afterwards.
 void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
     // A fault inside the crash path must reach this handler again (and its recovery point): a
     // synchronous signal that arrives blocked kills the process outright. HotSpot's handler
@@ -386,7 +429,7 @@ void on_crash(int sig, siginfo_t* info, ucontext_t* uc) {
     }
 }
 
-// Async-signal-safe. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
+// Crash context. Handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE.
 void fault_handler(int sig, siginfo_t* info, void* context) {
     int saved_errno = errno;
     if (!g_chained_by_libjsig) {
@@ -423,7 +466,7 @@ void fault_handler(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
 }
 
-// Async-signal-safe. HotSpot installs no SIGABRT handler: abort() in JNI code, glibc heap
+// Crash context. HotSpot installs no SIGABRT handler: abort() in JNI code, glibc heap
 // corruption and std::terminate end here. HotSpot's own abort after hs_err is recognised by the
 // report already being written (or by its error handler having replaced ours).
 void abort_handler(int sig, siginfo_t* info, void* context) {
@@ -432,6 +475,21 @@ void abort_handler(int sig, siginfo_t* info, void* context) {
     }
     chain_to_saved(sig, info, context);
 }
+
+#if defined(__aarch64__)
+// Crash context. aarch64 only: gcc compiles __builtin_trap() (and -fsanitize=...-trap checks)
+// to brk, which the kernel delivers as SIGTRAP/TRAP_BRKPT; HotSpot handles no SIGTRAP, so the
+// process dies with no hs_err. A brk the thread executed is reported; the re-executed brk then
+// ends the process as without the agent. A debugger sees its breakpoints through ptrace before
+// any handler runs, so they never get here.
+void trap_handler(int sig, siginfo_t* info, void* context) {
+    if (info && info->si_code == TRAP_BRKPT && g_agent.installed.load(std::memory_order_acquire) &&
+        !g_agent.report_done.load(std::memory_order_acquire)) {
+        on_crash(sig, info, static_cast<ucontext_t*>(context));
+    }
+    chain_to_saved(sig, info, context);
+}
+#endif
 
 // Normal context. Range of libjvm's mappings, for the fallback check.
 void find_libjvm_range(const char* path) {
@@ -480,7 +538,7 @@ bool handled_by_jvm(const struct sigaction& action) {
            dladdr(reinterpret_cast<const void*>(g_jvm_handler), &jvm) && handler.dli_fbase == jvm.dli_fbase;
 }
 
-// Async-signal-safe. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
+// Crash context. Fallback when the JVM cannot be asked: a pc in libjvm, or in code that no
 // loaded file holds (the code cache, stubs), belongs to the JVM.
 bool pc_belongs_to_jvm(uint64_t pc) {
     if (pc >= g_libjvm_start && pc < g_libjvm_end) return true;
@@ -504,7 +562,11 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
                      "(ulimit -c, core_pattern)\n");
     }
     find_libjvm();
-    if (unsigned long size = getauxval(AT_MINSIGSTKSZ)) g_signal_frame_size = size;
+    if (uint64_t size = getauxval(AT_MINSIGSTKSZ)) {
+        g_signal_frame_size = size < kMinSignalFrame ? kMinSignalFrame : size > kMaxSignalFrame ? kMaxSignalFrame : size;
+    }
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    g_alt_stack_size = (kAltStackWork + g_signal_frame_size + page - 1) / page * page;
     g_chained_by_libjsig = g_jvm_handler && dlsym(RTLD_DEFAULT, "JVM_get_signal_action") != nullptr;
 
     struct sigaction ours;
@@ -538,6 +600,17 @@ bool install_crash_handlers(const Options& options, char* error, size_t capacity
     abort_action.sa_sigaction = &abort_handler;
     sigaction(SIGABRT, &abort_action, &g_saved[SIGABRT]);
     g_ours[SIGABRT].store(1, std::memory_order_release);
+#if defined(__aarch64__)
+    struct sigaction trap_current;
+    if (sigaction(SIGTRAP, nullptr, &trap_current) == 0 && !(trap_current.sa_flags & SA_SIGINFO) &&
+        trap_current.sa_handler == SIG_DFL) {
+        // Only when nobody handles SIGTRAP: a runtime or tool that does keeps it.
+        struct sigaction trap_action = ours;
+        trap_action.sa_sigaction = &trap_handler;
+        sigaction(SIGTRAP, &trap_action, &g_saved[SIGTRAP]);
+        g_ours[SIGTRAP].store(1, std::memory_order_release);
+    }
+#endif
 
     g_agent.installed.store(1, std::memory_order_release);
     if (g_chained_by_libjsig) {
@@ -561,25 +634,29 @@ void uninstall_crash_handlers() {
     };
     for (int sig : kFaultSignals) restore(sig, &fault_handler);
     restore(SIGABRT, &abort_handler);
+#if defined(__aarch64__)
+    restore(SIGTRAP, &trap_handler);
+#endif
 }
 
 void prepare_current_thread() {
     stack_t current;
     if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;  // has one
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    void* mem = mmap(nullptr, kAltStackSize + page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    size_t size = g_alt_stack_size;
+    void* mem = mmap(nullptr, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) return;
     mprotect(mem, page, PROT_NONE);  // guard page: an overflow of the handler itself faults cleanly
     stack_t alt;
     alt.ss_sp = static_cast<char*>(mem) + page;
-    alt.ss_size = kAltStackSize;
+    alt.ss_size = size;
     alt.ss_flags = 0;
     if (sigaltstack(&alt, nullptr) != 0) {
-        munmap(mem, kAltStackSize + page);
+        munmap(mem, size + page);
         return;
     }
     t_alt_stack = mem;
+    t_alt_stack_mapped = size + page;
 }
 
 void release_current_thread() {
@@ -588,9 +665,10 @@ void release_current_thread() {
     memset(&off, 0, sizeof(off));
     off.ss_flags = SS_DISABLE;
     if (sigaltstack(&off, nullptr) == 0) {
-        munmap(t_alt_stack, kAltStackSize + static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+        munmap(t_alt_stack, t_alt_stack_mapped);
     }
     t_alt_stack = nullptr;
+    t_alt_stack_mapped = 0;
 }
 
 }  // namespace platform

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "core/crash_record.h"
+#include "windows/seh_handlers.h"
 
 namespace crashagent {
 namespace platform {
@@ -33,19 +34,12 @@ struct KnownModules {
 };
 extern KnownModules g_known;
 
-// The stack of the faulting thread, from its TEB; walks never leave it.
-struct StackBounds {
-    uint64_t low;
-    uint64_t high;
-};
-
 // Crash context.
 StackBounds current_stack_bounds();
 
-// Normal context, at install: notes where the runtime DLLs loaded now have their language handlers
-// (__C_specific_handler, __CxxFrameHandler3/4, GCC's personalities), so that frames using them
-// can be judged by what those handlers can catch. Modules loaded later are read at crash time.
-void note_runtime_handlers();
+// The current thread's TEB, which starts with its NT_TIB (x64: TEB.DeallocationStack at 0x1478).
+// Crash context.
+NT_TIB* current_teb();
 
 // Exception codes no handler of ours looks at: success, informational and warning classes
 // (thread naming, debug print, guard page, breakpoint, single step) and the language exceptions

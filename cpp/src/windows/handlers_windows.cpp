@@ -235,9 +235,10 @@ uint32_t capture_budget_ms() {
     return g_agent.options.timeout_ms + kHelperSlackMs + (g_minidump_write ? kMinidumpBudgetMs : 0);
 }
 
-// Crash context. Builds <dir>\crashagent_pid<pid>[_<n>].dmp and creates it.
+// Crash context. Creates <dir>\crashagent_pid<pid>[_<n>].dmp under the first number no report
+// file takes; the report written after it then gets the same base name.
 HANDLE create_dump_file(const char* dir) {
-    for (int n = 0; n < 100; n++) {
+    for (int n = 0; (n = free_report_number(dir, process_id(), n, nullptr)) >= 0; n++) {
         report_file_path(g_dump_path, sizeof(g_dump_path), dir, process_id(), n, ".dmp");
         FileHandle f = file_create_exclusive(g_dump_path);
         if (f != kInvalidFile) return reinterpret_cast<HANDLE>(f);
@@ -564,9 +565,7 @@ void report_pending_at_exit() {
     g_exit_slot = slot;
     g_exit_thread_stack = win::current_stack_bounds();
     RtlCaptureContext(&g_exit_context);
-    uint64_t teb;
-    __asm__("movq %%gs:0x30, %0" : "=r"(teb));  // NtCurrentTeb(), without gcc 12's false bounds warning
-    auto* tib = reinterpret_cast<NT_TIB*>(teb);
+    NT_TIB* tib = win::current_teb();
     void* base = tib->StackBase;
     void* limit = tib->StackLimit;
     char* top = g_exit_stack + sizeof(g_exit_stack);
@@ -644,8 +643,7 @@ void uninstall_crash_handlers() {
 }
 
 void prepare_current_thread() {
-    uint64_t teb;
-    __asm__("movq %%gs:0x30, %0" : "=r"(teb));  // NtCurrentTeb(), without gcc 12's false bounds warning
+    auto teb = reinterpret_cast<uint64_t>(win::current_teb());
     uint64_t deallocation_stack = *reinterpret_cast<const uint64_t*>(teb + 0x1478);  // TEB.DeallocationStack (x64)
     uint64_t base = win::current_stack_bounds().high;
     if (deallocation_stack == 0 || base - deallocation_stack < kMinReserveForGuarantee) return;

@@ -135,7 +135,6 @@ HANDLE nt_create(NtPath* path, ACCESS_MASK access, ULONG share, ULONG dispositio
 
 }  // namespace
 
-// Crash context.
 FileHandle file_create_exclusive(const char* path) {
     NtPath nt;
     HANDLE h = to_nt_path(path, &nt)
@@ -145,7 +144,6 @@ FileHandle file_create_exclusive(const char* path) {
     return h == INVALID_HANDLE_VALUE ? kInvalidFile : reinterpret_cast<FileHandle>(h);
 }
 
-// Crash context.
 bool file_write(FileHandle file, const char* data, size_t len) {
     HANDLE h = reinterpret_cast<HANDLE>(file);
     while (len > 0) {
@@ -158,7 +156,7 @@ bool file_write(FileHandle file, const char* data, size_t len) {
     return true;
 }
 
-// Crash context. A failed flush is a write that did not reach the disk.
+// A failed flush is a write that did not reach the disk.
 bool file_close(FileHandle file) {
     HANDLE h = reinterpret_cast<HANDLE>(file);
     bool flushed = FlushFileBuffers(h) != 0;
@@ -168,7 +166,7 @@ bool file_close(FileHandle file) {
     return flushed;
 }
 
-// Crash context. Replaces `to`, as MoveFileEx(MOVEFILE_REPLACE_EXISTING) does; the file was
+// Replaces `to`, as MoveFileEx(MOVEFILE_REPLACE_EXISTING) does; the file was
 // flushed when it was closed.
 bool file_rename(const char* from, const char* to) {
     NtPath source;
@@ -194,7 +192,6 @@ bool file_rename(const char* from, const char* to) {
     return false;
 }
 
-// Crash context.
 void file_remove(const char* path) {
     NtPath nt;
     if (!to_nt_path(path, &nt)) {
@@ -206,7 +203,6 @@ void file_remove(const char* path) {
     if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
 }
 
-// Crash context.
 bool file_exists(const char* path) {
     NtPath nt;
     if (!to_nt_path(path, &nt)) return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES;
@@ -214,7 +210,6 @@ bool file_exists(const char* path) {
     return g_nt.query_attributes(&nt.attributes, &info) >= 0;
 }
 
-// Crash context.
 FileHandle stderr_file() {
     HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
     return h && h != INVALID_HANDLE_VALUE ? reinterpret_cast<FileHandle>(h) : kInvalidFile;
@@ -236,7 +231,7 @@ const char* last_error_text() {
     return "the system call failed";
 }
 
-// Crash context. No system random source here: bcrypt may load DLLs, which the loader lock held
+// No system random source here: bcrypt may load DLLs, which the loader lock held
 // by a crashing thread can block. Reports go to per-user directories on Windows, so the name
 // only has to differ, not to resist guessing.
 uint64_t random_u64() {
@@ -259,7 +254,6 @@ void stderr_write(const char* text) {
     }
 }
 
-// Crash context.
 uint64_t now_ms() {
     FILETIME ft;
     GetSystemTimeAsFileTime(&ft);
@@ -300,7 +294,7 @@ bool dispatcher_channel_open(char* error, size_t capacity) {
     return false;
 }
 
-// Crash context. A "done" left over from a dispatch that the previous (released) crash stopped
+// A "done" left over from a dispatch that the previous (released) crash stopped
 // waiting for must not end the wait for this one.
 void dispatcher_wake() {
     ResetEvent(g_done_event);
@@ -308,8 +302,7 @@ void dispatcher_wake() {
     SetEvent(g_wake_event);
 }
 
-// Crash context.
-// Crash context. Done comes first when both are set.
+// Done comes first when both are set.
 DispatchWait dispatcher_wait(uint32_t timeout_ms) {
     HANDLE events[2] = {g_done_event, g_progress_event};
     DWORD r = WaitForMultipleObjects(2, events, FALSE, timeout_ms);

@@ -672,6 +672,10 @@ TEST_CASE("the diagnosis says in plain words what happened") {
     CHECK(diagnose([](CrashRecord& r) { r.kind = "EXCEPTION_INT_DIVIDE_BY_ZERO"; }) == "integer division by zero");
     CHECK(diagnose([](CrashRecord& r) { r.kind = "SIGILL"; }).rfind("illegal instruction", 0) == 0);
     CHECK(diagnose([](CrashRecord& r) {
+              r.kind = "SIGTRAP";
+              r.detail = "TRAP_BRKPT";
+          }) == "breakpoint trap (a brk instruction, such as __builtin_trap or a check the compiler placed)");
+    CHECK(diagnose([](CrashRecord& r) {
               r.kind = "SIGBUS";
               r.detail = "BUS_ADRERR";
               r.fault_address = 0x7f0000001000;

@@ -101,6 +101,54 @@ TEST_CASE("a report goes to the report directory, and a name taken by an earlier
     CHECK(g_agent.report_done.load() == 1);
 }
 
+TEST_CASE("one base name for a report's files: an earlier report's lone .log, .json or .dmp takes its number") {
+    for (const char* earlier : {".log", ".json", ".dmp"}) {
+        CAPTURE(earlier);
+        TempDirs dirs;
+        CrashRecord* r = crash_in(dirs);
+        std::ofstream(dirs.reports + "/crashagent_pid" + kPid + earlier) << "earlier";
+        CHECK(free_report_number(dirs.reports.c_str(), 4242, 0, nullptr) == 1);
+        report_crash(r);
+        CHECK(files_in(dirs.reports) == std::set<std::string>{"crashagent_pid" + kPid + earlier,
+                                                              "crashagent_pid" + kPid + "_1.json",
+                                                              "crashagent_pid" + kPid + "_1.log"});
+    }
+}
+
+TEST_CASE("a minidump placed before the report: the report takes the dump's base name, not the next one") {
+    TempDirs dirs;
+    CrashRecord* r = crash_in(dirs);
+    std::ofstream(dirs.reports + "/crashagent_pid" + kPid + ".json") << "earlier";
+    std::ofstream(dirs.reports + "/crashagent_pid" + kPid + "_1.dmp") << "earlier";
+    // As the Windows backend places its dump: under the first free number, before the report.
+    int n = free_report_number(dirs.reports.c_str(), 4242, 0, nullptr);
+    CHECK(n == 2);
+    report_file_path(r->minidump_path, sizeof(r->minidump_path), dirs.reports.c_str(), 4242, n, ".dmp");
+    std::ofstream(r->minidump_path) << "MDMP";
+    CHECK(free_report_number(dirs.reports.c_str(), 4242, 0, r->minidump_path) == 2);
+    CHECK(free_report_number(dirs.reports.c_str(), 4242, 0, nullptr) == 3);
+    report_crash(r);
+    CHECK(files_in(dirs.reports) == std::set<std::string>{"crashagent_pid" + kPid + ".json",
+                                                          "crashagent_pid" + kPid + "_1.dmp",
+                                                          "crashagent_pid" + kPid + "_2.dmp",
+                                                          "crashagent_pid" + kPid + "_2.json",
+                                                          "crashagent_pid" + kPid + "_2.log"});
+    CHECK(read_file(dirs.reports + "/crashagent_pid" + kPid + "_2.json").find("crashagent_pid" + kPid + "_2.dmp") !=
+          std::string::npos);
+}
+
+TEST_CASE("free_report_number: every number taken gives -1, and it never starts below 0") {
+    TempDirs dirs;
+    for (int n = 0; n < 100; n++) {
+        char path[kPathCapacity];
+        report_file_path(path, sizeof(path), dirs.reports.c_str(), 4242, n, ".dmp");
+        std::ofstream(path) << "x";
+    }
+    CHECK(free_report_number(dirs.reports.c_str(), 4242, 0, nullptr) == -1);
+    CHECK(free_report_number(dirs.reports.c_str(), 4243, -5, nullptr) == 0);
+    CHECK(free_report_number(dirs.reports.c_str(), 4243, 7, nullptr) == 7);
+}
+
 TEST_CASE("a full report directory: the whole report in the temp directory, nothing partial left, and why") {
     for (long long free_bytes : {0LL, 100LL, 1000LL}) {  // the whole report takes about 3 KB
         CAPTURE(free_bytes);

@@ -51,6 +51,20 @@ __attribute__((noinline)) void double_free() {
 
 __attribute__((noinline)) void throw_uncaught() { throw std::runtime_error("nobody catches this"); }
 
+// An exclusive load from an address that is not 8-byte aligned: SIGBUS (BUS_ADRALN) on aarch64,
+// where plain loads and stores may be misaligned but exclusives and atomics may not. Other
+// CPUs have no such fault: -1.
+__attribute__((noinline)) long misaligned_exclusive() {
+#if defined(__aarch64__)
+    alignas(16) static char buffer[32];
+    long value;
+    __asm__ volatile("ldxr %0, [%1]" : "=r"(value) : "r"(buffer + 1) : "memory");
+    return value;
+#else
+    return -1;
+#endif
+}
+
 // Maps a two-page file, truncates it, then reads the vanished page: SIGBUS.
 __attribute__((noinline)) int bus_error() {
     char path[] = "/tmp/crashzoo-XXXXXX";
@@ -120,6 +134,9 @@ JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_Zoo_divideByZero(JNIEnv
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_Zoo_doubleFree(JNIEnv*, jclass) { double_free(); }
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_Zoo_uncaughtCppException(JNIEnv*, jclass) { throw_uncaught(); }
 JNIEXPORT jint JNICALL Java_io_github_crashagent_testapp_Zoo_busError(JNIEnv*, jclass) { return bus_error(); }
+JNIEXPORT jlong JNICALL Java_io_github_crashagent_testapp_Zoo_misalignedExclusive(JNIEnv*, jclass) {
+    return misaligned_exclusive();
+}
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_Zoo_memcpyToNull(JNIEnv*, jclass) { memcpy_to_null(); }
 
 JNIEXPORT void JNICALL Java_io_github_crashagent_testapp_Zoo_crashOnAttachedThread(JNIEnv*, jclass) {

@@ -397,7 +397,7 @@ public final class CrashReport {
     public long pid() { return pid; }
     /** When the crash was captured. */
     public Instant timestamp() { return Instant.ofEpochMilli(event.timestamp()); }
-    /** {@code linux-x86_64} or {@code windows-x86_64}. */
+    /** {@code linux-x86_64}, {@code linux-aarch64} or {@code windows-x86_64}. */
     public String platform() { return platform; }
     /**
      * {@code native} for a fault in a library, {@code jvm} for a fatal error of the JVM itself,

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  *       this platform and prints the {@code -agentpath:} flag to use, quoted for the usual
  *       shells of this OS. The default directory:
  *       <ul>
- *         <li>Linux: {@code $XDG_CACHE_HOME/crashagent/<version>/linux-x86_64}, with
+ *         <li>Linux: {@code $XDG_CACHE_HOME/crashagent/<version>/linux-x86_64} (or {@code linux-aarch64}), with
  *             {@code ~/.cache} for {@code $XDG_CACHE_HOME} when that is unset or not absolute (as
  *             the XDG base directory specification says);</li>
  *         <li>Windows: {@code %LOCALAPPDATA%\crashagent\<version>}, with
@@ -55,7 +55,7 @@ public final class Locator {
             "usage: java -jar crashagent-agent.jar path [directory]",
             "         extracts the native agent for this platform and prints the -agentpath: flag,",
             "         quoted for this OS's shells when needed (always in double quotes on Windows);",
-            "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64",
+            "         default directory: $XDG_CACHE_HOME (else ~/.cache)/crashagent/<version>/linux-x86_64 (or linux-aarch64)",
             "         on Linux, %LOCALAPPDATA%\\crashagent\\<version> on Windows",
             "       java -jar crashagent-agent.jar show [--symbolize [--debug-dir DIR]... [--json]",
             "                [--debuginfod-max-size SIZE] [--debuginfod-timeout SECONDS]] <crashagent_pid<pid>.json>",
@@ -93,11 +93,16 @@ public final class Locator {
         String platform() {
             String os = osName.toLowerCase(Locale.ROOT);
             String arch = osArch.toLowerCase(Locale.ROOT);
-            if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-                throw new IllegalStateException("crashagent supports x86-64 only, not " + arch);
+            boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
+            boolean arm64 = arch.equals("aarch64") || arch.equals("arm64");
+            if (!x64 && !arm64) {
+                throw new IllegalStateException("crashagent supports x86-64 and (on Linux) aarch64 only, not " + arch);
             }
-            if (windows()) return "windows-x86_64";
-            if (os.startsWith("linux")) return "linux-x86_64";
+            if (windows()) {
+                if (arm64) throw new IllegalStateException("crashagent supports Windows on x86-64 only, not " + arch);
+                return "windows-x86_64";
+            }
+            if (os.startsWith("linux")) return arm64 ? "linux-aarch64" : "linux-x86_64";
             throw new IllegalStateException("crashagent supports Linux and Windows only, not " + osName);
         }
 
@@ -303,7 +308,8 @@ public final class Locator {
         try (InputStream in = natives.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IOException("this jar has no " + resource + "; it was built without " + platform
-                        + (host.windows() ? " (-Dcrashagent.windows=false)" : ""));
+                        + (host.windows() ? " (-Dcrashagent.windows=false)"
+                        : platform.equals("linux-aarch64") ? " (-Dcrashagent.aarch64=false)" : ""));
             }
             library = in.readAllBytes();
         }

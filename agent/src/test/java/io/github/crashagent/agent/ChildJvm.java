@@ -31,6 +31,11 @@ import java.util.stream.Stream;
  * {@code crashagent.library} and {@code crashagent.testLibrary} when set, otherwise from the class
  * path ({@code native/linux-x86_64/libcrashagent.so} in the agent jar,
  * {@code native-test/linux-x86_64/libcrashtest.so} in its test-jar).
+ *
+ * <p>{@code crashagent.javaHome} names the one Java home the children run with instead of the
+ * JDKs found on the machine: the aarch64 tests give a directory whose {@code bin/java} runs Debian's
+ * arm64 OpenJDK under qemu-user (cpp/test/aarch64/sysroot.sh), with the aarch64 libraries in the
+ * two library properties.
  */
 public final class ChildJvm {
     public static final String CRASH_APP = "io.github.crashagent.testapp.CrashApp";
@@ -80,8 +85,19 @@ public final class ChildJvm {
         });
     }
 
-    /** The JDK running the tests, plus every other JDK under /usr/lib/jvm whose java runs. */
+    /**
+     * The JDK running the tests, plus every other JDK under /usr/lib/jvm whose java runs; or only
+     * the Java home that {@code crashagent.javaHome} names.
+     */
     public static Stream<Path> jdks() throws IOException {
+        String configured = System.getProperty("crashagent.javaHome");
+        if (configured != null && !configured.isEmpty()) {
+            Path home = Path.of(configured).toAbsolutePath();
+            if (!Files.isExecutable(home.resolve("bin/java"))) {
+                throw new IllegalStateException("crashagent.javaHome=" + configured + " has no executable bin/java");
+            }
+            return Stream.of(home);
+        }
         List<Path> result = new ArrayList<>();
         Path current = Path.of(System.getProperty("java.home"));
         result.add(current);

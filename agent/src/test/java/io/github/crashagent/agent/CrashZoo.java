@@ -118,6 +118,12 @@ final class CrashZoo {
     record Outcome(boolean completeReport, boolean hsErrPresent, long millis, List<String> problems) {}
 
     static Outcome checkCrash(Path jdk, CrashCase c, Result plain) throws IOException, InterruptedException {
+        return checkCrash(jdk, c, plain, expectedDiagnosis(c.name()));
+    }
+
+    /** As above, with the start of the diagnosis given (a platform that knows less about the fault). */
+    static Outcome checkCrash(Path jdk, CrashCase c, Result plain, String expected)
+            throws IOException, InterruptedException {
         Result r = ChildJvm.run(jdk, c.name(), c.agentOptions(), BOUND, List.of(), c.appArgs());
         List<String> problems = new ArrayList<>();
         if (r.exitCode() != plain.exitCode()) {
@@ -147,7 +153,6 @@ final class CrashZoo {
             }
             String diagnosis = report.at("/crash/diagnosis").asText("");
             if (diagnosis.isEmpty()) problems.add("no diagnosis");
-            String expected = expectedDiagnosis(c.name());
             if (!diagnosis.startsWith(expected)) {
                 problems.add("diagnosis '" + diagnosis + "', expected it to start with '" + expected + "'");
             }

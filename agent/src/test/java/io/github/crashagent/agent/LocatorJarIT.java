@@ -137,6 +137,9 @@ class LocatorJarIT {
             assertTrue(jar.getEntry("io/github/crashagent/shaded/jackson/databind/ObjectMapper.class") != null);
             assertTrue(jar.getEntry("io/github/crashagent/CrashReport.class") != null);
             assertTrue(jar.getEntry("native/linux-x86_64/libcrashagent.so") != null);
+            // Built with the aarch64 cross compiler unless -Dcrashagent.aarch64=false.
+            assertEquals(!"false".equals(System.getProperty("crashagent.aarch64")),
+                    jar.getEntry("native/linux-aarch64/libcrashagent.so") != null);
             assertTrue(jar.stream().noneMatch(e -> e.getName().contains("libcrashtest")), "test library in the jar");
         }
     }

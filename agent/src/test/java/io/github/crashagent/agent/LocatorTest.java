@@ -150,8 +150,13 @@ class LocatorTest {
         assertEquals("crashagent.dll", WINDOWS.libraryName());
         assertEquals("linux-x86_64", new Host("Linux", "x86_64", Map.of(), "/root").platform());
         assertEquals("libcrashagent.so", LINUX.libraryName());
-        assertEquals("crashagent supports x86-64 only, not aarch64", assertThrows(IllegalStateException.class,
-                () -> new Host("Linux", "aarch64", Map.of(), "/root").platform()).getMessage());
+        assertEquals("linux-aarch64", new Host("Linux", "aarch64", Map.of(), "/root").platform());
+        assertEquals("linux-aarch64", new Host("Linux", "arm64", Map.of(), "/root").platform());
+        assertEquals("crashagent supports x86-64 and (on Linux) aarch64 only, not ppc64le",
+                assertThrows(IllegalStateException.class, () -> new Host("Linux", "ppc64le", Map.of(), "/root").platform())
+                        .getMessage());
+        assertEquals("crashagent supports Windows on x86-64 only, not aarch64", assertThrows(IllegalStateException.class,
+                () -> new Host("Windows 11", "aarch64", Map.of(), "C:\\Users\\a").platform()).getMessage());
         assertEquals("crashagent supports Linux and Windows only, not Mac OS X", assertThrows(IllegalStateException.class,
                 () -> new Host("Mac OS X", "x86_64", Map.of(), "/Users/a").platform()).getMessage());
     }
@@ -217,6 +222,35 @@ class LocatorTest {
         assertEquals("crashagent: this jar has no native/windows-x86_64/crashagent.dll; it was built without"
                 + " windows-x86_64 (-Dcrashagent.windows=false)" + NL, run.err());
         assertFalse(Files.exists(dir));
+    }
+
+    @Test
+    void onAnAarch64JvmPathExtractsTheAarch64Library() throws Exception {
+        Host arm64 = new Host("Linux", "aarch64", Map.of(), "/home/a");
+        assertEquals("/home/a/.cache/crashagent/1.2.3/linux-aarch64", arm64.defaultDirectory("1.2.3"));
+        Path root = Files.createDirectories(tmp.resolve("both-linux"));
+        for (String platform : List.of("linux-x86_64", "linux-aarch64")) {
+            Path file = root.resolve("native").resolve(platform).resolve("libcrashagent.so");
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, "stand-in for " + platform);
+        }
+        Path dir = tmp.resolve("arm64 lib");
+        Run run;
+        try (URLClassLoader jar = new URLClassLoader(new URL[] {root.toUri().toURL()}, null)) {
+            run = locator(arm64, jar, "path", dir.toString());
+        }
+        assertEquals(0, run.status(), run::toString);
+        assertEquals("'-agentpath:" + dir.resolve("libcrashagent.so").toAbsolutePath() + "'" + NL, run.out());
+        assertEquals("stand-in for linux-aarch64", Files.readString(dir.resolve("libcrashagent.so")));
+
+        // A jar built with -Dcrashagent.aarch64=false says so.
+        Run without;
+        try (URLClassLoader jar = standIns("linux-x86_64")) {
+            without = locator(arm64, jar, "path", tmp.resolve("none").toString());
+        }
+        assertEquals(1, without.status(), without::toString);
+        assertEquals("crashagent: this jar has no native/linux-aarch64/libcrashagent.so; it was built without"
+                + " linux-aarch64 (-Dcrashagent.aarch64=false)" + NL, without.err());
     }
 
     @Test

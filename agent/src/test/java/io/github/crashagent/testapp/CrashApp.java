@@ -108,11 +108,12 @@ public final class CrashApp {
                 System.out.println("result " + CrashNative.badJniCall());
             }
             case "killed" -> {
-                // Another process sends SIGSEGV, as `kill -SEGV <pid>` does; the shell writes its
-                // pid (the sender: exec keeps it) before it becomes kill.
+                // Another process sends SIGSEGV (or the signal args[1] names), as `kill -SEGV <pid>`
+                // does; the shell writes its pid (the sender: exec keeps it) before it becomes kill.
                 CrashAgent.addListener(CrashApp::writeMarker);
                 long self = ProcessHandle.current().pid();
-                Process kill = new ProcessBuilder("/bin/sh", "-c", "echo $$ > sender.txt && exec kill -SEGV " + self)
+                String signal = args.length > 1 ? args[1] : "SEGV";
+                Process kill = new ProcessBuilder("/bin/sh", "-c", "echo $$ > sender.txt && exec kill -" + signal + " " + self)
                         .inheritIO().start();
                 kill.waitFor();
                 // The signal is on its way to some thread of this process; this one waits for it.
@@ -195,6 +196,7 @@ public final class CrashApp {
             }
             case "npe-storm" -> System.out.println("npe storm caught " + NpeStorm.storm(Integer.parseInt(args[1])));
             case "stack-overflow" -> System.out.println("stack overflow caught at depth>0: " + (recurseUntilOverflow() > 0));
+            case "arch" -> System.out.println("os.arch: " + System.getProperty("os.arch"));
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
         System.out.println("no crash");
@@ -248,6 +250,7 @@ public final class CrashApp {
             case "uncaught-cpp-exception" -> Zoo.uncaughtCppException();
             case "native-stack-overflow" -> CrashNative.recurseForever();
             case "bus-error" -> Zoo.busError();
+            case "misaligned-exclusive" -> System.out.println("misaligned exclusive returned " + Zoo.misalignedExclusive());
             case "memcpy-null" -> Zoo.memcpyToNull();
             case "library-thread" -> CrashNative.crashOnOwnThread();
             case "attached-thread" -> Zoo.crashOnAttachedThread();

@@ -27,6 +27,9 @@ public final class Zoo {
 
     public static native int busError();
 
+    /** aarch64: an exclusive load from a misaligned address, SIGBUS (BUS_ADRALN); elsewhere returns -1. */
+    public static native long misalignedExclusive();
+
     public static native void memcpyToNull();
 
     public static native void crashOnAttachedThread();

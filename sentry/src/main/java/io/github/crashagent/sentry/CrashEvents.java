@@ -240,7 +240,7 @@ final class CrashEvents {
             image.setCodeFile(m.path());
             image.setImageAddr(hex(m.base()));
             image.setImageSize(m.end() - m.base());
-            image.setArch("x86_64");
+            image.setArch("linux-aarch64".equals(report.platform()) ? "arm64" : "x86_64");  // Sentry's names
             if (windows) {
                 // code_id is already Sentry's PE code id (<TimeDateStamp %08X><SizeOfImage %x>);
                 // debug_id and debug_file come from the CodeView record, when the image has one.

@@ -286,6 +286,23 @@ class CrashAgentIntegrationTest {
     }
 
     @Test
+    void imagesOfLinuxReportsCarryTheirArchitecture() throws Exception {
+        Reports.install(dir, "null-write", T0);
+        Reports.install(dir, "null-write", T0 + 1000, r -> r.put("platform", "linux-aarch64"));
+        run(new CrashAgentIntegration(dir), options(sentry.dsn()));
+        assertEquals(2, sentry.events().size());
+        List<String> arches = new java.util.ArrayList<>();
+        for (var envelope : sentry.events()) {
+            JsonNode event = envelope.event().json();
+            String platform = event.path("contexts").path("crashagent").path("platform").asText();
+            String arch = event.path("debug_meta").path("images").path(0).path("arch").asText();
+            arches.add(platform + " " + arch);
+        }
+        java.util.Collections.sort(arches);
+        assertEquals(List.of("linux-aarch64 arm64", "linux-x86_64 x86_64"), arches);
+    }
+
+    @Test
     void valueIsTheKindWithoutADiagnosis() throws Exception {
         Reports.install(dir, "null-write", T0, r -> ((ObjectNode) r.get("crash")).remove("diagnosis"));
         run(new CrashAgentIntegration(dir), options(sentry.dsn()));
