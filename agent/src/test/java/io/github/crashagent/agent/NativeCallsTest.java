@@ -162,6 +162,39 @@ class NativeCallsTest {
         assertTrue(problems.isEmpty(), () -> q.name() + ": " + String.join("\n", problems));
     }
 
+    static Stream<CrashZoo.CrashCase> crashCases() {
+        return CrashZoo.crashCases().stream();
+    }
+
+    /**
+     * Every crash of the zoo with every native method traced: reported as without the option (exit
+     * status, kind, native method, signature), and the method that entered the library is among
+     * the crashing thread's recorded calls.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("crashCases")
+    void zooCrashesAreReportedAsWithoutTheOption(CrashZoo.CrashCase c) throws Exception {
+        Path jdk = ChildJvm.jdks().findFirst().orElseThrow();
+        String traced = c.agentOptions().isEmpty() ? "native-calls=all" : c.agentOptions() + ",native-calls=all";
+        Result r = ChildJvm.run(jdk, c.name() + "-traced", traced, CrashZoo.BOUND, List.of(), c.appArgs());
+        Result untraced = ChildJvm.run(jdk, c.name() + "-untraced", c.agentOptions(), CrashZoo.BOUND, List.of(),
+                c.appArgs());
+        assertEquals(untraced.exitCode(), r.exitCode(), r::toString);
+        JsonNode report = r.report();
+        JsonNode expected = untraced.report();
+        ChildJvm.assertMatchesSchema(report, r);
+        for (String field : List.of("/crash/kind", "/native_method", "/signature", "/signature_text", "/thread/java")) {
+            assertEquals(expected.at(field), report.at(field), () -> field + "\n" + report.toPrettyString());
+        }
+        assertTrue(report.path("native_calls").isObject(), report::toPrettyString);
+        String nativeMethod = report.path("native_method").asText(null);
+        if (nativeMethod != null) {
+            List<String> methods = new ArrayList<>();
+            report.at("/native_calls/thread").forEach(call -> methods.add(call.path("method").asText()));
+            assertTrue(methods.contains(nativeMethod), () -> nativeMethod + " not in " + methods);
+        }
+    }
+
     /** Where the system refuses executable memory (SELinux deny_execmem), the agent says so once and records nothing. */
     @Test
     void withoutExecutableMemoryTheAgentSaysSoOnceAndRunsWithoutThunks() throws Exception {
