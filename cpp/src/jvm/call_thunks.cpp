@@ -118,6 +118,58 @@ void emit_common(Code& c) {
 #endif
     c.bytes({0x41, 0xFF, 0x63, 0x08});                  // jmp [r11+8]
 }
+#elif defined(__aarch64__)
+// AArch64 (AAPCS64): arguments in x0-x7 and v0-v7, x8 the indirect result address, x30 the return
+// address. x16 and x17 (IP0/IP1) carry no argument: x16 holds the stub's {method, original}, x17
+// the branch targets. sp stays 16-byte aligned.
+struct Code {
+    uint32_t* p;
+    void op(uint32_t instruction) { *p++ = instruction; }
+};
+
+constexpr uint32_t kSp = 31;
+uint32_t stp_x(uint32_t t, uint32_t t2, int offset) { return 0xA9000000 | (static_cast<uint32_t>(offset / 8) << 15) | (t2 << 10) | (kSp << 5) | t; }
+uint32_t ldp_x(uint32_t t, uint32_t t2, int offset) { return 0xA9400000 | (static_cast<uint32_t>(offset / 8) << 15) | (t2 << 10) | (kSp << 5) | t; }
+uint32_t stp_q(uint32_t t, uint32_t t2, int offset) { return 0xAD000000 | (static_cast<uint32_t>(offset / 16) << 15) | (t2 << 10) | (kSp << 5) | t; }
+uint32_t ldp_q(uint32_t t, uint32_t t2, int offset) { return 0xAD400000 | (static_cast<uint32_t>(offset / 16) << 15) | (t2 << 10) | (kSp << 5) | t; }
+uint32_t mov_x(uint32_t d, uint32_t m) { return 0xAA0003E0 | (m << 16) | d; }  // orr xd, xzr, xm
+uint32_t ldr_x(uint32_t t, uint32_t n, int offset) { return 0xF9400000 | (static_cast<uint32_t>(offset / 8) << 10) | (n << 5) | t; }
+
+constexpr int kFrame = 224;  // x0-x8, x16, x30 (96 bytes with padding), q0-q7 (128 bytes)
+
+void emit_common(Code& c) {
+    c.op(0xD1000000 | (kFrame << 10) | (kSp << 5) | kSp);  // sub sp, sp, #224
+    c.op(stp_x(0, 1, 0));
+    c.op(stp_x(2, 3, 16));
+    c.op(stp_x(4, 5, 32));
+    c.op(stp_x(6, 7, 48));
+    c.op(stp_x(8, 16, 64));
+    c.op(stp_x(30, 30, 80));                             // x30 (twice: one pair, 16 bytes)
+    for (uint32_t i = 0; i < 8; i += 2) c.op(stp_q(i, i + 1, 96 + 16 * static_cast<int>(i)));
+    c.op(mov_x(1, 2));                                   // the argument slots: x2, x3, x4
+    c.op(mov_x(2, 3));
+    c.op(mov_x(3, 4));
+    c.op(ldr_x(0, 16, 0));                               // method
+    uint32_t* literal_load = c.p;
+    c.op(0);                                             // ldr x17, recorder (patched below)
+    c.op(0xD63F0000 | (17 << 5));                        // blr x17
+    for (uint32_t i = 0; i < 8; i += 2) c.op(ldp_q(i, i + 1, 96 + 16 * static_cast<int>(i)));
+    c.op(ldp_x(30, 17, 80));                             // x30 (x17 is scratch)
+    c.op(ldp_x(8, 16, 64));
+    c.op(ldp_x(6, 7, 48));
+    c.op(ldp_x(4, 5, 32));
+    c.op(ldp_x(2, 3, 16));
+    c.op(ldp_x(0, 1, 0));
+    c.op(0x91000000 | (kFrame << 10) | (kSp << 5) | kSp);  // add sp, sp, #224
+    c.op(ldr_x(17, 16, 8));                              // the original
+    c.op(0xD61F0000 | (17 << 5));                        // br x17
+    if (reinterpret_cast<uintptr_t>(c.p) % 8) c.op(0xD503201F);  // nop: the literal 8-byte aligned
+    uint32_t words = static_cast<uint32_t>(c.p - literal_load);
+    *literal_load = 0x58000000 | (words << 5) | 17;     // ldr x17, <literal>
+    uint64_t recorder = reinterpret_cast<uint64_t>(&crashagent_record_native_call);
+    memcpy(c.p, &recorder, 8);
+    c.p += 2;
+}
 #endif
 
 }  // namespace
@@ -140,6 +192,30 @@ bool call_thunks_init(char* error, size_t error_capacity) {
         s.bytes({0xCC});                                // int3: never reached
     }
     if (!platform::exec_memory_seal(code, size, error, error_capacity)) return false;
+    g_code = code;
+    g_code_size = size;
+    g_stubs = stubs;
+    return true;
+#elif defined(__aarch64__)
+    constexpr size_t kCommonSize = 256;
+    size_t size = kCommonSize + kTracedMethods * kStubSize;
+    uint8_t* code = static_cast<uint8_t*>(platform::exec_memory_reserve(size, error, error_capacity));
+    if (!code) return false;
+    Code c{reinterpret_cast<uint32_t*>(code)};
+    emit_common(c);
+    uint8_t* stubs = code + kCommonSize;
+    for (size_t i = 0; i < kTracedMethods; i++) {
+        Code s{reinterpret_cast<uint32_t*>(stubs + i * kStubSize)};
+        s.op(0x58000000 | (2 << 5) | 16);               // ldr x16, <literal at +8>: &g_stub_data[i]
+        int64_t words = (reinterpret_cast<int64_t>(code) - reinterpret_cast<int64_t>(s.p)) / 4;
+        s.op(0x14000000 | (static_cast<uint32_t>(words) & 0x3FFFFFF));  // b common
+        uint64_t data = reinterpret_cast<uint64_t>(&g_stub_data[i]);
+        memcpy(s.p, &data, 8);
+    }
+    if (!platform::exec_memory_seal(code, size, error, error_capacity)) return false;
+    // The data cache to the point of unification, then the instruction cache: AArch64 does not
+    // keep them coherent for code written as data.
+    __builtin___clear_cache(reinterpret_cast<char*>(code), reinterpret_cast<char*>(code + size));
     g_code = code;
     g_code_size = size;
     g_stubs = stubs;

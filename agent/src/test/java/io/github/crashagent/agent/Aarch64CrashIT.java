@@ -12,6 +12,8 @@ import io.github.crashagent.agent.CrashZoo.CrashCase;
 import io.github.crashagent.agent.CrashZoo.QuietCase;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -204,5 +206,23 @@ class Aarch64CrashIT {
         assertTrue(report.at("/jvm/hs_err").isNull(), report::toPrettyString);
         assertEquals("complete", report.at("/dispatch/status").asText());
         assertTrue(Files.exists(r.dir().resolve("listener-marker.txt")), r::toString);
+    }
+
+    /** native-calls= on aarch64: the entry thunks record the calls and pass every argument through. */
+    @Test
+    void nativeCallsAreRecordedInOrderWithTheirArguments() throws Exception {
+        Result r = ChildJvm.builder(jdk, "native-calls").agent("native-calls=io.github.crashagent.testapp.CrashNative")
+                .mainClass(ChildJvm.CRASH_APP).args("native-calls").timeout(Duration.ofSeconds(300)).run();
+        assertEquals(134, r.exitCode(), r::toString);
+        assertContains(r.stdout(), NativeCallsTest.MAIN_THREAD_RESULTS, r);
+        JsonNode report = r.report();
+        ChildJvm.assertMatchesSchema(report, r);
+        List<String> calls = new ArrayList<>();
+        report.at("/native_calls/thread").forEach(c -> calls.add(NativeCallsTest.call(c)));
+        assertTrue(calls.size() >= 6, () -> "too few calls recorded: " + calls + "\n" + report.toPrettyString());
+        assertEquals(NativeCallsTest.MAIN_THREAD_CALLS, calls.subList(calls.size() - 6, calls.size()));
+        assertEquals(CrashZoo.NATIVE + ".nullWriteWhen(Z)V", report.path("native_method").asText());
+        assertEquals("Java_io_github_crashagent_testapp_CrashNative_nullWriteWhen",
+                report.at("/native_frames/1/symbol").asText(), report::toPrettyString);
     }
 }

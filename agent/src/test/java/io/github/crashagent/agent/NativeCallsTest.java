@@ -46,7 +46,13 @@ class NativeCallsTest {
                 .timeout(Duration.ofSeconds(120)).run();
     }
 
-    private static String call(JsonNode c) {
+    /** The calls CrashApp native-calls makes on the main thread before it crashes, with their arguments. */
+    static final List<String> MAIN_THREAD_CALLS = List.of("callA(I)I [1]", "callB(JIZ)J [2, -3, 1]",
+            "mix(IDJFIIIDSB)D [1, 3, 5]", "callA(I)I [-5]", "nullWriteWhen(Z)V [0]", "nullWriteWhen(Z)V [1]");
+    /** What those calls print: a thunk that changed an argument changes a line. */
+    static final String MAIN_THREAD_RESULTS = "callA(1)=2\ncallB(2,-3,true)=18\nmix=-1.2345679E7\ncallA(-5)=-4\n";
+
+    static String call(JsonNode c) {
         List<String> args = new ArrayList<>();
         c.path("args").forEach(a -> args.add(a.isNull() ? "ref" : a.asText()));
         return c.path("method").asText().substring(NATIVE.length()) + " " + args;
@@ -58,7 +64,7 @@ class NativeCallsTest {
         Result r = run(jdk, "native-calls", TRACE, "native-calls");
         assertEquals(134, r.exitCode(), r::toString);
         // The thunks passed every argument through: the methods returned what they compute.
-        assertContains(r.stdout(), "callA(1)=2\ncallB(2,-3,true)=18\nmix=-1.2345679E7\ncallA(-5)=-4\n", r);
+        assertContains(r.stdout(), MAIN_THREAD_RESULTS, r);
         JsonNode report = r.report();
         ChildJvm.assertMatchesSchema(report, r);
 
@@ -67,9 +73,7 @@ class NativeCallsTest {
         thread.forEach(c -> calls.add(call(c)));
         assertTrue(calls.size() >= 6, () -> "too few calls recorded: " + calls + "\n" + report.toPrettyString());
         // mix(IDJFIIIDSB): the first three integer arguments, in order; the floats are not recorded.
-        assertEquals(List.of("callA(I)I [1]", "callB(JIZ)J [2, -3, 1]", "mix(IDJFIIIDSB)D [1, 3, 5]",
-                "callA(I)I [-5]", "nullWriteWhen(Z)V [0]", "nullWriteWhen(Z)V [1]"),
-                calls.subList(calls.size() - 6, calls.size()), report::toPrettyString);
+        assertEquals(MAIN_THREAD_CALLS, calls.subList(calls.size() - 6, calls.size()), report::toPrettyString);
         long previous = Long.MIN_VALUE;
         for (JsonNode c : thread) {
             long t = c.path("time_ns").asLong();
