@@ -72,8 +72,9 @@ ThreadRing* native_calls_claim_ring(uint64_t thread_id, void* (*allocate)(size_t
 ThreadRing* native_calls_release_ring(ThreadRing* ring);
 
 // Records one call of method into the thread's ring, with the raw argument slots (x86-64 SysV:
-// rdx, rcx, r8; Win64: r8, r9, the first stack argument). Called by the ring's thread only.
-// Normal context (the traced method's caller); no lock, no atomic read-modify-write.
+// rdx, rcx, r8; aarch64: x2, x3, x4; Win64: r8, r9, the first stack argument). Called by the
+// ring's thread only. Normal context (the traced method's caller); no lock, no atomic
+// read-modify-write.
 void native_calls_record(ThreadRing* ring, uint64_t method, uint64_t slot0, uint64_t slot1, uint64_t slot2);
 
 // Turns recording on and sets the clock base. Normal context.
