@@ -5,7 +5,8 @@
 // UBSan finding nothing:
 //   1. the parser accepts exactly what the model accepts, with the model's values: dir decoded
 //      (%2C or %2c is a comma, %25 a percent sign) and never cut, timeout 0..600000, minidump
-//      true/yes/1 or false/no/0, each option at most once, defaults for the others;
+//      true/yes/1 or false/no/0, breadcrumbs 0..10000, each option at most once, defaults for the
+//      others;
 //   2. a rejection's message, in the 1024 bytes the agent gives it, starts "crashagent: ", names
 //      the option (the unknown or valueless name quoted, at least its first 16 bytes) and says
 //      what is wrong, and is whole: it ends with the allowed values or the way out;
@@ -38,6 +39,7 @@ struct Expected {
     std::string dir;
     uint32_t timeout_ms = 5000;
     bool minidump = false;
+    uint32_t breadcrumbs = 100;
     std::string key;      // the option the error must name
     std::string phrase;   // what the error must say
     std::string ending;   // how the whole error ends
@@ -61,7 +63,7 @@ Expected reject(const std::string& key, const std::string& phrase, const std::st
 // The contract, written from the README's table and options.h rather than from options.cpp.
 Expected model(const std::string& text) {
     Expected e;
-    bool seen_dir = false, seen_timeout = false, seen_minidump = false;
+    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false;
     size_t start = 0;
     while (start <= text.size()) {
         size_t comma = text.find(',', start);
@@ -115,6 +117,16 @@ Expected model(const std::string& text) {
             } else {
                 return reject(key, "has value", "(default false)");
             }
+        } else if (key == "breadcrumbs") {
+            if (seen_breadcrumbs) return reject(key, "is given twice", "give each option once");
+            seen_breadcrumbs = true;
+            bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+            size_t first = value.find_first_not_of('0');
+            std::string significant = first == std::string::npos ? "0" : value.substr(first);
+            if (!digits || significant.size() > 5 || std::stoul(significant) > 10000) {
+                return reject(key, "has value", "(default 100)");
+            }
+            e.breadcrumbs = static_cast<uint32_t>(std::stoul(significant));
         } else {
             return reject(key, "unknown option", kOptionsHelp);
         }
@@ -149,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (got.timeout_ms > 600000) fail("timeout out of range", text, std::to_string(got.timeout_ms));
         if (got.timeout_ms != want.timeout_ms) fail("wrong timeout", text, std::to_string(got.timeout_ms));
         if (got.minidump != want.minidump) fail("wrong minidump", text, got.minidump ? "true" : "false");
+        if (got.breadcrumbs != want.breadcrumbs) fail("wrong breadcrumbs", text, std::to_string(got.breadcrumbs));
         if (!memchr(got.dir, '\0', sizeof(got.dir))) fail("dir is not terminated", text, "");
         if (std::string(got.dir) != want.dir) fail("wrong dir", text, "got dir '" + std::string(got.dir) + "'");
     } else {
@@ -173,7 +186,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!memchr(small.get(), '\0', capacity)) fail("a small error buffer is not terminated", text, "");
         if (message.compare(0, strlen(small.get()), small.get()) != 0) fail("a small error buffer differs", text, small.get());
     }
-    if (ok && (again.timeout_ms != got.timeout_ms || again.minidump != got.minidump || strcmp(again.dir, got.dir) != 0)) {
+    if (ok && (again.timeout_ms != got.timeout_ms || again.minidump != got.minidump ||
+               again.breadcrumbs != got.breadcrumbs || strcmp(again.dir, got.dir) != 0)) {
         fail("values depend on the error buffer", text, "");
     }
     return 0;

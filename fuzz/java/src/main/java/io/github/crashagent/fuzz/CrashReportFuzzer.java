@@ -65,7 +65,7 @@ public final class CrashReportFuzzer {
             "unknown dispatch status \"" + VALUE + "\"",
             "is not a usable path: " + VALUE) + ")", Pattern.DOTALL);
     private static final Pattern NEWER = Pattern.compile("was written by a newer agent: schema_version \\d{1,20}, "
-            + "this crashagent-api reads up to 1; use a crashagent-api as new as the agent");
+            + "this crashagent-api reads up to " + CrashReport.SCHEMA_VERSION + "; use a crashagent-api as new as the agent");
     /** The pointers CrashReport reads: fixed names and array indices, or a register by its escaped name. */
     private static final Pattern POINTER = Pattern.compile("(?:/[a-z_]+)(?:/(?:\\d+|[a-z_]+))*|/registers/[^/]*",
             Pattern.DOTALL);
