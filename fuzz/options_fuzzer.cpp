@@ -5,8 +5,9 @@
 // UBSan finding nothing:
 //   1. the parser accepts exactly what the model accepts, with the model's values: dir decoded
 //      (%2C or %2c is a comma, %25 a percent sign) and never cut, timeout 0..600000, minidump
-//      true/yes/1 or false/no/0, breadcrumbs 0..10000, each option at most once, defaults for the
-//      others;
+//      true/yes/1 or false/no/0, breadcrumbs 0..10000, native-calls all or ';'-separated class
+//      name prefixes (at least one, shorter than 1024 bytes), each option at most once, defaults
+//      for the others;
 //   2. a rejection's message, in the 1024 bytes the agent gives it, starts "crashagent: ", names
 //      the option (the unknown or valueless name quoted, at least its first 16 bytes) and says
 //      what is wrong, and is whole: it ends with the allowed values or the way out;
@@ -40,6 +41,7 @@ struct Expected {
     uint32_t timeout_ms = 5000;
     bool minidump = false;
     uint32_t breadcrumbs = 100;
+    std::string native_calls;
     std::string key;      // the option the error must name
     std::string phrase;   // what the error must say
     std::string ending;   // how the whole error ends
@@ -63,7 +65,9 @@ Expected reject(const std::string& key, const std::string& phrase, const std::st
 // The contract, written from the README's table and options.h rather than from options.cpp.
 Expected model(const std::string& text) {
     Expected e;
-    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false;
+    bool seen_dir = false, seen_timeout = false, seen_minidump = false, seen_breadcrumbs = false,
+         seen_native_calls = false;
+    const std::string calls_ending = "(for example com.example.;org.lib.Native)";
     size_t start = 0;
     while (start <= text.size()) {
         size_t comma = text.find(',', start);
@@ -127,6 +131,32 @@ Expected model(const std::string& text) {
                 return reject(key, "has value", "(default 100)");
             }
             e.breadcrumbs = static_cast<uint32_t>(std::stoul(significant));
+        } else if (key == "native-calls") {
+            if (seen_native_calls) return reject(key, "is given twice", "give each option once");
+            seen_native_calls = true;
+            if (value.empty()) return reject(key, "is empty", calls_ending);
+            bool any = false;
+            size_t from = 0;
+            while (from < value.size()) {
+                size_t semicolon = value.find(';', from);
+                if (semicolon == std::string::npos) semicolon = value.size();
+                std::string prefix = value.substr(from, semicolon - from);
+                // 'all' stands alone: with prefixes, or followed by ';', it is a mistake.
+                if (prefix == "all" && (from != 0 || semicolon != value.size())) {
+                    return reject(key, "cannot be combined", calls_ending);
+                }
+                for (char ch : prefix) {
+                    unsigned char u = static_cast<unsigned char>(ch);
+                    bool name = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
+                                u == '$' || u == '.' || u == '/' || u >= 0x80;
+                    if (!name) return reject(key, "with a character that is not in a class name", calls_ending);
+                }
+                if (!prefix.empty()) any = true;
+                from = semicolon + 1;
+            }
+            if (!any) return reject(key, "with no prefix", calls_ending);
+            if (value.size() >= kPathCapacity) return reject(key, "is too long", calls_ending);
+            e.native_calls = value;
         } else {
             return reject(key, "unknown option", kOptionsHelp);
         }
@@ -162,6 +192,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (got.timeout_ms != want.timeout_ms) fail("wrong timeout", text, std::to_string(got.timeout_ms));
         if (got.minidump != want.minidump) fail("wrong minidump", text, got.minidump ? "true" : "false");
         if (got.breadcrumbs != want.breadcrumbs) fail("wrong breadcrumbs", text, std::to_string(got.breadcrumbs));
+        if (!memchr(got.native_calls, '\0', sizeof(got.native_calls))) fail("native-calls is not terminated", text, "");
+        if (std::string(got.native_calls) != want.native_calls) {
+            fail("wrong native-calls", text, "got '" + std::string(got.native_calls) + "'");
+        }
         if (!memchr(got.dir, '\0', sizeof(got.dir))) fail("dir is not terminated", text, "");
         if (std::string(got.dir) != want.dir) fail("wrong dir", text, "got dir '" + std::string(got.dir) + "'");
     } else {
@@ -187,7 +221,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (message.compare(0, strlen(small.get()), small.get()) != 0) fail("a small error buffer differs", text, small.get());
     }
     if (ok && (again.timeout_ms != got.timeout_ms || again.minidump != got.minidump ||
-               again.breadcrumbs != got.breadcrumbs || strcmp(again.dir, got.dir) != 0)) {
+               again.breadcrumbs != got.breadcrumbs || strcmp(again.dir, got.dir) != 0 ||
+               strcmp(again.native_calls, got.native_calls) != 0)) {
         fail("values depend on the error buffer", text, "");
     }
     return 0;
