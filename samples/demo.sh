@@ -32,7 +32,7 @@ set +e
 (
   cd "$work"
   ulimit -c 0
-  java "$flag=dir=$work/reports" \
+  java "$flag=dir=$work/reports,native-calls=io.github.crashagent.samples" \
     -Dcrashagent.demoLibrary="$root/agent/target/native-samples/linux-x86_64/libcrashdemo.so" \
     -Dorg.bytedeco.javacpp.cachedir="$work/javacpp-cache" \
     -Ddemo.log="$work/demo.log" \

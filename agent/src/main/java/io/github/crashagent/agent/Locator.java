@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.crashagent.agent;
 
+import io.github.crashagent.Breadcrumb;
 import io.github.crashagent.CrashEvent;
 import io.github.crashagent.CrashReport;
+import io.github.crashagent.NativeCall;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -329,6 +331,31 @@ public final class Locator {
         return target;
     }
 
+    /** What the application recorded (context, breadcrumbs) and the JNI calls native-calls= traced. */
+    static void showApplicationContext(CrashEvent e, PrintStream out) {
+        if (!e.context().isEmpty()) {
+            out.println();
+            out.println("Context:");
+            e.context().forEach((key, value) -> out.println("  " + key + " = " + value));
+        }
+        if (!e.breadcrumbs().isEmpty()) {
+            out.println();
+            out.println("Breadcrumbs (oldest first, ms before the crash):");
+            for (Breadcrumb b : e.breadcrumbs()) {
+                out.println(String.format(Locale.ROOT, "  %+8d ms [%s] %s", b.timestamp() - e.timestamp(),
+                        b.threadName(), b.message()));
+            }
+        }
+        if (!e.nativeCalls().isEmpty()) {
+            out.println();
+            out.println("Last native calls of the crashing thread (oldest first, before the crash):");
+            for (NativeCall c : e.nativeCalls()) {
+                out.println(String.format(Locale.ROOT, "  %+12.3f ms %s %s", c.timeNanos() / 1e6,
+                        c.method() == null ? "(unknown method)" : c.method(), c.arguments()));
+            }
+        }
+    }
+
     static void show(CrashReport r, PrintStream out) {
         show(r, out, Map.of());
     }
@@ -383,6 +410,7 @@ public final class Locator {
                 out.println("       (" + s.problem() + ")");
             }
         }
+        showApplicationContext(e, out);
         out.println();
         out.println("Listeners (dispatch " + r.dispatchStatus().name().toLowerCase(Locale.ROOT)
                 + ", budget " + r.dispatchTimeoutMillis() + " ms):");

@@ -55,7 +55,11 @@ public final class Demo {
         // Last, because logging is off once it has flushed and stopped Log4j2.
         Log4j2CrashListener.install();
 
+        // What the application is doing, for the report: it survives the crash without a listener.
+        CrashAgent.putContext("fault", fault);
         for (int order = 1; order <= 5; order++) {
+            CrashAgent.putContext("order", Integer.toString(order));
+            CrashAgent.breadcrumb("processed order " + order);
             LOG.info("processed order {}", order);
         }
         LOG.warn("about to call native code: {}", fault);
