@@ -4,6 +4,7 @@ package io.github.crashagent.opentelemetry;
 import io.github.crashagent.Breadcrumb;
 import io.github.crashagent.CrashEvent;
 import io.github.crashagent.CrashReport;
+import io.github.crashagent.NativeCall;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.logs.LogRecordBuilder;
 import io.opentelemetry.api.logs.Severity;
@@ -21,6 +22,7 @@ final class CrashRecords {
     static final String CRASH_ID = "app.crash.id";
     static final String CONTEXT_PREFIX = "app.context.";
     static final String BREADCRUMBS = "crashagent.breadcrumbs";
+    static final String NATIVE_CALLS = "crashagent.native_calls";
 
     private CrashRecords() {}
 
@@ -79,6 +81,19 @@ final class CrashRecords {
             }
             record.setAttribute(AttributeKey.stringArrayKey(BREADCRUMBS), lines);
         }
+        // native-calls=: the crashing thread's last JNI calls.
+        if (!crash.nativeCalls().isEmpty()) {
+            List<String> calls = new ArrayList<>();
+            for (NativeCall c : crash.nativeCalls()) {
+                calls.add(nativeCallLine(c));
+            }
+            record.setAttribute(AttributeKey.stringArrayKey(NATIVE_CALLS), calls);
+        }
+    }
+
+    /** One native call as {@code <ms relative to the crash> ms <method> <arguments>}, oldest first. */
+    static String nativeCallLine(NativeCall c) {
+        return String.format(java.util.Locale.ROOT, "%+.3f ms %s %s", c.timeNanos() / 1e6, c.method(), c.arguments());
     }
 
     /** One breadcrumb as {@code <ISO-8601 time> [<thread>] <message>}, oldest first in the attribute. */

@@ -123,8 +123,12 @@ class CrashReportExporterTest {
         assertEquals("input.bin", received.attribute("app.context.file"));
         List<String> breadcrumbs = received.attributes().get("crashagent.breadcrumbs").getArrayValue().getValuesList()
                 .stream().map(v -> v.getStringValue()).toList();
-        assertEquals(List.of(Instant.ofEpochMilli(1796160000000L) + " [main] opened input.bin",
-                Instant.ofEpochMilli(1796160000100L) + " [worker-1] decoding frame 7"), breadcrumbs);
+        assertEquals(List.of(Instant.ofEpochMilli(1795279487000L) + " [main] opened input.bin",
+                Instant.ofEpochMilli(1795279487100L) + " [worker-1] decoding frame 7"), breadcrumbs);
+        List<String> nativeCalls = received.attributes().get("crashagent.native_calls").getArrayValue().getValuesList()
+                .stream().map(v -> v.getStringValue()).toList();
+        assertEquals(List.of("-56.942 ms io.github.crashagent.testapp.CrashNative.callA(I)I [1]",
+                "-3.308 ms io.github.crashagent.testapp.CrashNative.nullWrite()V []"), nativeCalls);
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.github.crashagent.sentry;
 
 import io.github.crashagent.CrashEvent;
 import io.github.crashagent.CrashReport;
+import io.github.crashagent.NativeCall;
 import io.sentry.Breadcrumb;
 import io.sentry.SentryEvent;
 import io.sentry.SentryLevel;
@@ -17,6 +18,7 @@ import io.sentry.protocol.SentryStackFrame;
 import io.sentry.protocol.SentryStackTrace;
 import io.sentry.protocol.SentryThread;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +37,8 @@ final class CrashEvents {
     static final String APP_CONTEXT = "app_context";
     /** Category of the Sentry breadcrumbs made from the report's {@code breadcrumbs}. */
     static final String BREADCRUMB_CATEGORY = "crashagent";
+    /** Category of the Sentry breadcrumbs made from the report's {@code native_calls}. */
+    static final String NATIVE_CALL_CATEGORY = "crashagent.native_call";
     /** Sentry limits tag values to 200 characters. */
     private static final int MAX_TAG = 200;
 
@@ -177,6 +181,18 @@ final class CrashEvents {
             breadcrumb.setData("java_thread_id", b.javaThreadId());
             breadcrumbs.add(breadcrumb);
         }
+        // native-calls=: the crashing thread's last JNI calls, among them by time.
+        for (NativeCall call : crash.nativeCalls()) {
+            Breadcrumb breadcrumb = new Breadcrumb(new Date(crash.timestamp() + Math.floorDiv(call.timeNanos(), 1_000_000L)));
+            breadcrumb.setType("debug");
+            breadcrumb.setCategory(NATIVE_CALL_CATEGORY);
+            breadcrumb.setLevel(SentryLevel.DEBUG);
+            breadcrumb.setMessage(call.method());
+            breadcrumb.setData("arguments", call.arguments());
+            breadcrumb.setData("time_ns", call.timeNanos());
+            breadcrumbs.add(breadcrumb);
+        }
+        breadcrumbs.sort(Comparator.comparing(Breadcrumb::getTimestamp));
         if (!breadcrumbs.isEmpty()) {
             event.setBreadcrumbs(breadcrumbs);
         }

@@ -153,12 +153,18 @@ class CrashAgentIntegrationTest {
         assertEquals("input.bin", event.at("/contexts/app_context/file").asText());
         // sentry-java writes the list itself; the protocol also allows {"values": [...]}
         JsonNode crumbs = event.path("breadcrumbs").has("values") ? event.at("/breadcrumbs/values") : event.path("breadcrumbs");
-        assertEquals(2, crumbs.size(), event::toPrettyString);
+        // the application's two, then the crashing thread's native calls (native-calls=), by time
+        assertEquals(4, crumbs.size(), event::toPrettyString);
         assertEquals("opened input.bin", crumbs.get(0).path("message").asText());
         assertEquals("crashagent", crumbs.get(0).path("category").asText());
         assertEquals("worker-1", crumbs.get(1).at("/data/thread").asText());
         assertEquals(23, crumbs.get(1).at("/data/java_thread_id").asLong());
-        assertEquals(1796160000100L, Instant.parse(crumbs.get(1).path("timestamp").asText()).toEpochMilli());
+        assertEquals(1795279487100L, Instant.parse(crumbs.get(1).path("timestamp").asText()).toEpochMilli());
+        assertEquals("io.github.crashagent.testapp.CrashNative.callA(I)I", crumbs.get(2).path("message").asText());
+        assertEquals("crashagent.native_call", crumbs.get(2).path("category").asText());
+        assertEquals(1, crumbs.get(2).at("/data/arguments/0").asLong(), event::toPrettyString);
+        assertEquals(T0 - 57, Instant.parse(crumbs.get(2).path("timestamp").asText()).toEpochMilli());
+        assertEquals("io.github.crashagent.testapp.CrashNative.nullWrite()V", crumbs.get(3).path("message").asText());
 
         JsonNode exceptions = event.path("exception").path("values");
         assertEquals(2, exceptions.size());
