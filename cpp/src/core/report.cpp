@@ -152,6 +152,20 @@ void log_app_context(const CrashRecord& r, Writer& w) {
     w.ch('\n');
 }
 
+// A call's recorded arguments, comma-separated; a reference argument, whose handle is not shown,
+// as reference.
+void call_arguments(const TracedMethod* m, const NativeCall& c, const char* reference, Writer& w) {
+    for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
+        int64_t v;
+        w.str(i ? ", " : "");
+        if (native_call_argument(*m, c, i, &v)) {
+            w.dec(v);
+        } else {
+            w.str(reference);
+        }
+    }
+}
+
 void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     const TracedMethod* m = native_calls_method(c.method);
     w.str("{\"method\": ");
@@ -163,15 +177,7 @@ void json_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     w.str(", \"time_ns\": ");
     w.dec(c.time_ns);
     w.str(", \"args\": [");
-    for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
-        int64_t v;
-        w.str(i ? ", " : "");
-        if (native_call_argument(*m, c, i, &v)) {
-            w.dec(v);
-        } else {
-            w.str("null");
-        }
-    }
+    call_arguments(m, c, "null", w);
     w.str("]}");
 }
 
@@ -227,15 +233,7 @@ void log_native_call(const NativeCall& c, bool with_thread, Writer& w) {
     }
     log_text(w, m ? m->name : "(unknown method)");
     w.str(" (");
-    for (int i = 0; m && i < kCallArgs && m->arg_type[i]; i++) {
-        int64_t v;
-        w.str(i ? ", " : "");
-        if (native_call_argument(*m, c, i, &v)) {
-            w.dec(v);
-        } else {
-            w.str("ref");
-        }
-    }
+    call_arguments(m, c, "ref", w);
     w.str(")\n");
 }
 
