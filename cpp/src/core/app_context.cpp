@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/app_context.h"
 
+#include "platform.h"
+
 #include <atomic>
 
 namespace crashagent {
@@ -119,23 +121,35 @@ void shared_context_copy(const uint8_t* memory, ContextSnapshot* s) {
     s->keys_refused = load_u32(memory + header::kKeysRefused);
 
     const uint8_t* slots = memory + header::kSize;
+    // A key is the application's current state, not history: a slot a writer is inside is read
+    // again after a pause (the writer, on another thread, finishes in well under a millisecond
+    // unless it was descheduled), within one budget for the whole copy.
+    uint32_t pauses_left = kContextRetryPausesMs;
     for (uint32_t i = 0; i < kContextSlots; i++) {
         const uint8_t* e = slots + i * slot::kSize;
-        uint32_t sequence;
-        if (!begin_read(e, &sequence)) {
-            s->torn++;
-            continue;
+        for (;;) {
+            uint32_t sequence;
+            bool whole = begin_read(e, &sequence);
+            if (whole && sequence == 0) break;  // never written
+            uint32_t state = 0;
+            ContextEntry& out = s->context[s->context_count];
+            if (whole) {
+                state = load_u32(e + slot::kState);
+                copy_text(out.key, e + slot::kKey, load_u16(e + slot::kKeyLength), kContextKeyCapacity);
+                copy_text(out.value, e + slot::kValue, load_u16(e + slot::kValueLength), kContextValueCapacity);
+                whole = end_read(e, sequence);
+            }
+            if (whole) {
+                if (state == 1 && out.key[0]) s->context_count++;
+                break;
+            }
+            if (pauses_left == 0) {
+                s->torn++;
+                break;
+            }
+            pauses_left--;
+            platform::sleep_ms(1);
         }
-        if (sequence == 0) continue;  // never written
-        ContextEntry& out = s->context[s->context_count];
-        uint32_t state = load_u32(e + slot::kState);
-        copy_text(out.key, e + slot::kKey, load_u16(e + slot::kKeyLength), kContextKeyCapacity);
-        copy_text(out.value, e + slot::kValue, load_u16(e + slot::kValueLength), kContextValueCapacity);
-        if (!end_read(e, sequence)) {
-            s->torn++;
-            continue;
-        }
-        if (state == 1 && out.key[0]) s->context_count++;
     }
 
     uint32_t capacity = load_u32(memory + header::kBreadcrumbs);

@@ -109,9 +109,13 @@ size_t shared_context_size(uint32_t breadcrumbs);
 // that keeps the given number of breadcrumbs.
 void shared_context_format(uint8_t* memory, uint32_t breadcrumbs);
 
+// How long the copy may pause, in all, for context keys that writers are inside at the crash.
+constexpr uint32_t kContextRetryPausesMs = 50;
+
 // Copies every consistent entry of the shared memory into snapshot (whose breadcrumbs array holds
-// the ring's entries), dropping and counting torn ones. Bounded by the capacities, whatever the
-// memory holds. Crash context.
+// the ring's entries). A context key a writer is inside is read again after a pause, within
+// kContextRetryPausesMs for the whole copy; what is still torn then, and torn breadcrumbs, are
+// dropped and counted. Bounded by the capacities, whatever the memory holds. Crash context.
 void shared_context_copy(const uint8_t* memory, ContextSnapshot* snapshot);
 
 // The agent's shared memory and the report's copy of it; null/empty until the agent set them up.
