@@ -97,6 +97,17 @@ void json_app_context(const CrashRecord& r, Writer& w) {
     w.ch('}');
 }
 
+// The end of a log section copied from memory other threads write: how many entries were left
+// out because a thread was writing them, then a blank line.
+void log_torn(int torn, Writer& w) {
+    if (torn) {
+        w.str("  (");
+        w.dec(torn);
+        w.str(" entries were being written at the crash and were left out)\n");
+    }
+    w.ch('\n');
+}
+
 void log_app_context(const CrashRecord& r, Writer& w) {
     const ContextSnapshot* c = r.app_context;
     if (!c || !c->taken) return;
@@ -144,12 +155,7 @@ void log_app_context(const CrashRecord& r, Writer& w) {
         w.udec(c->breadcrumbs_kept);
         w.str(")\n");
     }
-    if (c->torn) {
-        w.str("  (");
-        w.dec(c->torn);
-        w.str(" entries were being written at the crash and were left out)\n");
-    }
-    w.ch('\n');
+    log_torn(c->torn, w);
 }
 
 // A call's recorded arguments, comma-separated; a reference argument, whose handle is not shown,
@@ -256,12 +262,7 @@ void log_native_calls(const CrashRecord& r, Writer& w) {
         w.udec(n->recorded);
         w.str(" calls recorded since the start)\n");
     }
-    if (n->torn) {
-        w.str("  (");
-        w.dec(n->torn);
-        w.str(" entries were being written at the crash and were left out)\n");
-    }
-    w.ch('\n');
+    log_torn(n->torn, w);
 }
 
 }  // namespace

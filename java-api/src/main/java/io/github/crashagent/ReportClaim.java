@@ -12,6 +12,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -132,5 +137,73 @@ public final class ReportClaim {
         } catch (IOException ignored) {
             // gone already, or unreadable: nothing of ours to remove
         }
+    }
+
+    /** How one attempt to send a report ended, as an integration's sender says. */
+    public enum Delivery {
+        /** The destination took it: acknowledged. */
+        DELIVERED,
+        /** The application chose not to send it (a filter dropped it): acknowledged. */
+        DROPPED,
+        /** The destination will never take it: acknowledged, so it is not sent at every start. */
+        REJECTED,
+        /** It may go through later: it stays pending, and so do the reports after it. */
+        RETRY
+    }
+
+    /** What {@link #deliverPending} did with a report. */
+    public enum Fate { DELIVERED, DROPPED, REJECTED, LEFT, SKIPPED }
+
+    /** Sends one claimed report. */
+    @FunctionalInterface
+    public interface Sender {
+        Delivery send(CrashReport report) throws IOException;
+    }
+
+    /**
+     * The sending loop both integrations run: newest report first, at most {@code maxAttempts}
+     * sent; each claimed first and skipped when another process has it or has acknowledged it;
+     * acknowledged when delivered, dropped or rejected. The first {@link Delivery#RETRY} leaves it
+     * and every later report pending (the destination is likely down for all of them).
+     *
+     * @return every report's fate, in the order they were considered (newest first)
+     */
+    public static Map<CrashReport, Fate> deliverPending(List<CrashReport> reports, int maxAttempts,
+                                                        Duration staleAfter, Sender sender) throws IOException {
+        List<CrashReport> pending = new ArrayList<>(reports);
+        pending.sort(Comparator.comparing(CrashReport::timestamp)
+                .thenComparing(r -> r.file().toString()).reversed());
+        Map<CrashReport, Fate> fates = new LinkedHashMap<>();
+        int attempts = 0;
+        boolean stop = false;
+        for (CrashReport report : pending) {
+            if (stop || attempts >= maxAttempts) {
+                fates.put(report, Fate.LEFT);
+                continue;
+            }
+            ReportClaim claim = take(report.file(), staleAfter);
+            if (claim == null) {
+                fates.put(report, Fate.SKIPPED);  // another process is sending it
+                continue;
+            }
+            try {
+                if (isAcknowledged(report.file())) {
+                    fates.put(report, Fate.SKIPPED);  // sent by another process since the listing
+                    continue;
+                }
+                attempts++;
+                Delivery delivery = sender.send(report);
+                if (delivery == Delivery.RETRY) {
+                    fates.put(report, Fate.LEFT);
+                    stop = true;
+                } else {
+                    CrashAgent.acknowledge(report);
+                    fates.put(report, Fate.valueOf(delivery.name()));
+                }
+            } finally {
+                claim.release();
+            }
+        }
+        return fates;
     }
 }

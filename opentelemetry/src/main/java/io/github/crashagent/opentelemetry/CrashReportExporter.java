@@ -11,8 +11,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -128,10 +128,7 @@ public final class CrashReportExporter {
         return export(openTelemetry, CrashAgent.pendingReports(reportDirectory));
     }
 
-    private Summary export(OpenTelemetry openTelemetry, List<CrashReport> reports) throws IOException {
-        List<CrashReport> pending = new ArrayList<>(reports);
-        pending.sort(Comparator.comparing(CrashReport::timestamp)
-                .thenComparing(r -> r.file().toString()).reversed());
+    private Summary export(OpenTelemetry openTelemetry, List<CrashReport> pending) throws IOException {
         List<Path> exported = new ArrayList<>();
         List<Path> rejected = new ArrayList<>();
         List<Path> left = new ArrayList<>();
@@ -145,47 +142,18 @@ public final class CrashReportExporter {
             return new Summary(exported, rejected, left, skipped);
         }
         Logger logger = openTelemetry.getLogsBridge().loggerBuilder(SCOPE_NAME).build();
-        int attempts = 0;
-        boolean stop = false;
-        for (CrashReport report : pending) {
-            if (stop || attempts >= maxReportsPerStart) {
-                left.add(report.file());
-                continue;
-            }
-            ReportClaim claim = ReportClaim.take(report.file(), staleClaim);
-            if (claim == null) {
-                skipped.add(report.file());  // another process is sending it
-                continue;
-            }
-            try {
-                if (ReportClaim.isAcknowledged(report.file())) {
-                    skipped.add(report.file());  // sent by another process since the listing
-                    continue;
-                }
-                attempts++;
-                switch (send(openTelemetry, logger, report)) {
-                    case EXPORTED:
-                        CrashAgent.acknowledge(report);
-                        exported.add(report.file());
-                        break;
-                    case REJECTED:
-                        CrashAgent.acknowledge(report);
-                        rejected.add(report.file());
-                        break;
-                    default:
-                        left.add(report.file());
-                        stop = true;
-                }
-            } finally {
-                claim.release();
-            }
-        }
+        Map<CrashReport, ReportClaim.Fate> fates = ReportClaim.deliverPending(pending, maxReportsPerStart, staleClaim,
+                report -> send(openTelemetry, logger, report));
+        fates.forEach((report, fate) -> (switch (fate) {
+            case DELIVERED -> exported;
+            case REJECTED -> rejected;
+            case LEFT -> left;
+            case DROPPED, SKIPPED -> skipped;
+        }).add(report.file()));
         return new Summary(exported, rejected, left, skipped);
     }
 
-    private enum Outcome { EXPORTED, REJECTED, RETRY }
-
-    private Outcome send(OpenTelemetry openTelemetry, Logger logger, CrashReport report) {
+    private ReportClaim.Delivery send(OpenTelemetry openTelemetry, Logger logger, CrashReport report) {
         String id = CrashRecords.crashId(report);
         CompletableFuture<DeliveryConfirmations.Delivery> answer = DeliveryConfirmations.await(id);
         try {
@@ -197,12 +165,12 @@ public final class CrashReportExporter {
         } catch (TimeoutException e) {
             LOG.log(System.Logger.Level.INFO, "crash report " + report.file() + ": no exporter confirmed its record within "
                     + exportTimeout.toMillis() + " ms; it stays pending for the next start");
-            return Outcome.RETRY;
+            return ReportClaim.Delivery.RETRY;
         } catch (ExecutionException e) {
-            return Outcome.RETRY;
+            return ReportClaim.Delivery.RETRY;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Outcome.RETRY;
+            return ReportClaim.Delivery.RETRY;
         } finally {
             DeliveryConfirmations.forget(id, answer);
         }
@@ -215,25 +183,25 @@ public final class CrashReportExporter {
      * exporter's endpoint or credentials, not the record: every report would fail alike and a fixed
      * configuration takes them, so they stay pending, with a warning.
      */
-    private static Outcome outcome(CrashReport report, DeliveryConfirmations.Delivery delivery) {
+    private static ReportClaim.Delivery outcome(CrashReport report, DeliveryConfirmations.Delivery delivery) {
         if (delivery.delivered()) {
-            return Outcome.EXPORTED;
+            return ReportClaim.Delivery.DELIVERED;
         }
         int status = delivery.httpStatus();
         if (status == 400) {
             LOG.log(System.Logger.Level.WARNING, "crash report " + report.file() + ": the collector refused its record"
                     + " with HTTP 400, which a retry would not change; acknowledged so it is not sent again");
-            return Outcome.REJECTED;
+            return ReportClaim.Delivery.REJECTED;
         }
         if (status == 401 || status == 403 || status == 404) {
             LOG.log(System.Logger.Level.WARNING, "crash report " + report.file() + ": the collector answered HTTP "
                     + status + "; check the OTLP exporter's endpoint URL and its authentication headers."
                     + " The report stays pending for the next start");
-            return Outcome.RETRY;
+            return ReportClaim.Delivery.RETRY;
         }
         LOG.log(System.Logger.Level.INFO, "crash report " + report.file() + ": the export failed"
                 + (status == DeliveryConfirmations.Delivery.NO_STATUS ? "" : " with HTTP " + status)
                 + "; it stays pending for the next start");
-        return Outcome.RETRY;
+        return ReportClaim.Delivery.RETRY;
     }
 }

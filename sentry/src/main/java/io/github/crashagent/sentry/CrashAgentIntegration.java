@@ -22,8 +22,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -200,62 +200,26 @@ public final class CrashAgentIntegration implements Integration, Closeable {
         }
     }
 
-    private enum Outcome { SENT, REJECTED, DROPPED, RETRY }
-
     Summary sendPending(SentryOptions options) throws IOException {
-        List<CrashReport> pending = new ArrayList<>(reportDirectory == null
-                ? CrashAgent.pendingReports() : CrashAgent.pendingReports(reportDirectory));
-        pending.sort(Comparator.comparing(CrashReport::timestamp)
-                .thenComparing(r -> r.file().toString()).reversed());
+        List<CrashReport> pending = reportDirectory == null
+                ? CrashAgent.pendingReports() : CrashAgent.pendingReports(reportDirectory);
+        EnvelopePoster poster = new EnvelopePoster(options);
         List<Path> sent = new ArrayList<>();
         List<Path> rejected = new ArrayList<>();
         List<Path> left = new ArrayList<>();
         List<Path> skipped = new ArrayList<>();
-        EnvelopePoster poster = new EnvelopePoster(options);
-        int attempts = 0;
-        boolean stop = false;
-        for (CrashReport report : pending) {
-            if (stop || attempts >= maxReportsPerStart) {
-                left.add(report.file());
-                continue;
-            }
-            ReportClaim claim = ReportClaim.take(report.file(), staleClaim);
-            if (claim == null) {
-                skipped.add(report.file());  // another process is sending it
-                continue;
-            }
-            try {
-                if (ReportClaim.isAcknowledged(report.file())) {
-                    skipped.add(report.file());  // sent by another process since the listing
-                    continue;
-                }
-                attempts++;
-                Outcome outcome = send(report, options, poster);
-                switch (outcome) {
-                    case SENT:
-                        CrashAgent.acknowledge(report);
-                        sent.add(report.file());
-                        break;
-                    case DROPPED:
-                        CrashAgent.acknowledge(report);
-                        skipped.add(report.file());
-                        break;
-                    case REJECTED:
-                        CrashAgent.acknowledge(report);
-                        rejected.add(report.file());
-                        break;
-                    default:
-                        left.add(report.file());
-                        stop = true;
-                }
-            } finally {
-                claim.release();
-            }
-        }
+        Map<CrashReport, ReportClaim.Fate> fates = ReportClaim.deliverPending(pending, maxReportsPerStart, staleClaim,
+                report -> send(report, options, poster));
+        fates.forEach((report, fate) -> (switch (fate) {
+            case DELIVERED -> sent;
+            case REJECTED -> rejected;
+            case LEFT -> left;
+            case DROPPED, SKIPPED -> skipped;
+        }).add(report.file()));
         return new Summary(sent, rejected, left, skipped);
     }
 
-    private Outcome send(CrashReport report, SentryOptions options, EnvelopePoster poster) throws IOException {
+    private ReportClaim.Delivery send(CrashReport report, SentryOptions options, EnvelopePoster poster) throws IOException {
         SentryEvent event = CrashEvents.toEvent(report, options);
         SentryOptions.BeforeSendCallback beforeSend = options.getBeforeSend();
         if (beforeSend != null) {
@@ -268,7 +232,7 @@ public final class CrashAgentIntegration implements Integration, Closeable {
             if (event == null) {
                 LOG.log(System.Logger.Level.INFO, "crash report " + report.file()
                         + ": beforeSend dropped its event; acknowledged");
-                return Outcome.DROPPED;
+                return ReportClaim.Delivery.DROPPED;
             }
         }
         int status = poster.post(envelope(report, options, event, true));
@@ -280,7 +244,7 @@ public final class CrashAgentIntegration implements Integration, Closeable {
             status = poster.post(envelope(report, options, event, false));
         }
         if (status >= 200 && status < 300) {
-            return Outcome.SENT;
+            return ReportClaim.Delivery.DELIVERED;
         }
         if (status == 401 || status == 403) {
             // The DSN's key is wrong, revoked or not allowed for this project: every report would be
@@ -290,21 +254,21 @@ public final class CrashAgentIntegration implements Integration, Closeable {
                     + "); the report stays pending for the next start";
             LOG.log(System.Logger.Level.WARNING, message);
             options.getLogger().log(SentryLevel.WARNING, message);
-            return Outcome.RETRY;
+            return ReportClaim.Delivery.RETRY;
         }
         if (status >= 400 && status < 500 && status != 429) {
             String message = "crash report " + report.file() + ": Sentry rejected its event with HTTP " + status
                     + ", which a retry would not change; acknowledged so it is not sent again";
             LOG.log(System.Logger.Level.WARNING, message);
             options.getLogger().log(SentryLevel.WARNING, message);
-            return Outcome.REJECTED;
+            return ReportClaim.Delivery.REJECTED;
         }
         String why = status == EnvelopePoster.NO_RESPONSE ? "Sentry could not be reached"
                 : "Sentry answered HTTP " + status;
         String message = "crash report " + report.file() + ": " + why + "; it stays pending for the next start";
         LOG.log(System.Logger.Level.INFO, message);
         options.getLogger().log(SentryLevel.INFO, message);
-        return Outcome.RETRY;
+        return ReportClaim.Delivery.RETRY;
     }
 
     private static SentryEnvelope envelope(CrashReport report, SentryOptions options, SentryEvent event,
